@@ -1,0 +1,95 @@
+use serde_json::json;
+
+use crate::clock::rfc3339;
+use crate::domain::{Account, AccountId, NewAccount};
+use crate::error::ApiError;
+use crate::guard::Guard;
+use crate::http::{json, not_modified, Incoming, Reply};
+use crate::idempotency::StoredResponse;
+
+/// POST /accounts: creates an account the caller owns. The account's put and the idempotency
+/// record commit together, so a retry of the creating request replays its 201 even though the
+/// id now exists.
+pub async fn create_account(guard: &Guard, req: Incoming<'_>) -> Reply {
+    let admitted = guard.admit(&req).await?;
+    let new = NewAccount::parse(req.body)?;
+    if let Some(stored) = admitted.prior_answer()? {
+        return Ok(crate::http::stored(&stored, true));
+    }
+    let now = admitted.signed.now;
+    let account = Account {
+        account_id: new.account_id.unwrap_or_else(AccountId::generate),
+        owner: admitted.signed.client_id.clone(),
+        currency: new.currency,
+        balance: new.initial_balance.get(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let response = StoredResponse {
+        status: 201,
+        body: json!({
+            "account_id": account.account_id.as_str(),
+            "currency": account.currency.as_str(),
+            "balance": account.balance,
+            "version": account.version,
+            "created_at": rfc3339(account.created_at),
+        })
+        .to_string(),
+        location: Some(format!("/accounts/{}", account.account_id)),
+    };
+    let writes = vec![guard.store().create_account_item(&account)];
+    let committed = guard
+        .commit(&admitted, writes, response, |c| {
+            c.failed_condition(0).then_some(ApiError::AccountExists)
+        })
+        .await?;
+    Ok(committed.into())
+}
+
+/// GET /accounts/{account_id}: only the owner sees it; ownership is checked before
+/// `If-None-Match`, so a stranger cannot probe versions.
+pub async fn get_account(guard: &Guard, req: Incoming<'_>) -> Reply {
+    let id = AccountId::parse(req.last_segment());
+    let read = async {
+        match &id {
+            Ok(id) => guard.store().get_account(id).await,
+            Err(_) => Ok(None),
+        }
+    };
+    let (signed, account) = guard.admit_read(&req, read).await?;
+    id?;
+    let account = account
+        .filter(|a| a.owner == signed.client_id)
+        .ok_or(ApiError::NotFound)?;
+    let etag = account.etag();
+    if if_none_match(&req, &etag) {
+        return Ok(not_modified(&etag));
+    }
+    let mut response = json(
+        200,
+        &json!({
+            "account_id": account.account_id.as_str(),
+            "currency": account.currency.as_str(),
+            "balance": account.balance,
+            "version": account.version,
+            "updated_at": rfc3339(account.updated_at),
+        }),
+    );
+    response.headers_mut().insert(
+        "etag",
+        etag.parse().expect("an etag is a valid header value"),
+    );
+    Ok(response)
+}
+
+/// RFC 9110 weak comparison: `*`, or any listed tag equal to ours with `W/` ignored.
+fn if_none_match(req: &Incoming<'_>, etag: &str) -> bool {
+    let Some(header) = req.joined_header("if-none-match") else {
+        return false;
+    };
+    header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}

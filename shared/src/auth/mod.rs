@@ -1,0 +1,111 @@
+//! Checks 1 to 5 of the contract, in its order, before anything touches DynamoDB beyond the
+//! (cached) client secret: body size, idempotency key, RFC 9421 signature, RFC 9530 digest,
+//! freshness. The nonce (check 6) is the guard's, because it is a write.
+
+mod clients;
+
+pub use clients::ClientCache;
+
+use replaysafe_signing::{
+    parse_signature, signature_base, verify_content_digest, verify_hmac, Message, SignatureError,
+};
+
+use crate::domain::ClientId;
+use crate::error::ApiError;
+use crate::http::Incoming;
+use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::store::Store;
+
+/// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub client_id: ClientId,
+    pub nonce: String,
+    pub created: i64,
+    /// The `now` every later check and expiry of this request uses.
+    pub now: i64,
+    pub request_id: String,
+    /// Present on POST.
+    pub idempotency_key: Option<IdempotencyKey>,
+    pub fingerprint: Fingerprint,
+}
+
+pub struct Verifier<'a> {
+    pub store: &'a Store,
+    pub clients: &'a ClientCache,
+    pub replay_window_seconds: i64,
+    pub max_body_bytes: usize,
+}
+
+impl Verifier<'_> {
+    pub async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, ApiError> {
+        if req.body.len() > self.max_body_bytes {
+            return Err(ApiError::BodyTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
+        let idempotency_key = if req.method == "POST" {
+            Some(IdempotencyKey::parse(
+                req.single_header("idempotency-key")?,
+            )?)
+        } else {
+            None
+        };
+
+        let (Some(input_header), Some(signature_header)) = (
+            req.joined_header("signature-input"),
+            req.joined_header("signature"),
+        ) else {
+            return Err(ApiError::SignatureMissing);
+        };
+        let (input, mac) = parse_signature(&input_header, &signature_header).map_err(invalid)?;
+        let base = {
+            // `Message` borrows a non-Sync closure: it must not live across an await.
+            let header = |name: &str| req.header_values(name);
+            let message = Message {
+                method: req.method,
+                path: req.path,
+                query: req.query,
+                authority: req.single_header("host").ok().flatten(),
+                header: &header,
+            };
+            signature_base(&input, &message, !req.body.is_empty()).map_err(invalid)?
+        };
+
+        let client_id = ClientId::parse(&input.keyid).map_err(|_| ApiError::UnknownKey)?;
+        let client = self
+            .clients
+            .get(self.store, &client_id)
+            .await?
+            .filter(|c| c.active)
+            .ok_or(ApiError::UnknownKey)?;
+        verify_hmac(&client.secret, &base, &mac).map_err(invalid)?;
+
+        if let Some(digest) = req.joined_header("content-digest") {
+            verify_content_digest(&digest, req.body)
+                .map_err(|e| ApiError::DigestMismatch(e.to_string()))?;
+        }
+
+        let window = self.replay_window_seconds;
+        if (now - input.created).abs() > window || input.expires.is_some_and(|e| now > e) {
+            return Err(ApiError::StaleRequest);
+        }
+
+        Ok(Signed {
+            client_id,
+            nonce: input.nonce,
+            created: input.created,
+            now,
+            request_id: req.request_id.clone(),
+            idempotency_key,
+            fingerprint: Fingerprint::of(req.method, req.path, req.body),
+        })
+    }
+}
+
+fn invalid(e: SignatureError) -> ApiError {
+    match e {
+        SignatureError::Missing => ApiError::SignatureMissing,
+        e => ApiError::SignatureInvalid(e.to_string()),
+    }
+}

@@ -1,0 +1,17 @@
+//! Pure types: money, ids and the request bodies. Built only through `parse`, so an invalid
+//! amount or id cannot reach the store. No I/O, no HTTP, no AWS.
+
+mod ids;
+mod money;
+mod records;
+mod requests;
+
+pub use ids::{AccountId, ClientId, TransferId};
+pub use money::{Amount, Balance, Currency};
+pub use records::{Account, Transfer};
+pub use requests::{NewAccount, NewTransfer};
+
+/// Why a value was refused; becomes a 400 `validation-failed` with this text as detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);

@@ -1,0 +1,176 @@
+//! The two request bodies. JSON that does not parse is `invalid-json`; JSON of the wrong shape
+//! (unknown field, wrong type, float or negative amount, out-of-range value) is
+//! `validation-failed`.
+
+use serde::Deserialize;
+
+use super::{AccountId, Amount, Balance, Currency, Invalid};
+use crate::error::ApiError;
+
+pub const MAX_REFERENCE_CHARS: usize = 140;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub account_id: Option<AccountId>,
+    pub currency: Currency,
+    pub initial_balance: Balance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransfer {
+    pub from: AccountId,
+    pub to: AccountId,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountBody {
+    currency: String,
+    #[serde(default)]
+    initial_balance: u64,
+    account_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    from: String,
+    to: String,
+    amount: u64,
+    currency: String,
+    reference: Option<String>,
+}
+
+fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::ValidationFailed(e.to_string()),
+        _ => ApiError::InvalidJson(e.to_string()),
+    })
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::ValidationFailed(e.0)
+    }
+}
+
+impl NewAccount {
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let raw: AccountBody = decode(body)?;
+        Ok(Self {
+            account_id: raw
+                .account_id
+                .as_deref()
+                .map(AccountId::parse)
+                .transpose()?,
+            currency: Currency::parse(&raw.currency)?,
+            initial_balance: Balance::parse(raw.initial_balance)?,
+        })
+    }
+}
+
+impl NewTransfer {
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let raw: TransferBody = decode(body)?;
+        let from = AccountId::parse(&raw.from).map_err(|_| invalid("from"))?;
+        let to = AccountId::parse(&raw.to).map_err(|_| invalid("to"))?;
+        if from == to {
+            return Err(ApiError::ValidationFailed(
+                "from and to must be different accounts".into(),
+            ));
+        }
+        if let Some(r) = &raw.reference {
+            if r.chars().count() > MAX_REFERENCE_CHARS {
+                return Err(ApiError::ValidationFailed(format!(
+                    "reference must be at most {MAX_REFERENCE_CHARS} characters"
+                )));
+            }
+        }
+        Ok(Self {
+            from,
+            to,
+            amount: Amount::parse(raw.amount)?,
+            currency: Currency::parse(&raw.currency)?,
+            reference: raw.reference,
+        })
+    }
+}
+
+fn invalid(field: &str) -> ApiError {
+    ApiError::ValidationFailed(format!("{field} must match ^[A-Za-z0-9_-]{{1,64}}$"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(body: &str) -> &'static str {
+        NewTransfer::parse(body.as_bytes()).unwrap_err().code()
+    }
+
+    #[test]
+    fn a_valid_transfer_parses() {
+        let t = NewTransfer::parse(
+            br#"{"from":"a","to":"b","amount":1500,"currency":"EUR","reference":"invoice 42"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.amount.get(), 1500);
+        assert_eq!(t.reference.as_deref(), Some("invoice 42"));
+    }
+
+    #[test]
+    fn syntax_errors_are_invalid_json() {
+        assert_eq!(code(r#"{"from":"a","#), "invalid-json");
+        assert_eq!(code(""), "invalid-json");
+        assert_eq!(code("{'from':1}"), "invalid-json");
+    }
+
+    #[test]
+    fn shape_errors_are_validation_failed() {
+        let base = r#""from":"a","to":"b","currency":"EUR""#;
+        for bad in [
+            format!(r#"{{{base},"amount":15.5}}"#),
+            format!(r#"{{{base},"amount":-1}}"#),
+            format!(r#"{{{base},"amount":0}}"#),
+            format!(r#"{{{base},"amount":1000000000001}}"#),
+            format!(r#"{{{base},"amount":1e30}}"#),
+            format!(r#"{{{base},"amount":99999999999999999999999999}}"#),
+            format!(r#"{{{base},"amount":"15"}}"#),
+            format!(r#"{{{base},"amount":15,"extra":1}}"#),
+            format!(
+                r#"{{{base},"amount":15,"reference":"{}"}}"#,
+                "x".repeat(141)
+            ),
+            r#"{"from":"a","to":"a","amount":1,"currency":"EUR"}"#.into(),
+            r#"{"from":"ä","to":"b","amount":1,"currency":"EUR"}"#.into(),
+            r#"{"from":"a","to":"b","amount":1,"currency":"eur"}"#.into(),
+            r#"[1,2]"#.into(),
+        ] {
+            assert_eq!(code(&bad), "validation-failed", "{bad}");
+        }
+    }
+
+    #[test]
+    fn reference_counts_characters_not_bytes() {
+        let r = "é".repeat(140);
+        let body =
+            format!(r#"{{"from":"a","to":"b","amount":1,"currency":"EUR","reference":"{r}"}}"#);
+        assert!(NewTransfer::parse(body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn accounts_default_to_a_zero_balance_and_no_id() {
+        let a = NewAccount::parse(br#"{"currency":"EUR"}"#).unwrap();
+        assert_eq!(a.initial_balance.get(), 0);
+        assert!(a.account_id.is_none());
+        assert_eq!(
+            NewAccount::parse(br#"{"currency":"EUR","initial_balance":-5}"#)
+                .unwrap_err()
+                .code(),
+            "validation-failed"
+        );
+    }
+}

@@ -1,0 +1,76 @@
+use http::HeaderMap;
+use lambda_http::RequestExt;
+
+use crate::error::ApiError;
+
+/// What the guard reads of a request.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    /// The path as received, without the query string: what `"@path"` signs.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// The Lambda request id; it marks the items this invocation writes.
+    pub request_id: String,
+}
+
+impl<'a> Incoming<'a> {
+    pub fn from_lambda(req: &'a lambda_http::Request) -> Self {
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Self {
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            query: req.uri().query(),
+            headers: req.headers(),
+            body: req.body().as_ref(),
+            request_id,
+        }
+    }
+
+    /// Every value of a header that is valid text, in order.
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// All values joined with ", ", as RFC 9110 combines a repeated field.
+    pub fn joined_header(&self, name: &str) -> Option<String> {
+        let values = self.header_values(name);
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    /// A header that must appear at most once; a repeated or non-text value is invalid.
+    pub fn single_header(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
+        let mut values = self.headers.get_all(name).iter();
+        let Some(first) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(invalid_header(name));
+        }
+        first.to_str().map(Some).map_err(|_| invalid_header(name))
+    }
+
+    /// The last path segment, where the functions' `{id}` sits.
+    pub fn last_segment(&self) -> &'a str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+fn invalid_header(name: &str) -> ApiError {
+    if name == "idempotency-key" {
+        ApiError::IdempotencyKeyInvalid
+    } else {
+        ApiError::SignatureInvalid(format!("the {name} header is repeated or not text"))
+    }
+}

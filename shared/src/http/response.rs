@@ -1,0 +1,55 @@
+use lambda_http::{Body, Response};
+
+use super::problem;
+use crate::error::ApiError;
+use crate::guard::Committed;
+use crate::idempotency::StoredResponse;
+
+/// What a handler returns: a response or an error, turned into HTTP in one place.
+pub type Reply = Result<Response<Body>, ApiError>;
+
+pub fn json(status: u16, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(body.to_string()))
+        .expect("status and headers are valid")
+}
+
+/// A stored (or freshly committed) POST answer; a replay says so.
+pub fn stored(response: &StoredResponse, replayed: bool) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(response.status)
+        .header("content-type", "application/json");
+    if let Some(location) = &response.location {
+        builder = builder.header("location", location);
+    }
+    if replayed {
+        builder = builder.header("idempotent-replayed", "true");
+    }
+    builder
+        .body(Body::Text(response.body.clone()))
+        .expect("status and headers are valid")
+}
+
+pub fn not_modified(etag: &str) -> Response<Body> {
+    Response::builder()
+        .status(304)
+        .header("etag", etag)
+        .body(Body::Empty)
+        .expect("status and headers are valid")
+}
+
+impl From<Committed> for Response<Body> {
+    fn from(c: Committed) -> Self {
+        match c {
+            Committed::Fresh(r) => stored(&r, false),
+            Committed::Replayed(r) => stored(&r, true),
+        }
+    }
+}
+
+/// The response for a reply, errors included.
+pub fn finish(reply: Reply) -> Response<Body> {
+    reply.unwrap_or_else(|e| problem(&e))
+}

@@ -1,0 +1,116 @@
+//! Idempotency: the key a client sends, the fingerprint of the request it sent with it, and the
+//! response stored under both.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+/// An `Idempotency-Key`: 1 to 255 visible ASCII characters, scoped to the client that sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(header: Option<&str>) -> Result<Self, ApiError> {
+        let value = header.ok_or(ApiError::IdempotencyKeyMissing)?;
+        if replaysafe_signing::valid_idempotency_key(value) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ApiError::IdempotencyKeyInvalid)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// SHA-256 over method, path and body bytes, each length-prefixed so that no two different
+/// requests share a fingerprint by moving bytes from one part to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    pub fn of(method: &str, path: &str, body: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        for part in [method.as_bytes(), path.as_bytes(), body] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        Self(hex(&h.finalize()))
+    }
+
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The response a first request produced, replayed to its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+}
+
+/// What the idempotency table holds under one client's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: Fingerprint,
+    pub response: StoredResponse,
+    /// The Lambda request that wrote it: a request meeting its own record is an SDK retry of a
+    /// write that already committed, not a replay.
+    pub request_id: String,
+    pub expires_at: i64,
+}
+
+impl IdempotencyRecord {
+    /// What a later request with the same key gets: its stored answer, or 422.
+    pub fn answer(self, fingerprint: &Fingerprint) -> Result<StoredResponse, ApiError> {
+        if &self.fingerprint == fingerprint {
+            Ok(self.response)
+        } else {
+            Err(ApiError::IdempotencyKeyReused)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_covers_method_path_and_body() {
+        let f = Fingerprint::of("POST", "/transfers", b"{}");
+        assert_eq!(f, Fingerprint::of("POST", "/transfers", b"{}"));
+        assert_ne!(f, Fingerprint::of("PUT", "/transfers", b"{}"));
+        assert_ne!(f, Fingerprint::of("POST", "/accounts", b"{}"));
+        assert_ne!(f, Fingerprint::of("POST", "/transfers", b"{ }"));
+        assert_ne!(
+            Fingerprint::of("POST", "/a", b"b"),
+            Fingerprint::of("POST", "/ab", b"")
+        );
+    }
+
+    #[test]
+    fn keys_are_visible_ascii() {
+        assert_eq!(
+            IdempotencyKey::parse(None),
+            Err(ApiError::IdempotencyKeyMissing)
+        );
+        for bad in ["", "a b", "ключ", &"k".repeat(256)] {
+            assert_eq!(
+                IdempotencyKey::parse(Some(bad)),
+                Err(ApiError::IdempotencyKeyInvalid)
+            );
+        }
+        assert!(IdempotencyKey::parse(Some(&"k".repeat(255))).is_ok());
+    }
+}

@@ -1,0 +1,74 @@
+//! The clients table: who may sign requests, with which secret.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::attrs::{get_s, s};
+use super::failure::sdk_failure;
+use super::Store;
+use crate::domain::ClientId;
+use crate::error::ApiError;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub client_id: ClientId,
+    pub secret: Vec<u8>,
+    pub active: bool,
+}
+
+// The secret must never reach a log line through `{:?}`.
+impl std::fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("client_id", &self.client_id)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub async fn get_client(&self, client_id: &ClientId) -> Result<Option<ClientRecord>, ApiError> {
+        use base64::Engine;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clients)
+            .key("client_id", s(client_id.as_str()))
+            .send()
+            .await
+            .map_err(|e| sdk_failure("get_client", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let secret = get_s(&item, "secret")
+            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+            .ok_or(ApiError::Internal)?;
+        Ok(Some(ClientRecord {
+            client_id: client_id.clone(),
+            secret,
+            active: get_s(&item, "status") == Some("active"),
+        }))
+    }
+
+    /// Writes a new active client; refuses to overwrite an existing id.
+    pub async fn put_client(&self, record: &ClientRecord, created_at: i64) -> Result<(), ApiError> {
+        use base64::Engine;
+        self.client
+            .put_item()
+            .table_name(&self.tables.clients)
+            .item("client_id", s(record.client_id.as_str()))
+            .item(
+                "secret",
+                s(base64::engine::general_purpose::STANDARD.encode(&record.secret)),
+            )
+            .item(
+                "status",
+                s(if record.active { "active" } else { "revoked" }),
+            )
+            .item("created_at", AttributeValue::N(created_at.to_string()))
+            .condition_expression("attribute_not_exists(client_id)")
+            .send()
+            .await
+            .map_err(|e| sdk_failure("put_client", e))?;
+        Ok(())
+    }
+}

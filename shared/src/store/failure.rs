@@ -1,0 +1,37 @@
+//! What a failed SDK call means for the client: retry later (503) or our fault (500). The SDK's
+//! own message goes to the log, never to the response.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::ApiError;
+
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+pub fn sdk_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+        _ => false,
+    };
+    let code = err.code().unwrap_or("none").to_owned();
+    if transient {
+        tracing::warn!(operation, code, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "dynamodb unavailable");
+        ApiError::Unavailable
+    } else {
+        tracing::error!(operation, code, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "dynamodb call failed");
+        ApiError::Internal
+    }
+}

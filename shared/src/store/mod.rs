@@ -1,0 +1,59 @@
+//! DynamoDB access: the narrow set of calls the guard and the two use cases make. Nothing here
+//! builds an HTTP response; failures leave as [`ApiError`]s that say nothing of tables or SDKs.
+
+pub mod accounts;
+mod attrs;
+pub mod clients;
+mod failure;
+pub mod idempotency;
+pub mod nonces;
+pub mod schema;
+pub(crate) mod transact;
+pub mod transfers;
+
+use aws_sdk_dynamodb::Client;
+use aws_smithy_http_client::tls;
+
+use crate::config::Tables;
+pub use transact::Cancelled;
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    tables: Tables,
+}
+
+impl Store {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Self { client, tables }
+    }
+
+    /// Builds the SDK client the standard way (credentials, region, and
+    /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` from the environment), with rustls on
+    /// ring. Call once per cold start.
+    pub async fn connect(tables: Tables) -> Self {
+        Self::new(sdk_client(None).await, tables)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+}
+
+/// An SDK client; `endpoint_url` overrides the environment (the CLI's `--endpoint-url`).
+pub async fn sdk_client(endpoint_url: Option<&str>) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    Client::new(&loader.load().await)
+}

@@ -1,0 +1,113 @@
+//! The five tables, as data: the one definition that `replaysafe admin create-tables`, the
+//! tests and the SAM template check agree on.
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::config::Tables;
+
+/// The attribute that holds an item's expiry (epoch seconds) in the tables that expire items.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSpec {
+    /// The logical name: the suffix after the table prefix.
+    pub logical: &'static str,
+    /// The only key: a string partition key.
+    pub partition_key: &'static str,
+    pub ttl_attribute: Option<&'static str>,
+}
+
+pub const TABLE_SPECS: [TableSpec; 5] = [
+    TableSpec {
+        logical: "clients",
+        partition_key: "client_id",
+        ttl_attribute: None,
+    },
+    TableSpec {
+        logical: "accounts",
+        partition_key: "account_id",
+        ttl_attribute: None,
+    },
+    TableSpec {
+        logical: "transfers",
+        partition_key: "transfer_id",
+        ttl_attribute: None,
+    },
+    TableSpec {
+        logical: "idempotency",
+        partition_key: "pk",
+        ttl_attribute: Some(TTL_ATTRIBUTE),
+    },
+    TableSpec {
+        logical: "nonces",
+        partition_key: "pk",
+        ttl_attribute: Some(TTL_ATTRIBUTE),
+    },
+];
+
+impl Tables {
+    /// The physical name of each table, with its spec.
+    pub fn specs(&self) -> [(&str, TableSpec); 5] {
+        let names = [
+            &self.clients,
+            &self.accounts,
+            &self.transfers,
+            &self.idempotency,
+            &self.nonces,
+        ];
+        std::array::from_fn(|i| (names[i].as_str(), TABLE_SPECS[i]))
+    }
+}
+
+pub type SchemaError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Creates whichever tables are missing (on-demand billing) and turns on their TTL. Safe to run
+/// again. Returns the names it created.
+pub async fn create_tables(client: &Client, tables: &Tables) -> Result<Vec<String>, SchemaError> {
+    let mut created = Vec::new();
+    for (name, spec) in tables.specs() {
+        let result = client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(spec.partition_key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(spec.partition_key)
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => created.push(name.to_owned()),
+            Err(e) if e.code() == Some("ResourceInUseException") => continue,
+            Err(e) => return Err(DisplayErrorContext(e).to_string().into()),
+        }
+        if let Some(attribute) = spec.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attribute)
+                        .enabled(true)
+                        .build()?,
+                )
+                .send()
+                .await
+                .map_err(|e| DisplayErrorContext(e).to_string())?;
+        }
+    }
+    Ok(created)
+}

@@ -1,0 +1,61 @@
+//! The transfers table.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::attrs::{get_n, get_s, n, s, Item};
+use super::failure::sdk_failure;
+use super::Store;
+use crate::domain::{AccountId, Amount, ClientId, Currency, Transfer, TransferId};
+use crate::error::ApiError;
+
+impl Store {
+    pub async fn get_transfer(
+        &self,
+        transfer_id: &TransferId,
+    ) -> Result<Option<Transfer>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.transfers)
+            .key("transfer_id", s(transfer_id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("get_transfer", e))?;
+        out.item
+            .map(|item| decode(&item).ok_or(ApiError::Internal))
+            .transpose()
+    }
+
+    pub fn put_transfer_item(&self, t: &Transfer) -> TransactWriteItem {
+        let mut put = Put::builder()
+            .table_name(&self.tables.transfers)
+            .item("transfer_id", s(t.transfer_id.as_str()))
+            .item("owner", s(t.owner.as_str()))
+            .item("from", s(t.from.as_str()))
+            .item("to", s(t.to.as_str()))
+            .item("amount", n(t.amount.get()))
+            .item("currency", s(t.currency.as_str()))
+            .item("created_at", n(t.created_at))
+            .condition_expression("attribute_not_exists(transfer_id)");
+        if let Some(reference) = &t.reference {
+            put = put.item("reference", s(reference));
+        }
+        TransactWriteItem::builder()
+            .put(put.build().expect("table, item and condition are set"))
+            .build()
+    }
+}
+
+fn decode(item: &Item) -> Option<Transfer> {
+    Some(Transfer {
+        transfer_id: TransferId::parse(get_s(item, "transfer_id")?).ok()?,
+        owner: ClientId::parse(get_s(item, "owner")?).ok()?,
+        from: AccountId::parse(get_s(item, "from")?).ok()?,
+        to: AccountId::parse(get_s(item, "to")?).ok()?,
+        amount: Amount::parse(get_n(item, "amount")?).ok()?,
+        currency: Currency::parse(get_s(item, "currency")?).ok()?,
+        reference: get_s(item, "reference").map(str::to_owned),
+        created_at: get_n(item, "created_at")?,
+    })
+}

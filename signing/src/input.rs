@@ -1,0 +1,363 @@
+//! Parsing and validating `Signature-Input` / `Signature` (RFC 9421 §4).
+
+use crate::sfv::{self, BareItem, InnerList, Member};
+
+/// A parsed Signature-Input (exactly one member) plus the matching Signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureInput {
+    pub label: String,
+    /// Covered component names, in received order.
+    pub components: Vec<String>,
+    pub created: i64,
+    pub expires: Option<i64>,
+    pub nonce: String,
+    pub keyid: String,
+    pub alg: Option<String>,
+    /// The inner list re-serialized canonically per RFC 8941 (the `@signature-params`
+    /// value), parameters in received order.
+    pub params: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("missing Signature or Signature-Input")]
+    Missing,
+    #[error("malformed signature: {0}")]
+    Malformed(&'static str),
+    #[error("unsupported algorithm")]
+    UnsupportedAlg,
+    #[error("signature does not cover {0}")]
+    NotCovered(&'static str),
+    #[error("signature mismatch")]
+    Mismatch,
+}
+
+use SignatureError::Malformed;
+
+pub(crate) const DERIVED: [&str; 4] = ["@method", "@path", "@query", "@authority"];
+pub(crate) const ALG: &str = "hmac-sha256";
+
+/// Parses both headers: exactly one member in each, under the same (any) label.
+/// Returns the input and the raw signature bytes.
+pub fn parse_signature(
+    signature_input: &str,
+    signature: &str,
+) -> Result<(SignatureInput, Vec<u8>), SignatureError> {
+    let inputs = only_member(signature_input)?;
+    let sigs = only_member(signature)?;
+    let ((label, input), (sig_label, sig)) = (inputs, sigs);
+    if label != sig_label {
+        return Err(Malformed("Signature and Signature-Input labels differ"));
+    }
+    let Member::InnerList(list) = input else {
+        return Err(Malformed("Signature-Input member is not an inner list"));
+    };
+    // Parameters on the Signature member have no meaning in RFC 9421; ignore them.
+    let Member::Item(sfv::Item {
+        bare: BareItem::ByteSeq(sig),
+        ..
+    }) = sig
+    else {
+        return Err(Malformed("Signature member is not a byte sequence"));
+    };
+    let components = components(&list)?;
+    let p = Params::from(&list)?;
+    let input = SignatureInput {
+        label,
+        components,
+        created: p.created,
+        expires: p.expires,
+        nonce: p.nonce,
+        keyid: p.keyid,
+        alg: p.alg,
+        params: sfv::serialize_inner_list(&list),
+    };
+    Ok((input, sig))
+}
+
+fn only_member(header: &str) -> Result<(String, Member), SignatureError> {
+    let mut dict = sfv::parse_dictionary(header).map_err(|e| Malformed(e.0))?;
+    match dict.len() {
+        0 => Err(SignatureError::Missing),
+        1 => Ok(dict.remove(0)),
+        // Includes a repeated label, which RFC 8941 would silently collapse.
+        _ => Err(Malformed("more than one signature")),
+    }
+}
+
+fn components(list: &InnerList) -> Result<Vec<String>, SignatureError> {
+    let mut out: Vec<String> = Vec::with_capacity(list.items.len());
+    for item in &list.items {
+        let BareItem::String(name) = &item.bare else {
+            return Err(Malformed("component is not a string"));
+        };
+        // Component parameters (;sf, ;key, ;req, ...) would change the base in ways
+        // this verifier does not implement; reject rather than mis-verify.
+        if !item.params.is_empty() {
+            return Err(Malformed("component parameters are not supported"));
+        }
+        if name.starts_with('@') {
+            if !DERIVED.contains(&name.as_str()) {
+                return Err(Malformed("unsupported derived component"));
+            }
+        } else if name.is_empty()
+            || !name
+                .bytes()
+                .all(|c| sfv::is_tchar(c) && !c.is_ascii_uppercase())
+        {
+            return Err(Malformed("component is not a lowercase field name"));
+        }
+        if out.contains(name) {
+            return Err(Malformed("duplicate component"));
+        }
+        out.push(name.clone());
+    }
+    Ok(out)
+}
+
+struct Params {
+    created: i64,
+    expires: Option<i64>,
+    nonce: String,
+    keyid: String,
+    alg: Option<String>,
+}
+
+impl Params {
+    fn from(list: &InnerList) -> Result<Self, SignatureError> {
+        let mut created = None;
+        let mut expires = None;
+        let mut nonce = None;
+        let mut keyid = None;
+        let mut alg = None;
+        for (i, (key, value)) in list.params.iter().enumerate() {
+            // A repeated parameter would be resolved differently by different parsers.
+            if list.params[..i].iter().any(|(k, _)| k == key) {
+                return Err(Malformed("duplicate signature parameter"));
+            }
+            match (key.as_str(), value) {
+                ("created", BareItem::Integer(n)) => created = Some(*n),
+                ("created", _) => return Err(Malformed("created is not an integer")),
+                ("expires", BareItem::Integer(n)) => expires = Some(*n),
+                ("expires", _) => return Err(Malformed("expires is not an integer")),
+                ("nonce", BareItem::String(s)) if valid_nonce(s) => nonce = Some(s.clone()),
+                ("nonce", _) => return Err(Malformed("invalid nonce")),
+                ("keyid", BareItem::String(s)) if !s.is_empty() => keyid = Some(s.clone()),
+                ("keyid", _) => return Err(Malformed("invalid keyid")),
+                ("alg", BareItem::String(s)) if s == ALG => alg = Some(s.clone()),
+                ("alg", _) => return Err(SignatureError::UnsupportedAlg),
+                _ => {}
+            }
+        }
+        Ok(Params {
+            created: created.ok_or(Malformed("missing created"))?,
+            expires,
+            nonce: nonce.ok_or(Malformed("missing nonce"))?,
+            keyid: keyid.ok_or(Malformed("missing keyid"))?,
+            alg,
+        })
+    }
+}
+
+fn valid_nonce(s: &str) -> bool {
+    (16..=128).contains(&s.len())
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._~+/=-".contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIG: &str = "sig1=:wxeW+lfvQjNP5Zzu/OaUr5KssobE4jlR5kRwUxUJgwo=:";
+    const COMPONENTS: &str = r#"("@method" "@path" "content-digest" "idempotency-key")"#;
+    const PARAMS: &str =
+        r#";created=1763812800;nonce="q9X2mY7rT1vK4pLs8dWz3A";keyid="cli_7f3a";alg="hmac-sha256""#;
+
+    fn parse_with(components: &str, params: &str) -> Result<SignatureInput, SignatureError> {
+        parse_signature(&format!("sig1={components}{params}"), SIG).map(|(i, _)| i)
+    }
+
+    fn parse_params(params: &str) -> Result<SignatureInput, SignatureError> {
+        parse_with(COMPONENTS, params)
+    }
+
+    #[test]
+    fn parses_contract_vector() {
+        let input = parse_params(PARAMS).unwrap();
+        assert_eq!(input.label, "sig1");
+        assert_eq!(
+            input.components,
+            ["@method", "@path", "content-digest", "idempotency-key"]
+        );
+        assert_eq!(input.created, 1_763_812_800);
+        assert_eq!(input.expires, None);
+        assert_eq!(input.nonce, "q9X2mY7rT1vK4pLs8dWz3A");
+        assert_eq!(input.keyid, "cli_7f3a");
+        assert_eq!(input.alg.as_deref(), Some("hmac-sha256"));
+        assert_eq!(input.params, format!("{COMPONENTS}{PARAMS}"));
+    }
+
+    #[test]
+    fn optional_and_unknown_params_are_kept() {
+        let params =
+            r#";tag="x";expires=1763813100;keyid="k";created=1;nonce="AAAAAAAAAAAAAAAA";flag"#;
+        let input = parse_params(params).unwrap();
+        assert_eq!(input.expires, Some(1_763_813_100));
+        assert_eq!(input.alg, None);
+        assert_eq!(input.params, format!("{COMPONENTS}{params}"));
+    }
+
+    #[test]
+    fn required_params() {
+        let nonce = r#";nonce="q9X2mY7rT1vK4pLs8dWz3A""#;
+        assert_eq!(
+            parse_params(&format!(";keyid=\"k\"{nonce}")),
+            Err(Malformed("missing created"))
+        );
+        assert_eq!(
+            parse_params(";created=1;keyid=\"k\""),
+            Err(Malformed("missing nonce"))
+        );
+        assert_eq!(
+            parse_params(&format!(";created=1{nonce}")),
+            Err(Malformed("missing keyid"))
+        );
+        let bad_types = [
+            (
+                format!(";created=\"1\";keyid=\"k\"{nonce}"),
+                "created is not an integer",
+            ),
+            (format!(";created=1;keyid=k{nonce}"), "invalid keyid"),
+            (format!(";created=1;keyid=\"\"{nonce}"), "invalid keyid"),
+            (
+                format!(";created=1;keyid=\"k\";expires=1.5{nonce}"),
+                "expires is not an integer",
+            ),
+            (
+                format!(";created=1;created=2;keyid=\"k\"{nonce}"),
+                "duplicate signature parameter",
+            ),
+        ];
+        for (params, why) in bad_types {
+            assert_eq!(parse_params(&params), Err(Malformed(why)), "{params}");
+        }
+    }
+
+    #[test]
+    fn nonce_rules() {
+        let with = |n: &str| parse_params(&format!(";created=1;keyid=\"k\";nonce=\"{n}\""));
+        assert!(with(&"a".repeat(16)).is_ok());
+        assert!(with(&"a".repeat(128)).is_ok());
+        assert!(with("AZaz09._~+/=-AZaz09").is_ok());
+        for bad in [
+            "a".repeat(15),
+            "a".repeat(129),
+            "aaaaaaaaaaaaaaa!".into(),
+            "aaaaaaaa aaaaaaaa".into(),
+        ] {
+            assert_eq!(with(&bad), Err(Malformed("invalid nonce")), "{bad}");
+        }
+        let token = parse_params(";created=1;keyid=\"k\";nonce=aaaaaaaaaaaaaaaa");
+        assert_eq!(token, Err(Malformed("invalid nonce")));
+    }
+
+    #[test]
+    fn alg_must_be_hmac_sha256_string() {
+        let base = r#";created=1;keyid="k";nonce="aaaaaaaaaaaaaaaa""#;
+        for alg in [
+            r#""hmac-sha512""#,
+            r#""HMAC-SHA256""#,
+            "hmac-sha256",
+            r#""ed25519""#,
+        ] {
+            let r = parse_params(&format!("{base};alg={alg}"));
+            assert_eq!(r, Err(SignatureError::UnsupportedAlg), "{alg}");
+        }
+    }
+
+    #[test]
+    fn components_rules() {
+        let cases = [
+            (r#"("@method" "@method")"#, "duplicate component"),
+            (
+                r#"("@method" "content-digest";sf)"#,
+                "component parameters are not supported",
+            ),
+            (
+                r#"("@method" "@target-uri")"#,
+                "unsupported derived component",
+            ),
+            (r#"("@signature-params")"#, "unsupported derived component"),
+            (r#"("@Method")"#, "unsupported derived component"),
+            (
+                r#"("Content-Digest")"#,
+                "component is not a lowercase field name",
+            ),
+            (
+                r#"("content digest")"#,
+                "component is not a lowercase field name",
+            ),
+            (r#"("")"#, "component is not a lowercase field name"),
+            (r#"(content-digest)"#, "component is not a string"),
+        ];
+        for (components, why) in cases {
+            assert_eq!(
+                parse_with(components, PARAMS),
+                Err(Malformed(why)),
+                "{components}"
+            );
+        }
+        let ok = parse_with(r#"("@authority" "@query" "x-custom_1")"#, PARAMS).unwrap();
+        assert_eq!(ok.components, ["@authority", "@query", "x-custom_1"]);
+    }
+
+    #[test]
+    fn exactly_one_signature_under_one_label() {
+        let input = format!("sig1={COMPONENTS}{PARAMS}");
+        let two_inputs = format!("{input}, sig2={COMPONENTS}{PARAMS}");
+        let two_sigs = format!("{SIG}, sig2=:AAAA:");
+        let same_label = format!("{SIG}, {SIG}");
+        let more = Err(Malformed("more than one signature"));
+        assert_eq!(parse_signature(&two_inputs, SIG), more);
+        assert_eq!(parse_signature(&input, &two_sigs), more);
+        assert_eq!(parse_signature(&input, &same_label), more);
+        let other = SIG.replace("sig1", "other");
+        let r = parse_signature(&input, &other);
+        assert_eq!(
+            r,
+            Err(Malformed("Signature and Signature-Input labels differ"))
+        );
+        let relabelled = parse_signature(&input.replace("sig1", "other"), &other).unwrap();
+        assert_eq!(relabelled.0.label, "other");
+    }
+
+    #[test]
+    fn missing_headers() {
+        let input = format!("sig1={COMPONENTS}{PARAMS}");
+        assert_eq!(parse_signature("", SIG), Err(SignatureError::Missing));
+        assert_eq!(parse_signature(&input, "  "), Err(SignatureError::Missing));
+    }
+
+    #[test]
+    fn signature_value_must_be_a_byte_sequence() {
+        let input = format!("sig1={COMPONENTS}{PARAMS}");
+        let not_bytes = Err(Malformed("Signature member is not a byte sequence"));
+        for sig in [r#"sig1="wxeW""#, "sig1=wxeW", "sig1", "sig1=(:AAAA:)"] {
+            assert_eq!(parse_signature(&input, sig), not_bytes, "{sig}");
+        }
+        let garbled = parse_signature(
+            &input,
+            "sig1=:wxeW+lfvQjNP5Z$u/OaUr5KssobE4jlR5kRwUxUJgwo=:",
+        );
+        assert!(matches!(garbled, Err(Malformed(_))));
+        // 41 base64 characters cannot encode whole bytes.
+        let truncated = parse_signature(&input, "sig1=:wxeW+lfvQjNP5Zzu/OaUr5KssobE4jlR5kRwUxUJg:");
+        assert_eq!(truncated, Err(Malformed("invalid base64 in byte sequence")));
+        let inner_as_item = parse_signature(&format!("sig1=\"x\"{PARAMS}"), SIG);
+        assert_eq!(
+            inner_as_item,
+            Err(Malformed("Signature-Input member is not an inner list"))
+        );
+    }
+}
