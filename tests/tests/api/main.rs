@@ -1,0 +1,3 @@
+//! The contract, end to end through the real handlers against DynamoDB Local.
+
+mod smoke;
