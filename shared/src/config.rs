@@ -29,7 +29,12 @@ impl Tables {
     /// `TRANSFERS_TABLE`, `IDEMPOTENCY_TABLE` and `NONCES_TABLE` override one each (SAM sets these).
     pub fn from_env() -> Self {
         let prefix = std::env::var("TABLE_PREFIX").unwrap_or_else(|_| "replaysafe-".into());
-        let base = Self::with_prefix(&prefix);
+        Self::with_prefix_and_env(&prefix)
+    }
+
+    /// `prefix` names all five; the per-table env vars override one each.
+    pub fn with_prefix_and_env(prefix: &str) -> Self {
+        let base = Self::with_prefix(prefix);
         let pick = |var: &str, default: String| std::env::var(var).unwrap_or(default);
         Self {
             clients: pick("CLIENTS_TABLE", base.clients),

@@ -1,0 +1,80 @@
+//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials.
+
+use base64::Engine;
+use clap::{Args, Subcommand};
+use replaysafe::domain::ClientId;
+use replaysafe::store::clients::ClientRecord;
+use replaysafe::store::schema::create_tables;
+use replaysafe::store::sdk_client;
+use replaysafe::{Clock, Store, SystemClock, Tables};
+
+use crate::credentials::Credentials;
+use crate::Failure;
+
+#[derive(Subcommand)]
+pub enum Admin {
+    /// Create the five tables (skips those that exist) and turn on TTL.
+    CreateTables(Target),
+    /// Create a client and print `{"client_id", "secret"}` on stdout.
+    CreateClient(Target),
+}
+
+#[derive(Args)]
+pub struct Target {
+    /// DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local. Default: the SDK's
+    /// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, or AWS itself).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    /// Prefix of the table names (a deployed stack's is its tables' common prefix). Per-table
+    /// env vars (CLIENTS_TABLE, …) override it.
+    #[arg(long, env = "TABLE_PREFIX", default_value = "replaysafe-")]
+    table_prefix: String,
+}
+
+impl Target {
+    async fn connect(&self) -> (aws_sdk_dynamodb::Client, Tables) {
+        let client = sdk_client(self.endpoint_url.as_deref()).await;
+        let tables = Tables::with_prefix_and_env(&self.table_prefix);
+        (client, tables)
+    }
+}
+
+pub async fn run(admin: Admin) -> Result<(), Failure> {
+    match admin {
+        Admin::CreateTables(target) => {
+            let (client, tables) = target.connect().await;
+            let created = create_tables(&client, &tables)
+                .await
+                .map_err(|e| Failure::Unreachable(format!("creating tables failed: {e}")))?;
+            for (name, _) in tables.specs() {
+                let state = if created.iter().any(|c| c == name) {
+                    "created"
+                } else {
+                    "exists"
+                };
+                eprintln!("{state:>7}  {name}");
+            }
+            Ok(())
+        }
+        Admin::CreateClient(target) => {
+            let (client, tables) = target.connect().await;
+            let store = Store::new(client, tables);
+            let secret = rand::random::<[u8; 32]>().to_vec();
+            let record = ClientRecord {
+                client_id: ClientId::generate(),
+                secret,
+                active: true,
+            };
+            store
+                .put_client(&record, SystemClock.now())
+                .await
+                .map_err(|e| Failure::Unreachable(format!("writing the client failed: {e}")))?;
+            let out = Credentials {
+                client_id: record.client_id.to_string(),
+                secret: base64::engine::general_purpose::STANDARD.encode(&record.secret),
+            };
+            println!("{}", serde_json::to_string(&out).expect("serializable"));
+            Ok(())
+        }
+    }
+}
