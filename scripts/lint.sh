@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Formatting and lints, as CI enforces them (`make lint`; also the first steps of `make test`).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings

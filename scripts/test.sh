@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# What `make test` and CI run: fmt + clippy, then the whole workspace's tests against ONE fresh
+# in-memory DynamoDB Local (port: DYNAMODB_TEST_PORT, default a free port), stopped on any exit.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/bootstrap.sh" dynamodb
+"$ROOT/scripts/lint.sh"
+
+port="${DYNAMODB_TEST_PORT:-$(free_port)}"
+# Own pid file name: never reuse (or stop) a dev instance started by dynamodb-local.sh.
+pidfile="$LOCAL_DIR/test-dynamodb-$port.pid"
+cleanup() {
+  trap '' INT TERM   # a second Ctrl-C must not cut the cleanup short
+  dynamodb_stop "$pidfile"
+}
+trap cleanup EXIT
+trap 'exit 130' INT    # leave through the EXIT trap, so no JVM is left behind
+trap 'exit 143' TERM
+dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/test-dynamodb.log" tied
+
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+aws_dummy_env
+
+log "cargo test (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
+cargo test --workspace
+
+# ---- Later checks go here (e.g. `sam validate --lint`), before the EXIT trap stops DynamoDB. ----
