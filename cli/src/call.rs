@@ -54,7 +54,8 @@ pub struct CallArgs {
 pub struct ReplayArgs {
     /// A file written by `call --save`.
     file: PathBuf,
-    /// Send this body instead of the saved one, keeping every saved header (a tampered copy).
+    /// Send this body instead of the saved one: a tampered copy. Its Content-Digest is
+    /// recomputed (that needs no secret); the signature cannot be.
     #[arg(long)]
     data: Option<String>,
     /// Base URL of the API.
@@ -110,6 +111,12 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
     })?;
     if let Some(d) = args.data.as_deref() {
         saved.body = read_data(d)?;
+        let digest = replaysafe_signing::content_digest(saved.body.as_bytes());
+        for (name, value) in saved.headers.iter_mut() {
+            if name == "content-digest" {
+                *value = digest.clone();
+            }
+        }
     }
     send(&args.endpoint, &saved).await
 }

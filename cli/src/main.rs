@@ -6,6 +6,7 @@
 mod admin;
 mod call;
 mod credentials;
+mod sign_event;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     /// Send a request saved with `call --save` again, byte for byte (what an attacker who
     /// captured it would do), optionally with an edited body.
     Replay(call::ReplayArgs),
+    /// Sign an API Gateway event template (events/*.json) for `cargo lambda invoke --data-file`.
+    SignEvent(sign_event::SignEventArgs),
 }
 
 #[derive(Debug)]
@@ -64,6 +67,7 @@ async fn main() -> ExitCode {
         Command::Admin(a) => admin::run(a).await,
         Command::Call(c) => call::call(c).await,
         Command::Replay(r) => call::replay(r).await,
+        Command::SignEvent(s) => sign_event::run(s),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

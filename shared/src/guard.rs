@@ -43,12 +43,18 @@ pub struct Admitted {
 impl Admitted {
     /// A retry's stored answer, 422 for a key reused with another request, `None` for a first
     /// request (which still meets the key's condition inside the transaction, should a
-    /// concurrent duplicate commit first).
-    pub fn prior_answer(&self) -> Result<Option<StoredResponse>, ApiError> {
-        self.prior
-            .clone()
-            .map(|record| record.answer(&self.signed.fingerprint))
-            .transpose()
+    /// concurrent duplicate commit first). A record this very invocation wrote (the runtime
+    /// re-delivering a request whose write committed) is its own answer, not a replay.
+    pub fn prior_answer(&self) -> Result<Option<Committed>, ApiError> {
+        let Some(record) = self.prior.clone() else {
+            return Ok(None);
+        };
+        if record.request_id == self.signed.request_id {
+            return Ok(Some(Committed::Fresh(record.response)));
+        }
+        record
+            .answer(&self.signed.fingerprint)
+            .map(|r| Some(Committed::Replayed(r)))
     }
 }
 

@@ -2,7 +2,12 @@
 //! `make test` starts, its own clients, and a clock it moves by hand. Requests go through the
 //! same handlers the Lambda functions run, built and signed as a real client would.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 
 use http::HeaderMap;
 use lambda_http::{Body, Context, Request, RequestExt};
@@ -10,7 +15,9 @@ use replaysafe::store::clients::ClientRecord;
 use replaysafe::store::schema::create_tables;
 use replaysafe::store::sdk_client;
 use replaysafe::{api, Clock, Config, Guard, ManualClock, Store, Tables};
-use replaysafe_signing::{random_nonce, Signer};
+use replaysafe_signing::{
+    hmac_sha256, parse_signature, random_nonce, signature_base, Message, Signer,
+};
 use serde_json::Value;
 
 /// 2025-11-22T12:00:00Z, the contract's test-vector time.
@@ -47,9 +54,16 @@ impl TestApp {
     }
 
     pub async fn with_config(tune: impl FnOnce(&mut Config)) -> Self {
+        Self::with_sdk_client(sdk_client(Some(&endpoint())).await, tune).await
+    }
+
+    /// On a client of the caller's making (the benchmark counts calls through one).
+    pub async fn with_sdk_client(
+        client: aws_sdk_dynamodb::Client,
+        tune: impl FnOnce(&mut Config),
+    ) -> Self {
         let prefix = format!("t{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let tables = Tables::with_prefix(&prefix);
-        let client = sdk_client(Some(&endpoint())).await;
         create_tables(&client, &tables)
             .await
             .expect("create tables");
@@ -91,33 +105,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, call: &Call) -> Answer {
-        let req = call.request();
-        let response = match (
-            call.method.as_str(),
-            call.path.split('?').next().unwrap_or(""),
-        ) {
-            ("POST", "/accounts") => api::serve(&self.guard, &req, api::create_account).await,
-            ("POST", "/transfers") => api::serve(&self.guard, &req, api::create_transfer).await,
-            ("GET", p) if p.starts_with("/accounts/") => {
-                api::serve(&self.guard, &req, api::get_account).await
-            }
-            ("GET", p) if p.starts_with("/transfers/") => {
-                api::serve(&self.guard, &req, api::get_transfer).await
-            }
-            (m, p) => panic!("no route for {m} {p}"),
-        };
-        let (parts, body) = response.into_parts();
-        let body = match body {
-            Body::Text(t) => t,
-            Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
-            Body::Empty => String::new(),
-            _ => String::new(),
-        };
-        Answer {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        }
+        send_via(&self.guard, call).await
     }
 
     /// Creates an account owned by `client`.
@@ -312,5 +300,311 @@ impl Answer {
 
     pub fn replayed(&self) -> bool {
         self.header("idempotent-replayed") == Some("true")
+    }
+}
+
+impl Call {
+    /// Signs by hand, covering exactly `components` in that order (a client that covers less, or
+    /// more, than the library's signer), with `extra_params` (e.g. `;expires=123`) appended after
+    /// `created`, `nonce`, `keyid` and `alg`. Headers a component names are read from the call.
+    pub fn sign_covering(mut self, components: &[&str], extra_params: &str) -> Self {
+        let (path, query) = match self.path.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (self.path.clone(), None),
+        };
+        let digest =
+            (!self.body.is_empty()).then(|| replaysafe_signing::content_digest(&self.body));
+        let listed: Vec<String> = components.iter().map(|c| format!("\"{c}\"")).collect();
+        let params = format!(
+            r#"({});created={};nonce="{}";keyid="{}";alg="hmac-sha256"{extra_params}"#,
+            listed.join(" "),
+            self.created,
+            self.nonce,
+            self.signer.0.client_id,
+        );
+        let mut base = String::new();
+        for c in components {
+            let value = match *c {
+                "@method" => self.method.clone(),
+                "@path" => path.clone(),
+                "@query" => format!("?{}", query.clone().unwrap_or_default()),
+                "content-digest" => digest.clone().expect("a body to digest"),
+                "idempotency-key" => self.idempotency_key.clone().expect("an idempotency key"),
+                other => self
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == other)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| panic!("no {other} header to cover")),
+            };
+            base.push_str(&format!("\"{c}\": {value}\n"));
+        }
+        base.push_str(&format!("\"@signature-params\": {params}"));
+        let mac = replaysafe_signing::hmac_sha256(&self.signer.0.secret, &base);
+        use base64::Engine;
+        let mac = base64::engine::general_purpose::STANDARD.encode(mac);
+        self.headers.retain(|(n, _)| {
+            !matches!(
+                n.as_str(),
+                "signature" | "signature-input" | "content-digest"
+            )
+        });
+        if let Some(d) = digest {
+            self.headers.push(("content-digest".into(), d));
+        }
+        self.headers
+            .push(("signature-input".into(), format!("sig1={params}")));
+        self.headers
+            .push(("signature".into(), format!("sig1=:{mac}:")));
+        self
+    }
+
+    /// Rewrites one header's value as a man in the middle would, without re-signing.
+    pub fn edit_header(mut self, name: &str, edit: impl Fn(&str) -> String) -> Self {
+        for (n, v) in &mut self.headers {
+            if n == name {
+                *v = edit(v);
+            }
+        }
+        self
+    }
+}
+
+impl TestApp {
+    /// The live record under `client`'s idempotency key at the app clock's now, read past the API.
+    pub async fn idempotency_record(
+        &self,
+        client: &TestClient,
+        key: &str,
+    ) -> Option<replaysafe::idempotency::IdempotencyRecord> {
+        let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
+        let key = replaysafe::idempotency::IdempotencyKey::parse(Some(key)).unwrap();
+        self.store
+            .get_idempotency_record(&client_id, &key, self.clock.now())
+            .await
+            .expect("read idempotency record")
+    }
+
+    /// The `expires_at` of every item physically in the idempotency table, expired ones
+    /// included (DynamoDB deletes them lazily, if at all).
+    pub async fn idempotency_expiries(&self) -> Vec<i64> {
+        let out = self
+            .store
+            .client()
+            .scan()
+            .table_name(&self.store.tables().idempotency)
+            .send()
+            .await
+            .expect("scan");
+        out.items()
+            .iter()
+            .filter_map(|item| item.get(replaysafe::store::schema::TTL_ATTRIBUTE))
+            .filter_map(|v| v.as_n().ok()?.parse().ok())
+            .collect()
+    }
+}
+
+/// Sends `call` through the handlers of any guard (e.g. one built on tables that do not exist).
+pub async fn send_via(guard: &Guard, call: &Call) -> Answer {
+    let req = call.request();
+    let response = match (
+        call.method.as_str(),
+        call.path.split('?').next().unwrap_or(""),
+    ) {
+        ("POST", "/accounts") => api::serve(guard, &req, api::create_account).await,
+        ("POST", "/transfers") => api::serve(guard, &req, api::create_transfer).await,
+        ("GET", p) if p.starts_with("/accounts/") => {
+            api::serve(guard, &req, api::get_account).await
+        }
+        ("GET", p) if p.starts_with("/transfers/") => {
+            api::serve(guard, &req, api::get_transfer).await
+        }
+        (m, p) => panic!("no route for {m} {p}"),
+    };
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Text(t) => t,
+        Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
+        Body::Empty => String::new(),
+        _ => String::new(),
+    };
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// What requests can change in the store, read past the API: every account's
+/// (balance, version), and how many transfer and idempotency records exist. Nonces are left
+/// out on purpose: a request that passed the signature checks consumes its nonce whatever its
+/// outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub accounts: BTreeMap<String, (u64, u64)>,
+    pub transfers: usize,
+    pub idempotency: usize,
+}
+
+/// A transfer record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTransfer {
+    pub transfer_id: String,
+    pub from: String,
+    pub to: String,
+    pub amount: u64,
+}
+
+impl TestApp {
+    /// The table prefix of this app's tables (every table name starts with it).
+    pub fn table_prefix(&self) -> String {
+        let clients = &self.store.tables().clients;
+        clients
+            .strip_suffix("clients")
+            .unwrap_or(clients)
+            .to_owned()
+    }
+
+    /// Every item of a table, across pages, read consistently.
+    pub async fn scan_all(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .store
+                .client()
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items().iter().cloned());
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return items,
+            }
+        }
+    }
+
+    pub async fn snapshot(&self) -> Snapshot {
+        let tables = self.store.tables().clone();
+        let accounts = self
+            .scan_all(&tables.accounts)
+            .await
+            .iter()
+            .map(|item| {
+                let s = |k: &str| item[k].as_s().expect("string").clone();
+                let n = |k: &str| item[k].as_n().expect("number").parse::<u64>().unwrap();
+                (s("account_id"), (n("balance"), n("version")))
+            })
+            .collect();
+        Snapshot {
+            accounts,
+            transfers: self.scan_all(&tables.transfers).await.len(),
+            idempotency: self.scan_all(&tables.idempotency).await.len(),
+        }
+    }
+
+    pub async fn transfers(&self) -> Vec<StoredTransfer> {
+        let table = self.store.tables().transfers.clone();
+        self.scan_all(&table)
+            .await
+            .iter()
+            .map(|item| {
+                let s = |k: &str| item[k].as_s().expect("string").clone();
+                StoredTransfer {
+                    transfer_id: s("transfer_id"),
+                    from: s("from"),
+                    to: s("to"),
+                    amount: item["amount"].as_n().expect("number").parse().unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a live idempotency record holds `key` for `client`.
+    pub async fn has_idempotency_record(&self, client: &TestClient, key: &str) -> bool {
+        let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
+        let Ok(key) = replaysafe::idempotency::IdempotencyKey::parse(Some(key)) else {
+            return false;
+        };
+        self.store
+            .get_idempotency_record(&client_id, &key, self.clock.now())
+            .await
+            .expect("read idempotency record")
+            .is_some()
+    }
+}
+
+impl Call {
+    /// Signs as `sign` does, but with `content_digest` as the (covered) Content-Digest header
+    /// instead of the body's own digest: for requests whose signature is right but whose
+    /// digest is not.
+    pub fn sign_with_digest(mut self, content_digest: &str) -> Self {
+        let (path, query) = match self.path.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (self.path.clone(), None),
+        };
+        let mut components = vec![r#""@method""#, r#""@path""#];
+        if query.as_deref().is_some_and(|q| !q.is_empty()) {
+            components.push(r#""@query""#);
+        }
+        components.push(r#""content-digest""#);
+        if self.idempotency_key.is_some() {
+            components.push(r#""idempotency-key""#);
+        }
+        let input_header = format!(
+            r#"sig1=({});created={};nonce="{}";keyid="{}";alg="hmac-sha256""#,
+            components.join(" "),
+            self.created,
+            self.nonce,
+            self.signer.0.client_id,
+        );
+        let (input, _) = parse_signature(&input_header, "sig1=:AAAA:").expect("valid input");
+        let key = self.idempotency_key.clone();
+        let header = |name: &str| -> Vec<String> {
+            match name {
+                "content-digest" => vec![content_digest.to_owned()],
+                "idempotency-key" => key.iter().cloned().collect(),
+                _ => vec![],
+            }
+        };
+        let base = signature_base(
+            &input,
+            &Message {
+                method: &self.method,
+                path: &path,
+                query: query.as_deref(),
+                authority: None,
+                header: &header,
+            },
+            true,
+        )
+        .expect("signature base");
+        let mac = hmac_sha256(&self.signer.0.secret, &base);
+        self.headers.retain(|(n, _)| {
+            !matches!(
+                n.as_str(),
+                "signature" | "signature-input" | "content-digest"
+            )
+        });
+        self.headers
+            .push(("content-digest".into(), content_digest.to_owned()));
+        self.headers.push(("signature-input".into(), input_header));
+        self.headers.push((
+            "signature".into(),
+            format!("sig1=:{}:", STANDARD.encode(mac)),
+        ));
+        self
+    }
+
+    /// The value of a header as sent (the first one of that name).
+    pub fn sent_header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }

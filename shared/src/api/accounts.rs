@@ -13,8 +13,8 @@ use crate::idempotency::StoredResponse;
 pub async fn create_account(guard: &Guard, req: Incoming<'_>) -> Reply {
     let admitted = guard.admit(&req).await?;
     let new = NewAccount::parse(req.body)?;
-    if let Some(stored) = admitted.prior_answer()? {
-        return Ok(crate::http::stored(&stored, true));
+    if let Some(prior) = admitted.prior_answer()? {
+        return Ok(prior.into());
     }
     let now = admitted.signed.now;
     let account = Account {

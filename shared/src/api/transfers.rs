@@ -4,7 +4,7 @@ use crate::clock::rfc3339;
 use crate::domain::{NewTransfer, Transfer, TransferId};
 use crate::error::ApiError;
 use crate::guard::Guard;
-use crate::http::{json, stored, Incoming, Reply};
+use crate::http::{json, Incoming, Reply};
 use crate::idempotency::StoredResponse;
 use crate::store::accounts::transfer_refusal;
 
@@ -13,8 +13,8 @@ use crate::store::accounts::transfer_refusal;
 pub async fn create_transfer(guard: &Guard, req: Incoming<'_>) -> Reply {
     let admitted = guard.admit(&req).await?;
     let new = NewTransfer::parse(req.body)?;
-    if let Some(answer) = admitted.prior_answer()? {
-        return Ok(stored(&answer, true));
+    if let Some(prior) = admitted.prior_answer()? {
+        return Ok(prior.into());
     }
     let now = admitted.signed.now;
     let caller = admitted.signed.client_id.clone();

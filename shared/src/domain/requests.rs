@@ -44,7 +44,18 @@ struct TransferBody {
     reference: Option<String>,
 }
 
+/// Syntax first, over the whole body (so that broken JSON is `invalid-json` even when its
+/// first bytes already have the wrong shape), then "an object", then the shape. The object check
+/// is needed because serde's derived structs also accept a JSON array, taking the fields by
+/// position: `["acc_a","acc_b",1,"EUR",null]` would otherwise be a valid transfer.
 fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::ValidationFailed(
+            "the body must be a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::ValidationFailed(e.to_string()),
         _ => ApiError::InvalidJson(e.to_string()),
@@ -126,6 +137,8 @@ mod tests {
         assert_eq!(code(r#"{"from":"a","#), "invalid-json");
         assert_eq!(code(""), "invalid-json");
         assert_eq!(code("{'from':1}"), "invalid-json");
+        assert_eq!(code(r#"{"from":1,"#), "invalid-json");
+        assert_eq!(code(&"[".repeat(1000)), "invalid-json");
     }
 
     #[test]
@@ -148,6 +161,9 @@ mod tests {
             r#"{"from":"ä","to":"b","amount":1,"currency":"EUR"}"#.into(),
             r#"{"from":"a","to":"b","amount":1,"currency":"eur"}"#.into(),
             r#"[1,2]"#.into(),
+            r#"["a","b",1,"EUR",null]"#.into(),
+            r#""a""#.into(),
+            "null".into(),
         ] {
             assert_eq!(code(&bad), "validation-failed", "{bad}");
         }

@@ -12,6 +12,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalServerError",
     "ServiceUnavailable",
     "TransactionInProgressException",
+    "TransactionConflictException",
 ];
 
 pub fn sdk_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> ApiError

@@ -1,3 +1,7 @@
 //! The contract, end to end through the real handlers against DynamoDB Local.
 
+mod bad_input;
+mod concurrency;
+mod contract;
+mod leaks;
 mod smoke;

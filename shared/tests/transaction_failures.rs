@@ -1,0 +1,765 @@
+//! The failure paths DynamoDB Local never produces (transaction conflicts, throttling, SDK
+//! retries of writes that had committed, dispatch failures and timeouts), driven through the
+//! real `POST /transfers` handler over an SDK client whose responses come from
+//! `aws-smithy-mocks`.
+//!
+//! SDK retries: every client here is built with `RetryConfig::disabled()` unless a test says
+//! otherwise, so a rule's `num_calls()` counts exactly the calls the guard made. One test turns
+//! the SDK's standard retries on to show that its retries of a throttled transaction are
+//! bounded too. (`mock_client!` alone would use the SDK default: standard mode, 3 attempts,
+//! which retries throttling and dispatch failures with real back-off sleeps.)
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::error::ErrorMetadata;
+use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
+use aws_sdk_dynamodb::types::error::{
+    ConditionalCheckFailedException, InternalServerError, ProvisionedThroughputExceededException,
+    ResourceNotFoundException, ThrottlingException, TransactionCanceledException,
+};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
+use aws_smithy_types::body::SdkBody;
+use lambda_http::{Body, Context, Request, RequestExt};
+use replaysafe::idempotency::Fingerprint;
+use replaysafe::{api, Config, Guard, ManualClock, Store, Tables};
+use replaysafe_signing::{random_nonce, Signer};
+use serde_json::Value;
+
+/// 2025-11-22T12:00:00Z, the contract's test-vector time.
+const T: i64 = 1_763_812_800;
+const CLIENT_ID: &str = "cli_mocked";
+const KEY: &str = "5b1c6a1e-3f0e-4a43-9d8e-0c3c1f5e7a21";
+const BODY: &str = r#"{"from":"acc_alice","to":"acc_bob","amount":1500,"currency":"EUR"}"#;
+const OTHER_BODY: &str = r#"{"from":"acc_alice","to":"acc_bob","amount":9999,"currency":"EUR"}"#;
+/// What the idempotency table holds for a request that committed earlier.
+const STORED_BODY: &str = r#"{"transfer_id":"tr_stored","from":"acc_alice","to":"acc_bob","amount":1500,"currency":"EUR","reference":null,"created_at":"2025-11-22T11:59:00Z"}"#;
+const STORED_LOCATION: &str = "/transfers/tr_stored";
+/// Put into every mocked SDK error message: it must never reach a response.
+const SDK_TEXT: &str =
+    "SDK-INTERNAL-DETAIL arn:aws:dynamodb:us-east-1:123456789012:table/t-accounts";
+
+fn secret() -> Vec<u8> {
+    (0u8..32).collect()
+}
+
+fn tables() -> Tables {
+    Tables::with_prefix("t-")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and answers
+
+/// A correctly signed `POST /transfers` (fresh nonce) arriving as Lambda invocation
+/// `request_id`.
+fn transfer_request(request_id: &str, body: &str) -> Request {
+    let nonce = random_nonce();
+    let signed = Signer::new(CLIENT_ID, secret()).sign(
+        "POST",
+        "/transfers",
+        body.as_bytes(),
+        Some(KEY),
+        T,
+        &nonce,
+    );
+    let mut context = Context::default();
+    context.request_id = request_id.to_owned();
+    http::Request::builder()
+        .method("POST")
+        .uri("/transfers")
+        .header("content-type", "application/json")
+        .header("idempotency-key", KEY)
+        .header(
+            "content-digest",
+            signed.content_digest.expect("a body has a digest"),
+        )
+        .header("signature-input", signed.signature_input)
+        .header("signature", signed.signature)
+        .body(Body::Binary(body.as_bytes().to_vec()))
+        .expect("valid request")
+        .with_lambda_context(context)
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A problem response with this status and code, saying nothing of the SDK or the tables.
+    fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let json = self.json();
+        assert_eq!(json["code"], code, "{}", self.body);
+        assert_eq!(json["status"], status, "{}", self.body);
+        let lower = self.body.to_lowercase();
+        for leak in [
+            "sdk-internal-detail",
+            "arn:aws",
+            "dynamodb",
+            "t-accounts",
+            "t-idempotency",
+            "t-nonces",
+            "t-clients",
+            "t-transfers",
+            "exception",
+            "throttl",
+            "cancel",
+            "dispatch",
+            "timeout",
+            "connector",
+        ] {
+            assert!(!lower.contains(leak), "{leak:?} leaked into {}", self.body);
+        }
+        if matches!(status, 409 | 503) {
+            assert!(
+                self.header("retry-after").is_some(),
+                "{status} {code} without Retry-After"
+            );
+        }
+    }
+
+    fn assert_unavailable(&self) {
+        self.assert_problem(503, "unavailable");
+        assert_eq!(self.header("retry-after"), Some("1"));
+    }
+}
+
+async fn send(guard: &Guard, req: &Request) -> Answer {
+    let response = api::serve(guard, req, api::create_transfer).await;
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Text(t) => t,
+        Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
+        _ => String::new(),
+    };
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mocked SDK client
+
+/// How the SDK client under the guard is configured beyond its mocked responses.
+#[derive(Clone, Default)]
+struct Sdk {
+    /// `None`: SDK retries disabled.
+    retry: Option<RetryConfig>,
+    http: Option<SharedHttpClient>,
+    timeout: Option<TimeoutConfig>,
+}
+
+fn guard(rules: &[&Rule]) -> Guard {
+    guard_with(rules, Sdk::default())
+}
+
+fn guard_with(rules: &[&Rule], sdk: Sdk) -> Guard {
+    let client: Client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        rules,
+        move |mut builder: aws_sdk_dynamodb::config::Builder| {
+            builder = builder.retry_config(sdk.retry.clone().unwrap_or_else(RetryConfig::disabled));
+            if let Some(http) = &sdk.http {
+                builder = builder.http_client(http.clone());
+            }
+            if let Some(timeout) = &sdk.timeout {
+                builder = builder.timeout_config(timeout.clone());
+            }
+            builder
+        }
+    );
+    let store = Store::new(client, tables());
+    Guard::new(store, Config::new(tables()), Arc::new(ManualClock::new(T)))
+}
+
+fn meta(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code(code)
+        .message(SDK_TEXT)
+        .build()
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// The client's record: active, with the test secret.
+fn clients_rule() -> Rule {
+    use base64::Engine;
+    mock!(Client::get_item)
+        .match_requests(|r| r.table_name() == Some("t-clients"))
+        .then_output(|| {
+            let item = HashMap::from([
+                ("client_id".to_owned(), s(CLIENT_ID)),
+                (
+                    "secret".to_owned(),
+                    s(&base64::engine::general_purpose::STANDARD.encode(secret())),
+                ),
+                ("status".to_owned(), s("active")),
+            ]);
+            GetItemOutput::builder().set_item(Some(item)).build()
+        })
+}
+
+fn nonce_ok() -> Rule {
+    mock!(Client::put_item)
+        .match_requests(|r| r.table_name() == Some("t-nonces"))
+        .then_output(|| PutItemOutput::builder().build())
+}
+
+/// The nonce put fails its condition; the record that holds the nonce was written by
+/// invocation `holder`.
+fn nonce_held_by(holder: &str) -> Rule {
+    let holder = holder.to_owned();
+    mock!(Client::put_item)
+        .match_requests(|r| r.table_name() == Some("t-nonces"))
+        .then_error(move || {
+            let old = HashMap::from([
+                ("pk".to_owned(), s(&format!("{CLIENT_ID}#nonce"))),
+                ("request_id".to_owned(), s(&holder)),
+                ("expires_at".to_owned(), n(T + 360)),
+            ]);
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .message(SDK_TEXT)
+                    .set_item(Some(old))
+                    .meta(meta("ConditionalCheckFailedException"))
+                    .build(),
+            )
+        })
+}
+
+fn is_idempotency_read(r: &aws_sdk_dynamodb::operation::get_item::GetItemInput) -> bool {
+    r.table_name() == Some("t-idempotency")
+}
+
+fn no_idempotency_record() -> Rule {
+    mock!(Client::get_item)
+        .match_requests(is_idempotency_read)
+        .then_output(|| GetItemOutput::builder().build())
+}
+
+/// Clients, nonces and the idempotency read all succeed: the request reaches the transaction.
+fn admitted() -> [Rule; 3] {
+    [clients_rule(), nonce_ok(), no_idempotency_record()]
+}
+
+fn transact_ok() -> Rule {
+    mock!(Client::transact_write_items).then_output(|| TransactWriteItemsOutput::builder().build())
+}
+
+fn reason(code: &str) -> CancellationReason {
+    let builder = CancellationReason::builder().code(code);
+    if code == "None" {
+        builder.build()
+    } else {
+        builder.message(SDK_TEXT).build()
+    }
+}
+
+/// A cancellation with one reason per item: idempotency claim, debit, credit, transfer record.
+fn cancelled(reasons: Vec<CancellationReason>) -> TransactWriteItemsError {
+    TransactWriteItemsError::TransactionCanceledException(
+        TransactionCanceledException::builder()
+            .message(format!("Transaction cancelled: {SDK_TEXT}"))
+            .set_cancellation_reasons(Some(reasons))
+            .meta(meta("TransactionCanceledException"))
+            .build(),
+    )
+}
+
+fn conflict_on_account() -> TransactWriteItemsError {
+    cancelled(vec![
+        reason("None"),
+        reason("TransactionConflict"),
+        reason("None"),
+        reason("None"),
+    ])
+}
+
+/// The idempotency record as `claim_key` writes it, held by invocation `request_id`.
+fn held_record(request_id: &str, fingerprint: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), s(&format!("{CLIENT_ID}#{KEY}"))),
+        ("fingerprint".to_owned(), s(fingerprint)),
+        ("status".to_owned(), n(201)),
+        ("body".to_owned(), s(STORED_BODY)),
+        ("location".to_owned(), s(STORED_LOCATION)),
+        ("request_id".to_owned(), s(request_id)),
+        ("expires_at".to_owned(), n(T + 86_400)),
+    ])
+}
+
+/// The idempotency claim's condition failed on `held`; the other items were fine.
+fn key_held(held: HashMap<String, AttributeValue>) -> Rule {
+    mock!(Client::transact_write_items).then_error(move || {
+        cancelled(vec![
+            CancellationReason::builder()
+                .code("ConditionalCheckFailed")
+                .message("The conditional request failed")
+                .set_item(Some(held.clone()))
+                .build(),
+            reason("None"),
+            reason("None"),
+            reason("None"),
+        ])
+    })
+}
+
+fn our_fingerprint() -> String {
+    Fingerprint::of("POST", "/transfers", BODY.as_bytes())
+        .as_str()
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transaction conflicts
+
+#[tokio::test]
+async fn a_transaction_conflict_on_the_idempotency_record_is_request_in_progress_without_retry() {
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        cancelled(vec![
+            reason("TransactionConflict"),
+            reason("None"),
+            reason("None"),
+            reason("None"),
+        ])
+    });
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(409, "request-in-progress");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    assert_eq!(
+        transact.num_calls(),
+        1,
+        "a conflict on the key is not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_conflict_on_an_account_every_time_is_retried_a_bounded_number_of_times_then_unavailable()
+{
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items).then_error(conflict_on_account);
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+    let attempts = guard.config().transaction_attempts as usize;
+    assert!(attempts > 1);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_unavailable();
+    assert_eq!(transact.num_calls(), attempts);
+    assert_eq!(nonce.num_calls(), 1, "the nonce is consumed once");
+}
+
+#[tokio::test]
+async fn a_conflict_on_an_account_once_then_success_commits_on_the_retry() {
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items)
+        .sequence()
+        .error(conflict_on_account)
+        .output(|| TransactWriteItemsOutput::builder().build())
+        .build();
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.header("idempotent-replayed"), None);
+    let json = answer.json();
+    assert_eq!(json["amount"], 1500);
+    assert_eq!(json["from"], "acc_alice");
+    let location = answer.header("location").expect("Location");
+    assert_eq!(
+        location,
+        format!("/transfers/{}", json["transfer_id"].as_str().unwrap())
+    );
+    assert_eq!(transact.num_calls(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throttling
+
+#[tokio::test]
+async fn a_throttled_transaction_is_unavailable_and_says_nothing_of_the_sdk() {
+    let throttled: [fn() -> TransactWriteItemsError; 2] = [
+        || {
+            TransactWriteItemsError::ThrottlingException(
+                ThrottlingException::builder()
+                    .message(SDK_TEXT)
+                    .meta(meta("ThrottlingException"))
+                    .build(),
+            )
+        },
+        || {
+            TransactWriteItemsError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .message(SDK_TEXT)
+                    .meta(meta("ProvisionedThroughputExceededException"))
+                    .build(),
+            )
+        },
+    ];
+    for error in throttled {
+        let [clients, nonce, read] = admitted();
+        let transact = mock!(Client::transact_write_items).then_error(error);
+        let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+        let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+        answer.assert_unavailable();
+        // A service error is not a cancellation: the guard leaves its retries to the SDK
+        // (disabled here).
+        assert_eq!(transact.num_calls(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_transaction_is_retried_by_the_sdk_a_bounded_number_of_times_then_unavailable()
+{
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        TransactWriteItemsError::ThrottlingException(
+            ThrottlingException::builder()
+                .message(SDK_TEXT)
+                .meta(meta("ThrottlingException"))
+                .build(),
+        )
+    });
+    let sdk = Sdk {
+        retry: Some(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5)),
+        ),
+        ..Sdk::default()
+    };
+    let guard = guard_with(&[&clients, &nonce, &read, &transact], sdk);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_unavailable();
+    assert_eq!(transact.num_calls(), 3, "the SDK's three attempts, no more");
+}
+
+#[tokio::test]
+async fn a_cancellation_for_throttling_is_retried_a_bounded_number_of_times_then_unavailable() {
+    for throttled_item in [0, 1] {
+        for code in ["ThrottlingError", "ProvisionedThroughputExceeded"] {
+            let [clients, nonce, read] = admitted();
+            let transact = mock!(Client::transact_write_items).then_error(move || {
+                let mut reasons = vec![
+                    reason("None"),
+                    reason("None"),
+                    reason("None"),
+                    reason("None"),
+                ];
+                reasons[throttled_item] = reason(code);
+                cancelled(reasons)
+            });
+            let guard = guard(&[&clients, &nonce, &read, &transact]);
+            let attempts = guard.config().transaction_attempts as usize;
+
+            let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+            answer.assert_unavailable();
+            assert_eq!(
+                transact.num_calls(),
+                attempts,
+                "{code} on item {throttled_item}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The idempotency record met inside the transaction
+
+#[tokio::test]
+async fn our_own_committed_record_met_on_an_sdk_retry_is_our_fresh_201() {
+    let [clients, nonce, read] = admitted();
+    let transact = key_held(held_record("inv-1", &our_fingerprint()));
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.header("idempotent-replayed"), None);
+    assert_eq!(answer.body, STORED_BODY);
+    assert_eq!(answer.header("location"), Some(STORED_LOCATION));
+    assert_eq!(transact.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn another_invocations_record_with_the_same_fingerprint_is_replayed() {
+    let [clients, nonce, read] = admitted();
+    let transact = key_held(held_record("inv-0", &our_fingerprint()));
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.header("idempotent-replayed"), Some("true"));
+    assert_eq!(answer.body, STORED_BODY);
+    assert_eq!(answer.header("location"), Some(STORED_LOCATION));
+    assert_eq!(transact.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn another_invocations_record_with_a_different_fingerprint_is_key_reused() {
+    let [clients, nonce, read] = admitted();
+    let transact = key_held(held_record("inv-0", &our_fingerprint()));
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    // Same key, another body: the record's fingerprint is not this request's.
+    let answer = send(&guard, &transfer_request("inv-1", OTHER_BODY)).await;
+
+    answer.assert_problem(422, "idempotency-key-reused");
+    assert_eq!(answer.header("idempotent-replayed"), None);
+    assert_eq!(transact.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_held_record_that_cannot_be_read_is_internal() {
+    let [clients, nonce, read] = admitted();
+    let transact = key_held(HashMap::from([(
+        "pk".to_owned(),
+        s(&format!("{CLIENT_ID}#{KEY}")),
+    )]));
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(500, "internal");
+    assert_eq!(transact.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The nonce
+
+#[tokio::test]
+async fn a_nonce_record_carrying_our_request_id_is_our_own_put_retried_by_the_sdk() {
+    let clients = clients_rule();
+    let nonce = nonce_held_by("inv-1");
+    let read = no_idempotency_record();
+    let transact = transact_ok();
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.header("idempotent-replayed"), None);
+    assert_eq!(transact.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_nonce_record_of_another_invocation_is_nonce_reused() {
+    let clients = clients_rule();
+    let nonce = nonce_held_by("inv-0");
+    let read = no_idempotency_record();
+    let transact = transact_ok();
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(401, "nonce-reused");
+    assert_eq!(transact.num_calls(), 0, "no effect");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SDK failures outside the transaction
+
+/// An HTTP client under the mocks: the idempotency table's `GetItem` never gets an answer
+/// (the connection fails, or hangs); every other request gets a dummy response that the
+/// mocked output then replaces.
+#[derive(Debug, Clone, Copy)]
+enum BrokenIdempotencyReads {
+    ConnectTimeout,
+    Io,
+    Hang,
+}
+
+impl BrokenIdempotencyReads {
+    fn is_idempotency_read(request: &HttpRequest) -> bool {
+        let get_item = request
+            .headers()
+            .get("x-amz-target")
+            .is_some_and(|t| t.ends_with(".GetItem"));
+        let body = request.body().bytes().unwrap_or_default();
+        let table = String::from_utf8_lossy(body).contains("\"t-idempotency\"");
+        get_item && table
+    }
+}
+
+impl HttpConnector for BrokenIdempotencyReads {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        if Self::is_idempotency_read(&request) {
+            let why = format!("{SDK_TEXT}: no route to dynamodb.us-east-1.amazonaws.com");
+            return match self {
+                Self::ConnectTimeout => {
+                    HttpConnectorFuture::ready(Err(ConnectorError::timeout(why.into())))
+                }
+                Self::Io => HttpConnectorFuture::ready(Err(ConnectorError::io(why.into()))),
+                Self::Hang => HttpConnectorFuture::new(std::future::pending()),
+            };
+        }
+        let dummy = HttpResponse::new(418.try_into().expect("valid status"), SdkBody::from("mock"));
+        HttpConnectorFuture::ready(Ok(dummy))
+    }
+}
+
+impl HttpClient for BrokenIdempotencyReads {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        (*self).into_shared()
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("broken-idempotency-reads", None))
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_read_that_cannot_reach_dynamodb_is_unavailable() {
+    for broken in [
+        BrokenIdempotencyReads::ConnectTimeout,
+        BrokenIdempotencyReads::Io,
+        BrokenIdempotencyReads::Hang,
+    ] {
+        let clients = clients_rule();
+        let nonce = nonce_ok();
+        // An HTTP-level rule, so that nothing replaces the connector's failure with a modeled
+        // output; the broken connector never returns it.
+        let read = mock!(Client::get_item)
+            .match_requests(is_idempotency_read)
+            .then_http_response(|| {
+                HttpResponse::new(200.try_into().expect("valid status"), SdkBody::empty())
+            });
+        let transact = transact_ok();
+        let sdk = Sdk {
+            http: Some(broken.into_shared()),
+            timeout: Some(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_millis(200))
+                    .build(),
+            ),
+            ..Sdk::default()
+        };
+        let guard = guard_with(&[&clients, &nonce, &read, &transact], sdk);
+
+        let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+        answer.assert_unavailable();
+        assert_eq!(read.num_calls(), 1, "{broken:?}");
+        assert_eq!(transact.num_calls(), 0, "{broken:?}: no effect");
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_read_failing_inside_dynamodb_is_unavailable() {
+    let clients = clients_rule();
+    let nonce = nonce_ok();
+    let read = mock!(Client::get_item)
+        .match_requests(is_idempotency_read)
+        .then_error(|| {
+            GetItemError::InternalServerError(
+                InternalServerError::builder()
+                    .message(SDK_TEXT)
+                    .meta(meta("InternalServerError"))
+                    .build(),
+            )
+        });
+    let transact = transact_ok();
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_unavailable();
+    assert_eq!(transact.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_transaction_failing_for_a_reason_not_worth_retrying_is_internal() {
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        TransactWriteItemsError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message(SDK_TEXT)
+                .meta(meta("ResourceNotFoundException"))
+                .build(),
+        )
+    });
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(500, "internal");
+    assert_eq!(answer.header("retry-after"), None);
+    assert_eq!(transact.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_cancellation_for_an_unknown_reason_is_internal_and_not_retried() {
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        cancelled(vec![
+            reason("None"),
+            reason("ValidationError"),
+            reason("None"),
+            reason("None"),
+        ])
+    });
+    let guard = guard(&[&clients, &nonce, &read, &transact]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(500, "internal");
+    assert_eq!(transact.num_calls(), 1);
+}

@@ -1,0 +1,864 @@
+//! What we deploy agrees with the code: `template.yaml` against the tables the local bootstrap
+//! creates (`TABLE_SPECS`) and against the DynamoDB calls each function makes; the routes of
+//! `openapi.yaml`, `template.yaml` and the cargo-lambda router in `Cargo.toml`; and every event
+//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use lambda_http::{Body, Request};
+use replaysafe::error::ApiError;
+use replaysafe::events::{sign_event, EventEdits};
+use replaysafe::store::schema::{create_tables, TABLE_SPECS};
+use replaysafe::store::sdk_client;
+use replaysafe::{api, Clock, Tables};
+use replaysafe_signing::random_nonce;
+use replaysafe_tests::{endpoint, Answer, TestApp, TestClient};
+use serde_json::{json, Value};
+
+/// The env var that names each table, as `shared/src/config.rs` reads them, in `TABLE_SPECS`
+/// order.
+const TABLE_ENV: [(&str, &str); 5] = [
+    ("CLIENTS_TABLE", "clients"),
+    ("ACCOUNTS_TABLE", "accounts"),
+    ("TRANSFERS_TABLE", "transfers"),
+    ("IDEMPOTENCY_TABLE", "idempotency"),
+    ("NONCES_TABLE", "nonces"),
+];
+
+/// The DynamoDB actions each function's code makes, on which table (by logical name). Every
+/// request reads its client and consumes its nonce; a POST reads its idempotency record and
+/// claims the key inside its transaction; see `shared/src/store/`.
+fn expected_grants(function: &str) -> BTreeSet<(String, String)> {
+    let mut grants = vec![("clients", "GetItem"), ("nonces", "PutItem")];
+    grants.extend(match function {
+        "create-account" => vec![
+            ("idempotency", "GetItem"),
+            ("idempotency", "PutItem"),
+            ("accounts", "PutItem"),
+        ],
+        "create-transfer" => vec![
+            ("idempotency", "GetItem"),
+            ("idempotency", "PutItem"),
+            ("accounts", "UpdateItem"),
+            ("transfers", "PutItem"),
+        ],
+        "get-account" => vec![("accounts", "GetItem")],
+        "get-transfer" => vec![("transfers", "GetItem")],
+        other => panic!("no expected grants for function {other}"),
+    });
+    grants
+        .into_iter()
+        .map(|(t, a)| (t.to_owned(), format!("dynamodb:{a}")))
+        .collect()
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}
+
+fn read(relative: &str) -> String {
+    let path = root().join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A YAML file as JSON, CloudFormation short forms turned into their long forms:
+/// `!Ref X` is `{"Ref": "X"}`, `!GetAtt A.Arn` is `{"Fn::GetAtt": ["A", "Arn"]}`, `!Sub s` is
+/// `{"Fn::Sub": "s"}`, so either spelling in the template reads the same.
+fn yaml(relative: &str) -> Value {
+    let value: serde_norway::Value = serde_norway::from_str(&read(relative))
+        .unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"));
+    to_json(value)
+}
+
+fn to_json(v: serde_norway::Value) -> Value {
+    use serde_norway::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                json!(i)
+            } else if let Some(u) = n.as_u64() {
+                json!(u)
+            } else {
+                json!(n.as_f64())
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Y::String(s) => s,
+                        other => serde_norway::to_string(&other)
+                            .expect("a scalar key")
+                            .trim()
+                            .to_owned(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let name = tagged.tag.to_string();
+            let name = name.trim_start_matches('!');
+            let value = to_json(tagged.value);
+            match name {
+                "Ref" => json!({ "Ref": value }),
+                "GetAtt" => {
+                    let parts = match value {
+                        Value::String(s) => {
+                            let (resource, attribute) =
+                                s.split_once('.').expect("!GetAtt Resource.Attribute");
+                            json!([resource, attribute])
+                        }
+                        other => other,
+                    };
+                    json!({ "Fn::GetAtt": parts })
+                }
+                other => json!({ format!("Fn::{other}"): value }),
+            }
+        }
+    }
+}
+
+fn reference(v: &Value) -> Option<&str> {
+    v.get("Ref")?.as_str()
+}
+
+/// The resource whose `Arn` `v` is (`!GetAtt X.Arn`).
+fn arn_of(v: &Value) -> Option<&str> {
+    let parts = v.get("Fn::GetAtt")?.as_array()?;
+    (parts.len() == 2 && parts[1] == "Arn")
+        .then(|| parts[0].as_str())
+        .flatten()
+}
+
+fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => vec![],
+        other => vec![other],
+    }
+}
+
+fn resources_of_type<'a>(template: &'a Value, kind: &str) -> BTreeMap<&'a str, &'a Value> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(name, r)| (name.as_str(), r))
+        .collect()
+}
+
+/// Table logical ids by the env var that names them (from `Globals.Function.Environment`).
+fn tables_by_env(template: &Value) -> BTreeMap<&str, &str> {
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    TABLE_ENV
+        .iter()
+        .map(|(var, _)| {
+            let id = reference(&env[*var])
+                .unwrap_or_else(|| panic!("Globals: {var} must be !Ref to its table"));
+            (*var, id)
+        })
+        .collect()
+}
+
+/// A serverless function: its binary, its route (method, path), its role.
+#[derive(Debug)]
+struct Function<'a> {
+    id: &'a str,
+    binary: String,
+    routes: Vec<(String, String)>,
+    role: &'a str,
+}
+
+fn functions(template: &Value) -> Vec<Function<'_>> {
+    resources_of_type(template, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(id, f)| {
+            assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+            let binary = f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: Metadata.BuildProperties.Binary"))
+                .to_owned();
+            let p = &f["Properties"];
+            assert_eq!(p["CodeUri"], format!("functions/{binary}"), "{id}");
+            let routes = p["Events"]
+                .as_object()
+                .map(|events| {
+                    events
+                        .values()
+                        .filter(|e| e["Type"] == "HttpApi")
+                        .map(|e| {
+                            let e = &e["Properties"];
+                            assert_eq!(reference(&e["ApiId"]), Some("Api"), "{id}: ApiId");
+                            assert_eq!(e["PayloadFormatVersion"], "2.0", "{id}");
+                            let method = e["Method"].as_str().expect("Method").to_uppercase();
+                            (method, e["Path"].as_str().expect("Path").to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let role = arn_of(&p["Role"]).unwrap_or_else(|| panic!("{id}: Role: !GetAtt X.Arn"));
+            Function {
+                id,
+                binary,
+                routes,
+                role,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn template_tables_match_the_local_bootstrap() {
+    let template = yaml("template.yaml");
+    let logicals: Vec<&str> = TABLE_SPECS.iter().map(|s| s.logical).collect();
+    let env_logicals: Vec<&str> = TABLE_ENV.iter().map(|(_, l)| *l).collect();
+    assert_eq!(env_logicals, logicals, "TABLE_ENV follows TABLE_SPECS");
+
+    // What the local bootstrap (`replaysafe admin create-tables`, the tests) really creates.
+    let client = sdk_client(Some(&endpoint())).await;
+    let prefix = format!("deploy{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let tables = Tables::with_prefix(&prefix);
+    create_tables(&client, &tables)
+        .await
+        .expect("create tables");
+
+    let by_env = tables_by_env(&template);
+    let declared = resources_of_type(&template, "AWS::DynamoDB::Table");
+    let referenced: BTreeSet<&str> = by_env.values().copied().collect();
+    assert_eq!(
+        declared.keys().copied().collect::<BTreeSet<_>>(),
+        referenced,
+        "every table in template.yaml is named by one env var, and only those"
+    );
+
+    for ((var, logical), (name, spec)) in TABLE_ENV.iter().zip(tables.specs()) {
+        assert_eq!(*logical, spec.logical);
+        let id = by_env[var];
+        let table = &declared[id];
+        let p = &table["Properties"];
+        let what = format!("{id} ({var})");
+
+        // The template's side.
+        assert_eq!(
+            p["TableName"],
+            json!({ "Fn::Sub": format!("${{AWS::StackName}}-{logical}") }),
+            "{what}: named <stack>-{logical}, so --table-prefix <stack>- finds it"
+        );
+        assert_eq!(
+            p["KeySchema"],
+            json!([{ "AttributeName": spec.partition_key, "KeyType": "HASH" }]),
+            "{what}: key schema"
+        );
+        assert_eq!(
+            p["AttributeDefinitions"],
+            json!([{ "AttributeName": spec.partition_key, "AttributeType": "S" }]),
+            "{what}: attribute definitions"
+        );
+        let ttl = &p["TimeToLiveSpecification"];
+        match spec.ttl_attribute {
+            Some(attribute) => assert_eq!(
+                ttl,
+                &json!({ "AttributeName": attribute, "Enabled": true }),
+                "{what}: TTL"
+            ),
+            None => assert!(ttl.is_null(), "{what}: no TTL in TABLE_SPECS"),
+        }
+        for index in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+            assert!(p[index].is_null(), "{what}: {index} (TABLE_SPECS has none)");
+        }
+        assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{what}");
+        assert_eq!(
+            p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{what}: PITR"
+        );
+        assert_eq!(p["SSESpecification"]["SSEEnabled"], true, "{what}: SSE");
+        assert_eq!(
+            reference(&p["DeletionProtectionEnabled"]),
+            Some("DeletionProtection"),
+            "{what}: deletion protection is a parameter"
+        );
+        assert_eq!(table["UpdateReplacePolicy"], "Retain", "{what}");
+
+        // The bootstrap's side, as DynamoDB describes it.
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .expect("describe table");
+        let t = described.table().expect("table description");
+        let keys: Vec<(String, String)> = t
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_owned(),
+                    k.key_type().as_str().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            vec![(spec.partition_key.to_owned(), "HASH".to_owned())],
+            "{name}: key schema"
+        );
+        let attributes: Vec<(String, String)> = t
+            .attribute_definitions()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().to_owned(),
+                    a.attribute_type().as_str().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            attributes,
+            vec![(spec.partition_key.to_owned(), "S".to_owned())],
+            "{name}: attributes"
+        );
+        assert!(t.global_secondary_indexes().is_empty(), "{name}: GSIs");
+        assert!(t.local_secondary_indexes().is_empty(), "{name}: LSIs");
+        let ttl = client
+            .describe_time_to_live()
+            .table_name(name)
+            .send()
+            .await
+            .expect("describe TTL");
+        let ttl_attribute = ttl
+            .time_to_live_description()
+            .filter(|d| {
+                d.time_to_live_status().map(|s| s.as_str()) == Some("ENABLED")
+                    || d.time_to_live_status().map(|s| s.as_str()) == Some("ENABLING")
+            })
+            .and_then(|d| d.attribute_name());
+        assert_eq!(ttl_attribute, spec.ttl_attribute, "{name}: TTL");
+    }
+
+    for (name, _) in tables.specs() {
+        let _ = client.delete_table().table_name(name).send().await;
+    }
+}
+
+/// The router `cargo lambda watch` serves, as `cargo metadata` reads Cargo.toml.
+fn watch_router() -> BTreeSet<(String, String, String)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(root().join("Cargo.toml"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    let router = metadata["metadata"]["lambda"]["watch"]["router"]
+        .as_object()
+        .expect("[workspace.metadata.lambda.watch.router] in Cargo.toml");
+    router
+        .iter()
+        .flat_map(|(path, routes)| {
+            routes
+                .as_array()
+                .expect("a list of routes")
+                .iter()
+                .map(|r| {
+                    (
+                        r["method"].as_str().expect("method").to_uppercase(),
+                        path.clone(),
+                        r["function"].as_str().expect("function").to_owned(),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn routes_agree_across_openapi_template_and_router() {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let openapi = yaml("openapi.yaml");
+    let documented: BTreeSet<(String, String)> = openapi["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(|m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+
+    let template = yaml("template.yaml");
+    let deployed: BTreeSet<(String, String, String)> = functions(&template)
+        .into_iter()
+        .flat_map(|f| {
+            assert_eq!(f.routes.len(), 1, "{}: one route per function", f.id);
+            f.routes
+                .into_iter()
+                .map(move |(m, p)| (m, p, f.binary.clone()))
+        })
+        .collect();
+
+    let served = watch_router();
+    assert_eq!(deployed, served, "template.yaml vs the cargo-lambda router");
+    let routes = |set: &BTreeSet<(String, String, String)>| -> BTreeSet<(String, String)> {
+        set.iter().map(|(m, p, _)| (m.clone(), p.clone())).collect()
+    };
+    assert_eq!(
+        routes(&deployed),
+        documented,
+        "template.yaml vs openapi.yaml"
+    );
+    assert_eq!(documented.len(), 4, "the contract's four endpoints");
+
+    // Each function is a workspace member, and has its sample event for the same route.
+    for (method, path, function) in &deployed {
+        assert!(
+            root()
+                .join("functions")
+                .join(function)
+                .join("Cargo.toml")
+                .exists(),
+            "functions/{function}"
+        );
+        let event: Value =
+            serde_json::from_str(&read(&format!("events/{function}.json"))).expect("event JSON");
+        assert_eq!(
+            event["routeKey"],
+            format!("{method} {path}"),
+            "events/{function}.json"
+        );
+        assert_eq!(event["requestContext"]["stage"], "$default");
+    }
+}
+
+#[test]
+fn every_function_role_grants_exactly_what_its_code_uses() {
+    let template = yaml("template.yaml");
+    let resources = template["Resources"].as_object().expect("Resources");
+    let table_logical: BTreeMap<&str, &str> = tables_by_env(&template)
+        .into_iter()
+        .map(|(var, id)| {
+            let logical = TABLE_ENV.iter().find(|(v, _)| *v == var).unwrap().1;
+            (id, logical)
+        })
+        .collect();
+
+    // No wildcard anywhere: not as a resource, not in an action.
+    for (id, resource) in resources {
+        let statements: Vec<&Value> = match resource["Type"].as_str() {
+            Some("AWS::IAM::Role") => resource["Properties"]["Policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
+                .collect(),
+            Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy") => {
+                as_list(&resource["Properties"]["PolicyDocument"]["Statement"])
+            }
+            Some("AWS::Serverless::Function") => {
+                assert!(
+                    resource["Properties"]["Policies"].is_null(),
+                    "{id}: permissions belong in its own role"
+                );
+                continue;
+            }
+            _ => continue,
+        };
+        for s in statements {
+            assert_eq!(s["Effect"], "Allow", "{id}");
+            for action in as_list(&s["Action"]) {
+                let action = action.as_str().expect("an action name");
+                assert!(!action.contains('*'), "{id}: wildcard action {action}");
+            }
+            for r in as_list(&s["Resource"]) {
+                assert!(
+                    !r.as_str().is_some_and(|r| r.contains('*')),
+                    "{id}: wildcard resource {r}"
+                );
+            }
+            assert!(
+                s["NotAction"].is_null() && s["NotResource"].is_null(),
+                "{id}"
+            );
+        }
+    }
+
+    let functions = functions(&template);
+    assert_eq!(functions.len(), 4);
+    let mut roles = BTreeSet::new();
+    for f in &functions {
+        assert!(roles.insert(f.role), "{}: a role of its own", f.id);
+        let role = &resources[f.role];
+        assert_eq!(role["Type"], "AWS::IAM::Role", "{}", f.role);
+        assert_eq!(
+            role["Properties"]["ManagedPolicyArns"],
+            Value::Null,
+            "{}: no managed policies (they grant on *)",
+            f.role
+        );
+        let log_group = reference(&f_properties(&template, f.id)["LoggingConfig"]["LogGroup"])
+            .unwrap_or_else(|| panic!("{}: LoggingConfig.LogGroup", f.id))
+            .to_owned();
+        let mut dynamodb = BTreeSet::new();
+        for policy in role["Properties"]["Policies"].as_array().expect("Policies") {
+            for s in as_list(&policy["PolicyDocument"]["Statement"]) {
+                let resources: Vec<&str> = as_list(&s["Resource"])
+                    .into_iter()
+                    .map(|r| arn_of(r).unwrap_or_else(|| panic!("{}: resource {r}", f.role)))
+                    .collect();
+                for action in as_list(&s["Action"]) {
+                    let action = action.as_str().unwrap();
+                    for resource in &resources {
+                        if let Some(logical) = table_logical.get(resource) {
+                            dynamodb.insert((logical.to_string(), action.to_owned()));
+                        } else {
+                            assert_eq!(
+                                *resource, log_group,
+                                "{}: {action} on {resource}, not its own log group",
+                                f.role
+                            );
+                            assert!(
+                                ["logs:CreateLogStream", "logs:PutLogEvents"].contains(&action),
+                                "{}: {action} on its log group",
+                                f.role
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(dynamodb, expected_grants(&f.binary), "{}", f.role);
+    }
+}
+
+fn f_properties<'a>(template: &'a Value, id: &str) -> &'a Value {
+    &template["Resources"][id]["Properties"]
+}
+
+#[test]
+fn the_functions_are_configured_for_the_contract() {
+    let template = yaml("template.yaml");
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(
+        globals["Architectures"],
+        json!([{ "Ref": "Architecture" }]),
+        "the architecture is a parameter"
+    );
+    assert_eq!(template["Parameters"]["Architecture"]["Default"], "arm64");
+    let memory = globals["MemorySize"].as_u64().expect("MemorySize");
+    assert!((128..=256).contains(&memory), "modest memory: {memory}");
+    let timeout = globals["Timeout"].as_u64().expect("Timeout");
+    assert!(timeout <= 15, "short timeout: {timeout}");
+    let env = &globals["Environment"]["Variables"];
+    for (var, parameter) in [
+        ("REPLAY_WINDOW_SECONDS", "ReplayWindowSeconds"),
+        ("IDEMPOTENCY_TTL_SECONDS", "IdempotencyTtlSeconds"),
+        ("CLIENT_CACHE_SECONDS", "ClientCacheSeconds"),
+    ] {
+        assert_eq!(reference(&env[var]), Some(parameter), "{var}");
+        assert!(template["Parameters"][parameter].is_object(), "{parameter}");
+    }
+    for f in functions(&template) {
+        let p = f_properties(&template, f.id);
+        assert!(
+            p["Environment"].is_null(),
+            "{}: env comes from Globals",
+            f.id
+        );
+        assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON", "{}", f.id);
+    }
+
+    let api = &template["Resources"]["Api"];
+    assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
+    assert_eq!(api["Properties"]["StageName"], "$default");
+    let throttling = &api["Properties"]["DefaultRouteSettings"];
+    assert_eq!(
+        reference(&throttling["ThrottlingBurstLimit"]),
+        Some("ThrottlingBurstLimit")
+    );
+    assert_eq!(
+        reference(&throttling["ThrottlingRateLimit"]),
+        Some("ThrottlingRateLimit")
+    );
+    let outputs = template["Outputs"].as_object().expect("Outputs");
+    assert!(outputs.contains_key("ApiUrl"));
+    for id in tables_by_env(&template).values() {
+        assert!(
+            outputs.values().any(|o| reference(&o["Value"]) == Some(id)),
+            "an output names {id}"
+        );
+    }
+}
+
+/// Every problem code the server can answer with is in openapi.yaml, and nothing else.
+#[test]
+fn openapi_documents_every_problem_code() {
+    use ApiError::*;
+    // A match without a wildcard: a new variant does not compile until it is listed here.
+    fn listed(e: &ApiError) -> bool {
+        match e {
+            BodyTooLarge { .. }
+            | IdempotencyKeyMissing
+            | IdempotencyKeyInvalid
+            | SignatureMissing
+            | SignatureInvalid(_)
+            | UnknownKey
+            | DigestMismatch(_)
+            | StaleRequest
+            | NonceReused
+            | InvalidJson(_)
+            | ValidationFailed(_)
+            | NotFound
+            | AccountExists
+            | CurrencyMismatch
+            | InsufficientFunds
+            | RequestInProgress
+            | IdempotencyKeyReused
+            | Unavailable
+            | Internal => true,
+        }
+    }
+    let all = [
+        BodyTooLarge { limit: 1 },
+        IdempotencyKeyMissing,
+        IdempotencyKeyInvalid,
+        SignatureMissing,
+        SignatureInvalid(String::new()),
+        UnknownKey,
+        DigestMismatch(String::new()),
+        StaleRequest,
+        NonceReused,
+        InvalidJson(String::new()),
+        ValidationFailed(String::new()),
+        NotFound,
+        AccountExists,
+        CurrencyMismatch,
+        InsufficientFunds,
+        RequestInProgress,
+        IdempotencyKeyReused,
+        Unavailable,
+        Internal,
+    ];
+    assert!(all.iter().all(listed));
+    let openapi = yaml("openapi.yaml");
+    let documented: BTreeSet<&str> = openapi["components"]["schemas"]["Problem"]["properties"]
+        ["code"]["enum"]
+        .as_array()
+        .expect("Problem.code enum")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let codes: BTreeSet<&str> = all.iter().map(|e| e.code()).collect();
+    assert_eq!(documented, codes);
+    // Every status the server answers with is listed where it can occur: once at least.
+    let text = read("openapi.yaml");
+    for e in &all {
+        assert!(
+            text.contains(&format!("\"{}\":", e.status())),
+            "openapi.yaml lists no {} response",
+            e.status()
+        );
+    }
+}
+
+/// Runs a signed event through the handler its function runs, as the Lambda runtime would
+/// hand it over (payload 2.0 JSON into `lambda_http::Request`).
+async fn invoke(app: &TestApp, function: &str, event: &Value) -> Answer {
+    let req: Request =
+        lambda_http::request::from_str(&event.to_string()).expect("a payload 2.0 event");
+    assert_eq!(
+        req.uri().path(),
+        event["rawPath"].as_str().unwrap(),
+        "the $default stage adds no prefix to the path that is signed"
+    );
+    let guard = &app.guard;
+    let response = match function {
+        "create-account" => api::serve(guard, &req, api::create_account).await,
+        "get-account" => api::serve(guard, &req, api::get_account).await,
+        "create-transfer" => api::serve(guard, &req, api::create_transfer).await,
+        "get-transfer" => api::serve(guard, &req, api::get_transfer).await,
+        other => panic!("no handler for {other}"),
+    };
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Text(t) => t,
+        Body::Binary(b) => String::from_utf8(b).expect("utf-8"),
+        _ => String::new(),
+    };
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+fn template_event(function: &str) -> Value {
+    serde_json::from_str(&read(&format!("events/{function}.json")))
+        .unwrap_or_else(|e| panic!("events/{function}.json: {e}"))
+}
+
+/// What `replaysafe sign-event` does, at the app clock's now.
+fn signed(app: &TestApp, client: &TestClient, template: &Value, edits: &EventEdits) -> Value {
+    sign_event(
+        template,
+        &client.signer(),
+        app.clock.now(),
+        &random_nonce(),
+        edits,
+    )
+    .expect("sign the event")
+}
+
+#[tokio::test]
+async fn every_event_invokes_its_function_once_signed() {
+    let app = TestApp::new().await;
+    let alice = &app.alice;
+    let none = EventEdits::default();
+
+    let mut files: Vec<String> = std::fs::read_dir(root().join("events"))
+        .expect("events/")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "create-account.json",
+            "create-transfer.json",
+            "get-account.json",
+            "get-transfer.json"
+        ],
+        "one event per function"
+    );
+
+    // As committed, a template carries no signature: refused before anything happens.
+    let unsigned = invoke(&app, "create-account", &template_event("create-account")).await;
+    assert_eq!(
+        (unsigned.status, unsigned.code().as_str()),
+        (401, "signature-missing")
+    );
+
+    let account = signed(&app, alice, &template_event("create-account"), &none);
+    let created = invoke(&app, "create-account", &account).await;
+    assert_eq!(created.status, 201, "create-account: {}", created.body);
+    let account_id = created.json()["account_id"].as_str().unwrap().to_owned();
+
+    // The exact same signed event again is a replay: its nonce is spent.
+    let replay = invoke(&app, "create-account", &account).await;
+    assert_eq!(
+        (replay.status, replay.code().as_str()),
+        (401, "nonce-reused")
+    );
+
+    // The transfer template pays into an account that must exist.
+    let payee = template_event("create-transfer")["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .and_then(|b| b["to"].as_str().map(str::to_owned))
+        .expect("the transfer template names its payee");
+    app.open_account(&app.new_client().await, &payee, "EUR", 0)
+        .await;
+
+    let transfer_template = template_event("create-transfer");
+    let transfer = invoke(
+        &app,
+        "create-transfer",
+        &signed(&app, alice, &transfer_template, &none),
+    )
+    .await;
+    assert_eq!(transfer.status, 201, "create-transfer: {}", transfer.body);
+    assert!(!transfer.replayed());
+    let body = transfer.json();
+    let transfer_id = body["transfer_id"].as_str().unwrap().to_owned();
+    assert_eq!(body["from"], account_id.as_str());
+    assert_eq!(
+        transfer.header("location"),
+        Some(format!("/transfers/{transfer_id}").as_str())
+    );
+
+    // Signing the template again keeps its Idempotency-Key: a retry, answered from the record.
+    let retry = invoke(
+        &app,
+        "create-transfer",
+        &signed(&app, alice, &transfer_template, &none),
+    )
+    .await;
+    assert_eq!(retry.status, 201);
+    assert!(retry.replayed(), "a retry with the template's key replays");
+    assert_eq!(retry.json()["transfer_id"], transfer_id.as_str());
+    assert_eq!(app.transfers().await.len(), 1, "money moved once");
+
+    let read_account = invoke(
+        &app,
+        "get-account",
+        &signed(&app, alice, &template_event("get-account"), &none),
+    )
+    .await;
+    assert_eq!(
+        read_account.status, 200,
+        "get-account: {}",
+        read_account.body
+    );
+    let amount = body["amount"].as_u64().unwrap();
+    let opening = created.json()["balance"].as_u64().unwrap();
+    assert_eq!(read_account.json()["balance"], opening - amount);
+    assert!(read_account.header("etag").is_some());
+
+    // The get-transfer template names a transfer that does not exist here: point it at ours.
+    let path = format!("/transfers/{transfer_id}");
+    let read_transfer = invoke(
+        &app,
+        "get-transfer",
+        &signed(
+            &app,
+            alice,
+            &template_event("get-transfer"),
+            &EventEdits {
+                path: Some(&path),
+                ..Default::default()
+            },
+        ),
+    )
+    .await;
+    assert_eq!(
+        read_transfer.status, 200,
+        "get-transfer: {}",
+        read_transfer.body
+    );
+    assert_eq!(read_transfer.json()["transfer_id"], transfer_id.as_str());
+
+    // As committed, it answers 404 (signed, but no such transfer): an invocation that works.
+    let unknown = invoke(
+        &app,
+        "get-transfer",
+        &signed(&app, alice, &template_event("get-transfer"), &none),
+    )
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.code().as_str()),
+        (404, "not-found")
+    );
+}
