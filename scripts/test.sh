@@ -27,3 +27,6 @@ log "cargo test (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
 cargo test --workspace
 
 # ---- Later checks go here (e.g. `sam validate --lint`), before the EXIT trap stops DynamoDB. ----
+
+# The SAM template and the OpenAPI document (the consistency tests ran with cargo test above).
+"$ROOT/scripts/check-deploy.sh"
