@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use replaysafe_signing::{random_nonce, Signer};
+use replaysafe_client::{Client, Credentials, Error, IdempotencyKey, PreparedRequest, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::Credentials;
+use crate::connect::read_data;
 use crate::Failure;
 
 #[derive(Args)]
@@ -77,28 +77,44 @@ struct Saved {
 }
 
 pub async fn call(args: CallArgs) -> Result<(), Failure> {
-    let signer = Credentials::load(&args.connection.client)?;
+    let client = connect(&args.connection.endpoint, Some(&args.connection.client))?;
     let method = args.method.to_ascii_uppercase();
     let body = match args.data.as_deref() {
         Some(d) => read_data(d)?,
         None => String::new(),
     };
-    let key = match (&args.idempotency_key, method.as_str()) {
-        (Some(k), _) => Some(k.clone()),
-        (None, "POST") => Some(uuid::Uuid::new_v4().to_string()),
+    // Validated before signing: a key is visible ASCII, so it can never forge a header line.
+    let key = match (args.idempotency_key, method.as_str()) {
+        (Some(k), _) => Some(IdempotencyKey::parse(k).map_err(|e| Failure::Usage(e.to_string()))?),
+        (None, "POST") => Some(IdempotencyKey::new_v4()),
         (None, _) => None,
     };
-    let mut saved = sign(&signer, &method, &args.path, &body, key.as_deref());
+    if !args.path.starts_with('/') {
+        return Err(Failure::Usage(format!(
+            "the path starts with '/': /{}",
+            args.path
+        )));
+    }
+    let mut request = client.prepare(&method, &args.path, body.as_bytes(), key.as_ref());
     if let Some(etag) = args.if_none_match {
-        saved.headers.push(("if-none-match".into(), etag));
+        if etag.contains(['\r', '\n']) {
+            return Err(Failure::Usage("an ETag has no line breaks".into()));
+        }
+        request.set_header("if-none-match", etag);
     }
     if let Some(file) = &args.save {
+        let saved = Saved {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            headers: request.headers.clone(),
+            body: body.clone(),
+        };
         std::fs::write(
             file,
             serde_json::to_string_pretty(&saved).expect("serializable"),
         )?;
     }
-    send(&args.connection.endpoint, &saved).await
+    send(&client, &request).await
 }
 
 pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
@@ -118,67 +134,41 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
             }
         }
     }
-    send(&args.endpoint, &saved).await
+    let client = connect(&args.endpoint, None)?;
+    let request = PreparedRequest {
+        method: saved.method,
+        path: saved.path,
+        headers: saved.headers,
+        body: saved.body.into_bytes(),
+    };
+    send(&client, &request).await
 }
 
-fn read_data(data: &str) -> Result<String, Failure> {
-    match data.strip_prefix('@') {
-        Some(path) => Ok(std::fs::read_to_string(path)?),
-        None => Ok(data.to_owned()),
-    }
+/// A client for one attempt: `call` and `replay` show exactly one request and its answer.
+/// `replay` signs nothing, so any credentials do.
+fn connect(endpoint: &str, credentials: Option<&std::path::Path>) -> Result<Client, Failure> {
+    let credentials = match credentials {
+        Some(path) => Credentials::from_file(path).map_err(|e| Failure::Usage(e.to_string()))?,
+        None => Credentials::new("unused", ""),
+    };
+    Client::builder(endpoint, &credentials)
+        .map(|b| b.retry_policy(RetryPolicy::no_retries()))
+        .and_then(|b| b.build())
+        .map_err(|e| Failure::Usage(e.to_string()))
 }
 
-fn sign(signer: &Signer, method: &str, path: &str, body: &str, key: Option<&str>) -> Saved {
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    let signed = signer.sign(method, path, body.as_bytes(), key, created, &random_nonce());
-    let mut headers = Vec::new();
-    if let Some(key) = key {
-        headers.push(("idempotency-key".to_owned(), key.to_owned()));
-    }
-    if let Some(digest) = signed.content_digest {
-        headers.push(("content-type".into(), "application/json".into()));
-        headers.push(("content-digest".into(), digest));
-    }
-    headers.push(("signature-input".into(), signed.signature_input));
-    headers.push(("signature".into(), signed.signature));
-    Saved {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        headers,
-        body: body.to_owned(),
-    }
-}
-
-async fn send(endpoint: &str, saved: &Saved) -> Result<(), Failure> {
-    let url = format!("{}{}", endpoint.trim_end_matches('/'), saved.path);
-    let method = reqwest::Method::from_bytes(saved.method.as_bytes())
-        .map_err(|_| Failure::Usage(format!("not an HTTP method: {}", saved.method)))?;
-    let client = reqwest::Client::new();
-    let mut request = client.request(method, &url);
-    for (name, value) in &saved.headers {
-        request = request.header(name, value);
-    }
-    if !saved.body.is_empty() {
-        request = request.body(saved.body.clone());
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| Failure::Unreachable(format!("cannot reach {url}: {e}")))?;
-    let status = response.status();
-    eprintln!("HTTP {}", status.as_u16());
+async fn send(client: &Client, request: &PreparedRequest) -> Result<(), Failure> {
+    let response = client.send_once(request).await.map_err(|e| match e {
+        e @ Error::Transport { .. } => Failure::Unreachable(e.to_string()),
+        e => Failure::Usage(e.to_string()),
+    })?;
+    eprintln!("HTTP {}", response.status);
     for name in ["location", "etag", "idempotent-replayed", "retry-after"] {
-        if let Some(v) = response.headers().get(name).and_then(|v| v.to_str().ok()) {
+        if let Some(v) = response.header(name) {
             eprintln!("{name}: {v}");
         }
     }
-    let text = response
-        .text()
-        .await
-        .map_err(|e| Failure::Unreachable(format!("reading the answer failed: {e}")))?;
+    let text = String::from_utf8_lossy(&response.body);
     if !text.is_empty() {
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v) => println!(
@@ -188,7 +178,7 @@ async fn send(endpoint: &str, saved: &Saved) -> Result<(), Failure> {
             Err(_) => println!("{text}"),
         }
     }
-    if status.is_success() || status.as_u16() == 304 {
+    if response.is_success() {
         Ok(())
     } else {
         Err(Failure::Status)

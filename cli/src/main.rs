@@ -5,7 +5,11 @@
 
 mod admin;
 mod call;
+mod connect;
 mod credentials;
+mod demo;
+mod resources;
+mod sign;
 mod sign_event;
 
 use std::path::PathBuf;
@@ -13,11 +17,31 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+const EXAMPLES: &str = "Quick start (with `make run` serving the API in another terminal):
+  replaysafe demo                                   # the replay scenarios, step by step
+  replaysafe account create --currency EUR --initial-balance 10000 --id acc_alice
+  replaysafe account create --currency EUR --id acc_bob
+  replaysafe transfer create --from acc_alice --to acc_bob --amount 1500 --currency EUR
+  replaysafe account get acc_alice
+  replaysafe sign GET /accounts/acc_alice           # headers and a curl command
+
+API commands read the client from --client FILE or REPLAYSAFE_CLIENT (default
+.local/demo-client.json, written by `make run`) and the API from --endpoint URL or
+REPLAYSAFE_ENDPOINT (default http://127.0.0.1:9000). They retry safely: every attempt is signed
+anew with the operation's one Idempotency-Key.
+
+Exit codes:
+  0  success (2xx, or 304 for `account get --if-none-match`)
+  1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout)
+  2  bad usage or configuration (arguments, client file, idempotency key)
+  3  the API, or DynamoDB for `admin`, could not be reached";
+
 #[derive(Parser)]
 #[command(
     name = "replaysafe",
     version,
-    about = "Replay-safe payments API: admin and signed client"
+    about = "Replay-safe payments API: admin and signed client",
+    after_help = EXAMPLES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,6 +63,16 @@ enum Command {
     Replay(call::ReplayArgs),
     /// Sign an API Gateway event template (events/*.json) for `cargo lambda invoke --data-file`.
     SignEvent(sign_event::SignEventArgs),
+    /// Accounts: create one, or show one of yours.
+    Account(resources::AccountCmd),
+    /// Transfers: move money, or show a transfer you made.
+    Transfer(resources::TransferCmd),
+    /// Print the signed headers of a request, and a curl command that sends it.
+    #[command(after_help = sign::EXAMPLES)]
+    Sign(sign::SignArgs),
+    /// The replay scenarios against a running stack, step by step.
+    #[command(after_help = demo::EXAMPLES)]
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug)]
@@ -62,12 +96,29 @@ pub fn default_client_file() -> PathBuf {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // One line, never a backtrace (even with RUST_BACKTRACE set): a panic is our bug.
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let what = (payload.downcast_ref::<&str>().copied())
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = what.replace(['\r', '\n'], " ");
+        eprintln!("error: internal error{at}: {what} (please report it)");
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Admin(a) => admin::run(a).await,
         Command::Call(c) => call::call(c).await,
         Command::Replay(r) => call::replay(r).await,
         Command::SignEvent(s) => sign_event::run(s),
+        Command::Account(a) => resources::account(a).await,
+        Command::Transfer(t) => resources::transfer(t).await,
+        Command::Sign(s) => sign::run(s),
+        Command::Demo(d) => demo::run(d).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -608,3 +608,40 @@ impl Call {
             .map(|(_, v)| v.as_str())
     }
 }
+
+pub mod server;
+
+impl TestApp {
+    /// An app whose guard reads the system clock, for clients that sign with the real time (the
+    /// CLI, the client crate) through [`server::ApiServer`]. Its `clock` is set to the time of
+    /// creation and does not move: helpers that read it see that time.
+    pub async fn with_system_clock() -> Self {
+        let mut app = Self::new().await;
+        app.clock.set(replaysafe::SystemClock.now());
+        app.guard = Guard::new(
+            app.store.clone(),
+            app.guard.config().clone(),
+            Arc::new(replaysafe::SystemClock),
+        );
+        app
+    }
+
+    /// Serves this app's tables over HTTP with the real clock (see
+    /// [`TestApp::with_system_clock`]).
+    pub async fn http_server(&self) -> server::ApiServer {
+        let guard = Guard::new(
+            self.store.clone(),
+            self.guard.config().clone(),
+            Arc::new(replaysafe::SystemClock),
+        );
+        server::ApiServer::start(guard).await
+    }
+}
+
+impl TestClient {
+    /// The `{"client_id", "secret"}` file content that `admin create-client` prints.
+    pub fn credentials_json(&self) -> String {
+        serde_json::json!({"client_id": self.id, "secret": STANDARD.encode(&self.secret)})
+            .to_string()
+    }
+}

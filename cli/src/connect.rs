@@ -1,0 +1,142 @@
+//! What every API command shares: where the API is, whose credentials, how to retry, how to
+//! print; and how a client error becomes an exit code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use replaysafe_client::{Client, Credentials, Error, RetryPolicy};
+
+use crate::Failure;
+
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Connection and output")]
+pub struct ApiArgs {
+    /// Client credentials file ({"client_id", "secret"}), as `admin create-client` prints it.
+    #[arg(
+        long,
+        env = "REPLAYSAFE_CLIENT",
+        default_value = ".local/demo-client.json",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub client: PathBuf,
+    /// Base URL of the API.
+    #[arg(
+        long,
+        env = "REPLAYSAFE_ENDPOINT",
+        default_value = "http://127.0.0.1:9000",
+        global = true,
+        value_name = "URL"
+    )]
+    pub endpoint: String,
+    /// Print one JSON object on stdout (errors too), for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Attempts per operation, the first included (1: never retry).
+    #[arg(long, default_value_t = 8, global = true, value_name = "N")]
+    pub max_attempts: u32,
+    /// Timeout of one attempt, in seconds.
+    #[arg(long, default_value_t = 10.0, global = true, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Give up retrying after this many seconds in all (far below the server's 24 h
+    /// idempotency retention).
+    #[arg(long, default_value_t = 300.0, global = true, value_name = "SECONDS")]
+    pub max_elapsed: f64,
+    /// Do not report retries on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Failure::Usage(format!("--{name} must be a positive number of seconds")))
+}
+
+impl ApiArgs {
+    pub fn credentials(&self) -> Result<Credentials, Failure> {
+        Credentials::from_file(&self.client).map_err(|e| {
+            let hint = if self.client.exists() {
+                ""
+            } else {
+                " (start the stack with `make run`, or pass --client FILE / set REPLAYSAFE_CLIENT)"
+            };
+            Failure::Usage(format!("{e}{hint}"))
+        })
+    }
+
+    pub fn policy(&self) -> Result<RetryPolicy, Failure> {
+        if self.max_attempts == 0 {
+            return Err(Failure::Usage("--max-attempts must be at least 1".into()));
+        }
+        Ok(RetryPolicy {
+            max_attempts: self.max_attempts,
+            attempt_timeout: seconds("timeout", self.timeout)?,
+            max_elapsed: seconds("max-elapsed", self.max_elapsed)?,
+            ..RetryPolicy::default()
+        })
+    }
+
+    /// A client that reports its retries on stderr unless `--quiet`.
+    pub fn connect(&self) -> Result<Client, Failure> {
+        let mut builder = Client::builder(&self.endpoint, &self.credentials()?)
+            .map_err(|e| Failure::Usage(e.to_string()))?
+            .retry_policy(self.policy()?);
+        if !self.quiet {
+            builder = builder.on_retry(|e| {
+                let key = match &e.idempotency_key {
+                    Some(k) => format!(" with the same Idempotency-Key {k}"),
+                    None => String::new(),
+                };
+                eprintln!(
+                    "retry: attempt {} got {}; signing again{key} in {:.1} s",
+                    e.attempt,
+                    e.reason,
+                    e.delay.as_secs_f64()
+                );
+            });
+        }
+        builder.build().map_err(|e| Failure::Usage(e.to_string()))
+    }
+
+    /// Reports a client error (stderr, and stdout with `--json`) and picks the exit code.
+    pub fn fail(&self, error: Error) -> Failure {
+        match error {
+            Error::Api(p) => {
+                if self.json {
+                    let problem = serde_json::json!({
+                        "error": {
+                            "status": p.status,
+                            "code": p.code.as_str(),
+                            "title": p.title,
+                            "detail": p.detail,
+                            "retry_after": p.retry_after.map(|d| d.as_secs()),
+                        }
+                    });
+                    println!("{problem}");
+                }
+                eprintln!("error: {p}");
+                Failure::Status
+            }
+            Error::Protocol(m) => {
+                eprintln!("error: unexpected answer from {}: {m}", self.endpoint);
+                Failure::Status
+            }
+            e @ Error::Transport { .. } => Failure::Unreachable(format!(
+                "{e} (is the API running? `make run` serves it at http://127.0.0.1:9000)"
+            )),
+            Error::InvalidInput(m) | Error::Credentials(m) => Failure::Usage(m),
+        }
+    }
+}
+
+/// `--data` as given: JSON, or `@FILE` to read it from a file.
+pub fn read_data(data: &str) -> Result<String, Failure> {
+    match data.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::Usage(format!("cannot read {path}: {e}"))),
+        None => Ok(data.to_owned()),
+    }
+}

@@ -1,0 +1,834 @@
+//! Every `replaysafe` command, run as a user runs it, against the real handlers served over real
+//! HTTP on 127.0.0.1 (`replaysafe_tests::server`) on tables of their own in DynamoDB Local (the
+//! one `make test` starts).
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::assert::OutputAssertExt;
+use assert_cmd::Command;
+use predicates::str::contains;
+use replaysafe::store::sdk_client;
+use replaysafe::{Config, Guard, Store, SystemClock, Tables};
+use replaysafe_client::{Client, Credentials, NewTransfer, PreparedRequest};
+use replaysafe_tests::server::{ApiServer, DroppingProxy};
+use replaysafe_tests::{endpoint, TestApp};
+use serde_json::Value;
+
+/// A scratch folder, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("replaysafe-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Tables, the API over HTTP, and a client file for the app's client `alice`.
+struct Stack {
+    app: TestApp,
+    server: ApiServer,
+    scratch: Scratch,
+    client_file: PathBuf,
+}
+
+impl Stack {
+    async fn start() -> Self {
+        let app = TestApp::with_system_clock().await;
+        let server = app.http_server().await;
+        let scratch = Scratch::new();
+        let client_file = scratch.file("client.json", &app.alice.credentials_json());
+        Self {
+            app,
+            server,
+            scratch,
+            client_file,
+        }
+    }
+
+    /// `replaysafe` aimed at this stack through the environment, as a user would set it.
+    fn cli(&self) -> Command {
+        let mut cmd = cli();
+        cmd.env("REPLAYSAFE_CLIENT", &self.client_file)
+            .env("REPLAYSAFE_ENDPOINT", &self.server.url);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        run(self.cli(), args).await
+    }
+
+    /// Opens an EUR account owned by alice (in-process: no CLI involved).
+    async fn open(&self, id: &str, balance: u64) {
+        self.app
+            .open_account(&self.app.alice, id, "EUR", balance)
+            .await;
+    }
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_replaysafe"));
+    cmd.env_remove("REPLAYSAFE_CLIENT")
+        .env_remove("REPLAYSAFE_ENDPOINT")
+        .env("RUST_BACKTRACE", "1") // a panic would print one; errors must not
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// Runs the command off the async runtime, which keeps serving the API meanwhile.
+async fn run(mut cmd: Command, args: &[&str]) -> Output {
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output().expect("run replaysafe"))
+        .await
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
+}
+
+/// An error is one line on stderr, never a backtrace.
+fn one_line_error(output: &Output) -> String {
+    let err = stderr(output);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err:?}");
+    assert!(lines[0].starts_with("error: "), "{err:?}");
+    assert!(
+        !err.contains("backtrace") && !err.contains("panicked"),
+        "{err}"
+    );
+    lines[0].to_owned()
+}
+
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    let out = cli().arg("--help").output().unwrap();
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("Exit codes:"))
+        .stdout(contains(
+            "3  the API, or DynamoDB for `admin`, could not be reached",
+        ))
+        .stdout(contains("replaysafe demo"))
+        .stdout(contains("account"))
+        .stdout(contains("transfer"))
+        .stdout(contains("sign"));
+    for (args, example) in [
+        (
+            vec!["account", "--help"],
+            "replaysafe account create --currency EUR",
+        ),
+        (vec!["transfer", "create", "--help"], "--idempotency-key"),
+        (vec!["transfer", "--help"], "minor units"),
+        (vec!["sign", "--help"], "curl"),
+        (vec!["demo", "--help"], "make run"),
+    ] {
+        cli()
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(contains(example));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_in_one_line() {
+    cli().assert().code(2);
+    cli()
+        .args(["transfer", "create", "--from", "acc_a"])
+        .assert()
+        .code(2)
+        .stderr(contains("--to"));
+
+    let scratch = Scratch::new();
+    let file = scratch.file(
+        "client.json",
+        r#"{"client_id":"cli_x","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}"#,
+    );
+    let file = file.to_str().unwrap();
+    let nowhere = closed_port_url();
+    let base = ["--client", file, "--endpoint", nowhere.as_str()];
+    let cases: [(&[&str], &str); 7] = [
+        (&["demo", "--json"], "no --json output"),
+        (
+            &[
+                "transfer",
+                "create",
+                "--from",
+                "a",
+                "--to",
+                "b",
+                "--amount",
+                "1",
+                "--currency",
+                "EUR",
+                "--idempotency-key",
+                "two words",
+            ],
+            "invalid Idempotency-Key",
+        ),
+        (&["account", "get", "../clients"], "invalid account id"),
+        (&["transfer", "get", "trf?x=1"], "invalid transfer id"),
+        (
+            &[
+                "call",
+                "POST",
+                "/accounts",
+                "--idempotency-key",
+                "a\r\nX-Evil: 1",
+            ],
+            "invalid Idempotency-Key",
+        ),
+        (&["sign", "DELETE", "/accounts/a"], "GET and POST"),
+        (
+            &["account", "get", "acc_a", "--max-attempts", "0"],
+            "--max-attempts",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(base);
+        let out = cli().args(&all).output().unwrap();
+        out.clone().assert().code(2);
+        assert!(
+            one_line_error(&out).contains(message),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    let out = cli()
+        .args(["account", "get", "acc_a", "--endpoint", nowhere.as_str()])
+        .args(["--client", "/nonexistent/client.json"])
+        .output()
+        .unwrap();
+    out.clone().assert().code(2);
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("cannot read client file") && line.contains("make run"),
+        "{line}"
+    );
+
+    let garbage = scratch.file("garbage.json", "{\"client_id\": 1}");
+    let out = cli()
+        .args([
+            "account",
+            "get",
+            "acc_a",
+            "--client",
+            garbage.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    out.clone().assert().code(2);
+    assert!(one_line_error(&out).contains("not a client file"));
+}
+
+#[test]
+fn unreachable_exits_3_after_the_retries() {
+    let scratch = Scratch::new();
+    let file = scratch.file(
+        "client.json",
+        r#"{"client_id":"cli_x","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}"#,
+    );
+    let nowhere = closed_port_url();
+    let args = [
+        "account",
+        "get",
+        "acc_a",
+        "--endpoint",
+        &nowhere,
+        "--client",
+        file.to_str().unwrap(),
+        "--max-attempts",
+        "2",
+    ];
+    let out = cli().args(args).arg("--quiet").output().unwrap();
+    out.clone().assert().code(3);
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("after 2 attempt(s)") && line.contains("refused"),
+        "{line}"
+    );
+
+    // Without --quiet the retry is reported as it happens.
+    let out = cli().args(args).output().unwrap();
+    out.clone().assert().code(3);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("retry: attempt 1 got cannot connect"),
+        "{err}"
+    );
+    assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1);
+
+    // `call` sends once.
+    let out = cli()
+        .args(["call", "GET", "/accounts/acc_a", "--endpoint", &nowhere])
+        .args(["--client", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    out.clone().assert().code(3);
+    one_line_error(&out);
+}
+
+#[tokio::test]
+async fn account_create_and_get() {
+    let stack = Stack::start().await;
+    let out = stack
+        .run(&[
+            "account",
+            "create",
+            "--currency",
+            "EUR",
+            "--initial-balance",
+            "10000",
+            "--id",
+            "acc_alice",
+        ])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("account acc_alice created"))
+        .stdout(contains("balance          10000 (minor units)"))
+        .stdout(contains("idempotency-key"));
+
+    // No id: the server picks one. --json for scripts.
+    let out = stack
+        .run(&[
+            "account",
+            "create",
+            "--currency",
+            "EUR",
+            "--json",
+            "--idempotency-key",
+            "open-2",
+        ])
+        .await;
+    out.clone().assert().success();
+    let created = json(&out);
+    let generated = created["account"]["account_id"].as_str().unwrap();
+    assert!(generated.starts_with("acc_"), "{created}");
+    assert_eq!(created["replayed"], false);
+    assert_eq!(created["idempotency_key"], "open-2");
+    assert_eq!(created["location"], format!("/accounts/{generated}"));
+
+    // The same key and body again: the stored answer.
+    let again = stack
+        .run(&[
+            "account",
+            "create",
+            "--currency",
+            "EUR",
+            "--json",
+            "--idempotency-key",
+            "open-2",
+        ])
+        .await;
+    again.clone().assert().success();
+    assert_eq!(json(&again)["replayed"], true);
+    assert_eq!(json(&again)["account"], created["account"]);
+
+    let out = stack.run(&["account", "get", "acc_alice"]).await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("account acc_alice"))
+        .stdout(contains("currency         EUR"))
+        .stdout(contains("etag             \"v1\""));
+    let out = stack.run(&["account", "get", "acc_alice", "--json"]).await;
+    let got = json(&out);
+    assert_eq!(got["account"]["balance"], 10000);
+    assert_eq!(got["etag"], "\"v1\"");
+
+    let out = stack
+        .run(&["account", "get", "acc_alice", "--if-none-match", "\"v1\""])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("account acc_alice not modified (ETag \"v1\")"));
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--if-none-match",
+            "\"v0\"",
+            "--json",
+        ])
+        .await;
+    assert_eq!(json(&out)["account"]["version"], 1);
+}
+
+#[tokio::test]
+async fn transfer_create_get_and_retry_with_the_same_key() {
+    let stack = Stack::start().await;
+    stack.open("acc_alice", 10_000).await;
+    stack.open("acc_bob", 0).await;
+    let create = [
+        "transfer",
+        "create",
+        "--from",
+        "acc_alice",
+        "--to",
+        "acc_bob",
+        "--amount",
+        "1500",
+        "--currency",
+        "EUR",
+        "--reference",
+        "invoice 42",
+        "--idempotency-key",
+        "invoice-42",
+    ];
+    let out = stack.run(&create).await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("created: 1500 EUR from acc_alice to acc_bob"))
+        .stdout(contains("reference        invoice 42"))
+        .stdout(contains("idempotency-key  invoice-42"));
+    let first_line = stdout(&out).lines().next().unwrap().to_owned();
+    let transfer_id = first_line.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(transfer_id.starts_with("tr_"), "{first_line}");
+
+    // Run it again, as a user unsure whether it went through: the same transfer, once.
+    let out = stack.run(&create).await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains(format!("transfer {transfer_id}: 1500 EUR")))
+        .stdout(contains("replayed         the stored answer"));
+    let mut with_json = create.to_vec();
+    with_json.push("--json");
+    let out = stack.run(&with_json).await;
+    let replayed = json(&out);
+    assert_eq!(replayed["replayed"], true);
+    assert_eq!(replayed["transfer"]["transfer_id"], transfer_id.as_str());
+    assert_eq!(stack.app.transfers().await.len(), 1);
+    assert_eq!(stack.app.balance("acc_alice").await, 8_500);
+    assert_eq!(stack.app.balance("acc_bob").await, 1_500);
+
+    let out = stack.run(&["transfer", "get", &transfer_id]).await;
+    out.clone().assert().success().stdout(contains(format!(
+        "transfer {transfer_id}: 1500 EUR from acc_alice to acc_bob"
+    )));
+    let out = stack
+        .run(&["transfer", "get", &transfer_id, "--json"])
+        .await;
+    assert_eq!(json(&out)["transfer"]["reference"], "invoice 42");
+}
+
+#[tokio::test]
+async fn api_errors_exit_1_with_the_problem_code() {
+    let stack = Stack::start().await;
+    stack.open("acc_alice", 100).await;
+    stack.open("acc_bob", 0).await;
+    let transfer = |amount: &'static str| {
+        vec![
+            "transfer",
+            "create",
+            "--from",
+            "acc_alice",
+            "--to",
+            "acc_bob",
+            "--amount",
+            amount,
+            "--currency",
+            "EUR",
+        ]
+    };
+    let out = stack.run(&transfer("5000")).await;
+    out.clone().assert().code(1);
+    let line = one_line_error(&out);
+    assert_eq!(
+        line,
+        "error: 409 insufficient-funds: the balance does not cover the amount"
+    );
+    assert!(out.stdout.is_empty());
+
+    let mut args = transfer("5000");
+    args.push("--json");
+    let out = stack.run(&args).await;
+    out.clone().assert().code(1);
+    let problem = json(&out);
+    assert_eq!(problem["error"]["code"], "insufficient-funds");
+    assert_eq!(problem["error"]["status"], 409);
+
+    for (args, code) in [
+        (vec!["account", "get", "acc_nobody"], "404 not-found"),
+        (vec!["transfer", "get", "trf_nothing"], "404 not-found"),
+        (
+            vec![
+                "account",
+                "create",
+                "--currency",
+                "EUR",
+                "--id",
+                "acc_alice",
+            ],
+            "409 account-exists",
+        ),
+        (
+            vec!["account", "create", "--currency", "eur"],
+            "400 validation-failed",
+        ),
+    ] {
+        let out = stack.run(&args).await;
+        out.clone().assert().code(1);
+        assert!(
+            one_line_error(&out).contains(code),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    // A client the API does not know.
+    let stranger = stack.scratch.file(
+        "stranger.json",
+        r#"{"client_id":"cli_stranger","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}"#,
+    );
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--client",
+            stranger.to_str().unwrap(),
+        ])
+        .await;
+    out.clone().assert().code(1);
+    assert!(one_line_error(&out).contains("401 unknown-key"));
+    assert_eq!(stack.app.balance("acc_alice").await, 100);
+}
+
+#[tokio::test]
+async fn sign_prints_headers_and_a_curl_command_that_works() {
+    let stack = Stack::start().await;
+    let body = r#"{"account_id":"acc_signed","currency":"EUR","initial_balance":700}"#;
+    let out = stack
+        .run(&[
+            "sign",
+            "POST",
+            "/accounts",
+            "--data",
+            body,
+            "--idempotency-key",
+            "sig-1",
+        ])
+        .await;
+    out.clone().assert()
+        .success()
+        .stdout(contains("Idempotency-Key: sig-1\n"))
+        .stdout(contains("Content-Digest: sha-256=:"))
+        .stdout(contains("Signature-Input: sig1=(\"@method\" \"@path\" \"content-digest\" \"idempotency-key\");created="))
+        .stdout(contains("Signature: sig1=:"))
+        .stdout(contains(format!("curl -sS -i -X POST '{}/accounts'", stack.server.url)))
+        .stderr(contains("one use only"));
+
+    // The --json headers, sent as they are: accepted.
+    let out = stack
+        .run(&["sign", "POST", "/accounts", "--data", body, "--json"])
+        .await;
+    let signed = json(&out);
+    let headers = signed["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let request = PreparedRequest {
+        method: "POST".into(),
+        path: "/accounts".into(),
+        headers,
+        body: signed["body"].as_str().unwrap().as_bytes().to_vec(),
+    };
+    let credentials = Credentials::from_file(&stack.client_file).unwrap();
+    let client = Client::new(&stack.server.url, &credentials).unwrap();
+    let answer = client.send_once(&request).await.unwrap();
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+
+    // The printed curl command, run by a shell: signed GET.
+    let out = stack
+        .run(&["sign", "GET", "/accounts/acc_signed", "--curl-only"])
+        .await;
+    out.clone().assert().success();
+    let curl = stdout(&out);
+    let sh = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(curl)
+            .output()
+    })
+    .await
+    .unwrap();
+    match sh {
+        Ok(sh) if sh.status.code() != Some(127) => {
+            let text = stdout(&sh);
+            assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+            assert!(text.contains(r#""balance":700"#), "{text}");
+        }
+        _ => eprintln!("curl is not installed: the curl command was not run"),
+    }
+}
+
+#[tokio::test]
+async fn call_save_and_replay() {
+    let stack = Stack::start().await;
+    let saved = stack.scratch.0.join("captured.json");
+    let saved = saved.to_str().unwrap();
+    let body = r#"{"account_id":"acc_call","currency":"EUR","initial_balance":50}"#;
+    let out = stack
+        .run(&["call", "POST", "/accounts", "--data", body, "--save", saved])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stderr(contains("HTTP 201"))
+        .stderr(contains("location: /accounts/acc_call"))
+        .stdout(contains("\"account_id\": \"acc_call\""));
+
+    let out = stack.run(&["replay", saved]).await;
+    out.clone()
+        .assert()
+        .code(1)
+        .stderr(contains("HTTP 401"))
+        .stdout(contains("nonce-reused"));
+    let out = stack
+        .run(&[
+            "replay",
+            saved,
+            "--data",
+            r#"{"account_id":"acc_call","currency":"EUR","initial_balance":5000000}"#,
+        ])
+        .await;
+    out.clone()
+        .assert()
+        .code(1)
+        .stdout(contains("signature-invalid"));
+
+    let out = stack
+        .run(&[
+            "call",
+            "GET",
+            "/accounts/acc_call",
+            "--if-none-match",
+            "\"v1\"",
+        ])
+        .await;
+    out.clone().assert().success().stderr(contains("HTTP 304"));
+    assert_eq!(stack.app.balance("acc_call").await, 50);
+}
+
+#[tokio::test]
+async fn demo_runs_every_scenario() {
+    let stack = Stack::start().await;
+    let out = stack.run(&["demo", "--duplicates", "6"]).await;
+    let text = stdout(&out);
+    out.clone().assert().success();
+    for expected in [
+        "Setup: two new EUR accounts",
+        "→ 201 Created   ✓",
+        "→ 401 nonce-reused: this nonce was already used   ✓",
+        "→ 401 stale-request",
+        "→ 401 signature-invalid",
+        "→ 400 digest-mismatch",
+        "replayed: true",
+        "no second transfer   ✓",
+        "1 executed, 5 got the stored answer",
+        "money moved exactly twice",
+        "Every replay was refused",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert!(!text.contains('✗'), "{text}");
+    assert_eq!(stack.app.transfers().await.len(), 2);
+}
+
+#[tokio::test]
+async fn admin_creates_tables_and_a_client_the_api_accepts() {
+    let prefix = format!("a{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let dynamodb = endpoint();
+    let admin = |what: &'static str| {
+        let mut cmd = cli();
+        cmd.args([
+            "admin",
+            what,
+            "--endpoint-url",
+            &dynamodb,
+            "--table-prefix",
+            &prefix,
+        ]);
+        cmd
+    };
+    let out = run(admin("create-tables"), &[]).await;
+    out.clone()
+        .assert()
+        .success()
+        .stderr(contains(format!("created  {prefix}clients")))
+        .stderr(contains(format!("created  {prefix}nonces")));
+    let out = run(admin("create-tables"), &[]).await;
+    out.clone()
+        .assert()
+        .success()
+        .stderr(contains(format!("exists  {prefix}accounts")));
+    let out = run(admin("create-client"), &[]).await;
+    out.clone().assert().success();
+    let client = json(&out);
+    assert!(client["client_id"].as_str().is_some() && client["secret"].as_str().is_some());
+
+    // That client, through the API on those tables.
+    let tables = Tables::with_prefix(&prefix);
+    let store = Store::new(sdk_client(Some(&dynamodb)).await, tables.clone());
+    let guard = Guard::new(store, Config::new(tables), std::sync::Arc::new(SystemClock));
+    let server = ApiServer::start(guard).await;
+    let scratch = Scratch::new();
+    let file = scratch.file("client.json", &client.to_string());
+    let mut cmd = cli();
+    cmd.args([
+        "account",
+        "create",
+        "--currency",
+        "EUR",
+        "--id",
+        "acc_admin",
+    ]);
+    let out = run(
+        cmd,
+        &[
+            "--client",
+            file.to_str().unwrap(),
+            "--endpoint",
+            &server.url,
+        ],
+    )
+    .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("account acc_admin created"));
+
+    // DynamoDB that is not there: exit 3, one line.
+    let out = run(
+        cli(),
+        &[
+            "admin",
+            "create-client",
+            "--endpoint-url",
+            &closed_port_url(),
+            "--table-prefix",
+            &prefix,
+        ],
+    )
+    .await;
+    out.clone().assert().code(3);
+    one_line_error(&out);
+}
+
+/// The lost answer: the proxy forwards the first attempt to the API (the transfer commits),
+/// then closes the connection without the answer. The client retries with the same key and
+/// gets the original transfer back, not a second one.
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_returns_the_original_transfer() {
+    let stack = Stack::start().await;
+    stack.open("acc_alice", 10_000).await;
+    stack.open("acc_bob", 0).await;
+
+    // Through the CLI.
+    let proxy = DroppingProxy::start(stack.server.addr, 1).await;
+    let out = stack
+        .run(&[
+            "transfer",
+            "create",
+            "--from",
+            "acc_alice",
+            "--to",
+            "acc_bob",
+            "--amount",
+            "1500",
+            "--currency",
+            "EUR",
+            "--endpoint",
+            &proxy.url,
+            "--json",
+        ])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stderr(contains("retry: attempt 1 got connection failed"));
+    let created = json(&out);
+    assert_eq!(created["replayed"], true, "{created}");
+    assert_eq!(created["attempts"], 2);
+    assert_eq!((proxy.forwarded(), proxy.lost()), (2, 1));
+    let stored = stack.app.transfers().await;
+    assert_eq!(stored.len(), 1, "exactly one transfer");
+    assert_eq!(
+        created["transfer"]["transfer_id"],
+        stored[0].transfer_id.as_str()
+    );
+    assert_eq!(stack.app.balance("acc_alice").await, 8_500, "one debit");
+    assert_eq!(stack.app.balance("acc_bob").await, 1_500, "one credit");
+
+    // Through the library, losing two answers in a row.
+    let proxy = DroppingProxy::start(stack.server.addr, 2).await;
+    let credentials = Credentials::from_file(&stack.client_file).unwrap();
+    let client = Client::new(&proxy.url, &credentials).unwrap();
+    let transfer = NewTransfer::new("acc_alice", "acc_bob", 700, "EUR");
+    let created = client.create_transfer(&transfer).await.unwrap();
+    assert!(created.replayed);
+    assert_eq!(created.attempts, 3);
+    assert_eq!((proxy.forwarded(), proxy.lost()), (3, 2));
+    let stored = stack.app.transfers().await;
+    assert_eq!(stored.len(), 2);
+    assert!(stored
+        .iter()
+        .any(|t| t.transfer_id == created.value.transfer_id && t.amount == 700));
+    assert_eq!(stack.app.balance("acc_alice").await, 7_800);
+    assert_eq!(stack.app.balance("acc_bob").await, 2_200);
+    assert!(
+        stack
+            .app
+            .has_idempotency_record(&stack.app.alice, created.idempotency_key.as_str())
+            .await
+    );
+}

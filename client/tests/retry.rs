@@ -1,0 +1,629 @@
+//! The retry policy against a stub server on 127.0.0.1:0 that answers from a script and records
+//! every request it receives.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use replaysafe_client::{
+    Client, Conditional, Credentials, Error, NewAccount, NewTransfer, PreparedRequest, ProblemCode,
+    RetryEvent, RetryPolicy,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the stub does with one request.
+#[derive(Clone)]
+enum Step {
+    Answer {
+        status: u16,
+        headers: Vec<(&'static str, &'static str)>,
+        body: String,
+    },
+    /// Reads the request, then closes the connection without a word: a lost answer.
+    Drop,
+    /// Reads the request and keeps the connection silent this long: a timeout.
+    Stall(Duration),
+}
+
+fn problem(status: u16, code: &str) -> Step {
+    Step::Answer {
+        status,
+        headers: vec![("content-type", "application/problem+json")],
+        body: format!(
+            r#"{{"type":"https://replaysafe.dev/problems/{code}","title":"t","status":{status},"detail":"d","code":"{code}"}}"#
+        ),
+    }
+}
+
+fn with_retry_after(step: Step, seconds: &'static str) -> Step {
+    match step {
+        Step::Answer {
+            status,
+            mut headers,
+            body,
+        } => {
+            headers.push(("retry-after", seconds));
+            Step::Answer {
+                status,
+                headers,
+                body,
+            }
+        }
+        other => other,
+    }
+}
+
+fn created(status: u16, body: &str, replayed: bool) -> Step {
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("location", "/accounts/acc_a"),
+    ];
+    if replayed {
+        headers.push(("idempotent-replayed", "true"));
+    }
+    Step::Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+const ACCOUNT: &str = r#"{"account_id":"acc_a","currency":"EUR","balance":100,"version":1,"created_at":"2025-11-22T12:00:00Z"}"#;
+const TRANSFER: &str = r#"{"transfer_id":"trf_1","from":"acc_a","to":"acc_b","amount":5,"currency":"EUR","reference":null,"created_at":"2025-11-22T12:00:00Z"}"#;
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    at: Instant,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn nonce(&self) -> String {
+        let input = self.header("signature-input").expect("signed");
+        input
+            .split("nonce=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn created(&self) -> i64 {
+        let input = self.header("signature-input").expect("signed");
+        let after = input.split(";created=").nth(1).unwrap();
+        after.split(';').next().unwrap().parse().unwrap()
+    }
+}
+
+struct Stub {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Stub {
+    /// Answers the n-th request with `script[n]`, and every later one with the last step.
+    async fn start(script: Vec<Step>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (log, script) = (log.clone(), script.clone());
+                tokio::spawn(async move { serve(stream, log, script).await });
+            }
+        });
+        Stub { url, seen, task }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Seen>>>, script: Vec<Step>) {
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    let step = {
+        let mut log = log.lock().unwrap();
+        log.push(request);
+        script[(log.len() - 1).min(script.len() - 1)].clone()
+    };
+    match step {
+        Step::Drop => {}
+        Step::Stall(d) => tokio::time::sleep(d).await,
+        Step::Answer {
+            status,
+            headers,
+            body,
+        } => {
+            let mut out = format!("HTTP/1.1 {status} X\r\nconnection: close\r\n");
+            for (n, v) in headers {
+                out.push_str(&format!("{n}: {v}\r\n"));
+            }
+            out.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+            let _ = stream.write_all(out.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut req = httparse::Request::new(&mut headers);
+        if let httparse::Status::Complete(head) = req.parse(&buf).ok()? {
+            let headers: Vec<(String, String)> = req
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .map(|(_, v)| v.parse().unwrap())
+                .unwrap_or(0);
+            let (method, path) = (req.method?.to_owned(), req.path?.to_owned());
+            while buf.len() < head + length {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some(Seen {
+                method,
+                path,
+                headers,
+                body: buf[head..head + length].to_vec(),
+                at: Instant::now(),
+            });
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("cli_test", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+}
+
+/// Fast retries: waits of at most a few milliseconds unless an answer says otherwise.
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(10),
+        max_elapsed: Duration::from_secs(20),
+        attempt_timeout: Duration::from_secs(5),
+    }
+}
+
+fn client(stub: &Stub, policy: RetryPolicy) -> Client {
+    Client::builder(&stub.url, &credentials())
+        .unwrap()
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// Every attempt of one operation: same key and body bytes, a new signature and nonce.
+fn assert_one_operation(seen: &[Seen]) {
+    let first = &seen[0];
+    let key = first.header("idempotency-key").expect("a key");
+    assert!(replaysafe_client::signing::valid_idempotency_key(key));
+    for s in seen {
+        assert_eq!(s.method, first.method);
+        assert_eq!(s.path, first.path);
+        assert_eq!(s.header("idempotency-key"), Some(key), "same key");
+        assert_eq!(s.body, first.body, "same body bytes");
+        assert_eq!(s.header("content-digest"), first.header("content-digest"));
+        assert!(s.created() >= first.created());
+    }
+    let mut nonces: Vec<String> = seen.iter().map(Seen::nonce).collect();
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), seen.len(), "a new nonce on every attempt");
+    let mut signatures: Vec<&str> = seen
+        .iter()
+        .map(|s| s.header("signature").unwrap())
+        .collect();
+    signatures.sort();
+    signatures.dedup();
+    assert_eq!(signatures.len(), seen.len(), "signed anew on every attempt");
+}
+
+#[tokio::test]
+async fn retries_5xx_request_in_progress_and_throttling_with_one_key_and_the_same_bytes() {
+    let stub = Stub::start(vec![
+        problem(503, "unavailable"),
+        problem(500, "internal"),
+        Step::Answer {
+            status: 502,
+            headers: vec![],
+            body: "<html>bad gateway</html>".into(),
+        },
+        with_retry_after(problem(409, "request-in-progress"), "0"),
+        // API Gateway's throttling answer: not a problem document, and nothing ran.
+        Step::Answer {
+            status: 429,
+            headers: vec![],
+            body: r#"{"message":"Too Many Requests"}"#.into(),
+        },
+        created(201, ACCOUNT, true),
+    ])
+    .await;
+    let account = NewAccount::new("EUR", 100).with_id("acc_a");
+    let policy = RetryPolicy {
+        max_attempts: 6,
+        ..fast()
+    };
+    let done = client(&stub, policy)
+        .create_account(&account)
+        .await
+        .unwrap();
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 6);
+    assert_one_operation(&seen);
+    assert_eq!(done.attempts, 6);
+    assert!(done.replayed);
+    assert_eq!(done.value.account_id, "acc_a");
+    assert_eq!(done.location.as_deref(), Some("/accounts/acc_a"));
+    assert_eq!(
+        seen[0].header("idempotency-key"),
+        Some(done.idempotency_key.as_str())
+    );
+    assert_eq!(
+        seen[0].body,
+        br#"{"account_id":"acc_a","currency":"EUR","initial_balance":100}"#
+    );
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn lost_answers_and_timeouts_are_retried() {
+    let stub = Stub::start(vec![
+        Step::Drop,
+        Step::Stall(Duration::from_secs(5)),
+        created(201, TRANSFER, false),
+    ])
+    .await;
+    let policy = RetryPolicy {
+        attempt_timeout: Duration::from_secs(1),
+        ..fast()
+    };
+    let events = Arc::new(Mutex::new(Vec::<RetryEvent>::new()));
+    let log = events.clone();
+    let client = Client::builder(&stub.url, &credentials())
+        .unwrap()
+        .retry_policy(policy)
+        .on_retry(move |e| log.lock().unwrap().push(e.clone()))
+        .build()
+        .unwrap();
+    let key = "order-42-payment".parse().unwrap();
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let done = client
+        .create_transfer_with_key(&transfer, key)
+        .await
+        .unwrap();
+    assert_eq!(done.value.transfer_id, "trf_1");
+    assert_eq!(done.idempotency_key.as_str(), "order-42-payment");
+    assert!(!done.replayed);
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 3);
+    assert_one_operation(&seen);
+    assert_eq!(seen[0].header("idempotency-key"), Some("order-42-payment"));
+    let events = events.lock().unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events[1].reason.contains("timed out"), "{:?}", events[1]);
+}
+
+#[tokio::test]
+async fn other_4xx_are_never_retried() {
+    for (status, code) in [
+        (400, "validation-failed"),
+        (400, "digest-mismatch"),
+        (401, "stale-request"),
+        (401, "signature-invalid"),
+        (401, "unknown-key"),
+        (404, "not-found"),
+        (409, "insufficient-funds"),
+        (409, "account-exists"),
+        (413, "body-too-large"),
+        (422, "idempotency-key-reused"),
+    ] {
+        let stub = Stub::start(vec![problem(status, code), created(201, TRANSFER, false)]).await;
+        let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+        let err = client(&stub, fast())
+            .create_transfer(&transfer)
+            .await
+            .unwrap_err();
+        let Error::Api(p) = err else {
+            panic!("{code}: {err:?}")
+        };
+        assert_eq!((p.status, p.code.as_str()), (status, code));
+        assert_eq!(stub.seen().len(), 1, "{code} was retried");
+    }
+}
+
+#[tokio::test]
+async fn nonce_reused_is_resigned_once() {
+    let stub = Stub::start(vec![
+        problem(401, "nonce-reused"),
+        created(201, TRANSFER, true),
+    ])
+    .await;
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let done = client(&stub, fast())
+        .create_transfer(&transfer)
+        .await
+        .unwrap();
+    assert!(done.replayed);
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    assert_one_operation(&seen);
+
+    // Only once: a second nonce-reused is final.
+    let stub = Stub::start(vec![problem(401, "nonce-reused")]).await;
+    let err = client(&stub, fast())
+        .create_transfer(&transfer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ProblemCode::NonceReused));
+    assert_eq!(stub.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_created_moves_on() {
+    let stub = Stub::start(vec![
+        with_retry_after(problem(503, "unavailable"), "1"),
+        created(201, TRANSFER, false),
+    ])
+    .await;
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    client(&stub, fast())
+        .create_transfer(&transfer)
+        .await
+        .unwrap();
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    assert_one_operation(&seen);
+    let waited = seen[1].at - seen[0].at;
+    assert!(waited >= Duration::from_secs(1), "waited {waited:?}");
+    assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+    assert!(seen[1].created() > seen[0].created(), "a fresh created");
+}
+
+#[tokio::test]
+async fn gives_up_after_max_attempts() {
+    let stub = Stub::start(vec![problem(503, "unavailable")]).await;
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..fast()
+    };
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let err = client(&stub, policy)
+        .create_transfer(&transfer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ProblemCode::Unavailable));
+    assert_eq!(stub.seen().len(), 3);
+    assert_one_operation(&stub.seen());
+}
+
+#[tokio::test]
+async fn gives_up_before_max_elapsed() {
+    // Each answer asks for 2 s; 3 s in all leaves room for one wait, not two.
+    let stub = Stub::start(vec![with_retry_after(
+        problem(409, "request-in-progress"),
+        "2",
+    )])
+    .await;
+    let policy = RetryPolicy {
+        max_attempts: 100,
+        max_elapsed: Duration::from_secs(3),
+        ..fast()
+    };
+    let started = Instant::now();
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let err = client(&stub, policy.clone())
+        .create_transfer(&transfer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ProblemCode::RequestInProgress));
+    let Error::Api(p) = err else { unreachable!() };
+    assert_eq!(p.retry_after, Some(Duration::from_secs(2)));
+    assert_eq!(stub.seen().len(), 2);
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A Retry-After past the budget: give up at once rather than sleep through it.
+    let stub = Stub::start(vec![with_retry_after(problem(503, "unavailable"), "60")]).await;
+    let started = Instant::now();
+    let err = client(&stub, policy)
+        .create_transfer(&transfer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ProblemCode::Unavailable));
+    assert_eq!(stub.seen().len(), 1);
+    assert!(started.elapsed() < Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn backoff_waits_stay_within_the_jitter_bounds() {
+    let stub = Stub::start(vec![problem(500, "internal")]).await;
+    let policy = RetryPolicy {
+        max_attempts: 6,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(80),
+        ..fast()
+    };
+    let events = Arc::new(Mutex::new(Vec::<RetryEvent>::new()));
+    let log = events.clone();
+    let client = Client::builder(&stub.url, &credentials())
+        .unwrap()
+        .retry_policy(policy.clone())
+        .on_retry(move |e| log.lock().unwrap().push(e.clone()))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    assert!(client.create_transfer(&transfer).await.is_err());
+    let events = events.lock().unwrap();
+    let attempts: Vec<u32> = events.iter().map(|e| e.attempt).collect();
+    assert_eq!(attempts, [1, 2, 3, 4, 5]);
+    for e in events.iter() {
+        assert!(e.delay <= policy.backoff_ceiling(e.attempt), "{e:?}");
+        assert_eq!(e.reason, "500 internal");
+    }
+    // 20 + 40 + 80 + 80 + 80 ms at most, plus five local round trips.
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 6);
+    // The waits between requests are at least what the client said it would wait.
+    for (i, e) in events.iter().enumerate() {
+        assert!(seen[i + 1].at - seen[i].at >= e.delay);
+    }
+}
+
+#[tokio::test]
+async fn gets_are_retried_and_304_is_not_modified() {
+    let stub = Stub::start(vec![
+        problem(503, "unavailable"),
+        Step::Answer {
+            status: 304,
+            headers: vec![("etag", "\"v3\"")],
+            body: String::new(),
+        },
+    ])
+    .await;
+    let answer = client(&stub, fast())
+        .get_account_if_none_match("acc_a", "\"v3\"")
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        Conditional::NotModified {
+            etag: Some("\"v3\"".into())
+        }
+    );
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        assert_eq!(
+            (s.method.as_str(), s.path.as_str()),
+            ("GET", "/accounts/acc_a")
+        );
+        assert_eq!(s.header("if-none-match"), Some("\"v3\""));
+        assert_eq!(s.header("idempotency-key"), None);
+        assert_eq!(s.header("content-digest"), None);
+        assert!(s.body.is_empty());
+    }
+    assert_ne!(seen[0].nonce(), seen[1].nonce());
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_transport_error_after_the_attempts() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let client = Client::builder(&format!("http://127.0.0.1:{port}"), &credentials())
+        .unwrap()
+        .retry_policy(RetryPolicy {
+            max_attempts: 3,
+            ..fast()
+        })
+        .build()
+        .unwrap();
+    let err = client.get_transfer("trf_1").await.unwrap_err();
+    let Error::Transport {
+        attempts,
+        timed_out,
+        message,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(attempts, 3);
+    assert!(!timed_out);
+    assert!(message.contains("refused"), "{message}");
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_before_sending() {
+    let stub = Stub::start(vec![created(201, TRANSFER, false)]).await;
+    let client = client(&stub, fast());
+    let bad_id = client.get_account("../clients").await.unwrap_err();
+    assert!(matches!(bad_id, Error::InvalidInput(_)), "{bad_id:?}");
+    let transfer = NewTransfer::new("acc a", "acc_b", 5, "EUR");
+    assert!(matches!(
+        client.create_transfer(&transfer).await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert!("line\nbreak"
+        .parse::<replaysafe_client::IdempotencyKey>()
+        .is_err());
+    assert!(stub.seen().is_empty());
+}
+
+#[tokio::test]
+async fn an_endpoint_base_path_is_part_of_the_signed_path() {
+    let stub = Stub::start(vec![created(200, TRANSFER, false)]).await;
+    let client = Client::new(&format!("{}/prod/", stub.url), &credentials()).unwrap();
+    client.get_transfer("trf_1").await.unwrap();
+    assert_eq!(stub.seen()[0].path, "/prod/transfers/trf_1");
+    let prepared: PreparedRequest = client.prepare("GET", "/transfers/trf_1", b"", None);
+    assert_eq!(prepared.path, "/prod/transfers/trf_1");
+    assert!(Client::new("ftp://x", &credentials()).is_err());
+    assert!(Client::new("not a url", &credentials()).is_err());
+}
+
+#[tokio::test]
+async fn send_once_sends_the_exact_bytes_once() {
+    let stub = Stub::start(vec![problem(503, "unavailable")]).await;
+    let client = client(&stub, fast());
+    let key = "k-1".parse().unwrap();
+    let request = client.prepare("POST", "/transfers", b"{\"a\":1}", Some(&key));
+    let answer = client.send_once(&request).await.unwrap();
+    assert_eq!(answer.status, 503);
+    let again = client.send_once(&request).await.unwrap();
+    assert_eq!(again.status, 503);
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].headers, seen[1].headers, "byte for byte");
+    assert_eq!(seen[0].body, b"{\"a\":1}");
+}

@@ -1,0 +1,315 @@
+//! The real handlers over real HTTP, for clients that speak HTTP (the CLI, the client crate):
+//! what `make run` serves through `cargo lambda watch`, without cargo-lambda. Each request
+//! becomes a `lambda_http::Request` and goes to `replaysafe::api::serve` with the endpoint the
+//! workspace's watch router (Cargo.toml) names for its method and path.
+//!
+//! HTTP/1.1 is read with `httparse` over a tokio listener on 127.0.0.1:0, one request per
+//! connection (`connection: close`): enough for a test, and it adds no features to `hyper`,
+//! which would rebuild the AWS SDK's HTTP stack for every build of the workspace.
+//!
+//! [`DroppingProxy`] stands between a client and a server and loses answers on purpose.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use lambda_http::{Body, Context, RequestExt};
+use replaysafe::{api, Guard};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Bodies larger than this are not read (the guard refuses anything over 64 KiB anyway).
+const MAX_BODY: usize = 1024 * 1024;
+
+/// The four endpoints on `127.0.0.1:<port>`; stops when dropped.
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    task: JoinHandle<()>,
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ApiServer {
+    /// Serves `guard` (use [`crate::TestApp::with_system_clock`]'s: HTTP clients sign with the
+    /// real time).
+    pub async fn start(guard: Guard) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let guard = Arc::new(guard);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let guard = guard.clone();
+                tokio::spawn(async move { serve_connection(stream, &guard).await });
+            }
+        });
+        Self {
+            addr,
+            url: format!("http://{addr}"),
+            task,
+        }
+    }
+}
+
+/// One request as read off the wire: its head parsed, and every byte kept.
+pub struct RawRequest {
+    pub method: String,
+    /// Path with any query string.
+    pub target: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+    /// Head and body exactly as received.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 request (Content-Length bodies). `None` when the peer closes first or
+/// sends something that is not HTTP/1.1.
+pub async fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        if let httparse::Status::Complete(head) = req.parse(&buf).ok()? {
+            let headers: Vec<(String, Vec<u8>)> = req
+                .headers
+                .iter()
+                .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+                .collect();
+            let length = match headers.iter().find(|(n, _)| n == "content-length") {
+                Some((_, v)) => std::str::from_utf8(v).ok()?.trim().parse().ok()?,
+                None => 0usize,
+            };
+            if length > MAX_BODY {
+                return None;
+            }
+            let (method, target) = (req.method?.to_owned(), req.path?.to_owned());
+            while buf.len() < head + length {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            buf.truncate(head + length);
+            return Some(RawRequest {
+                method,
+                target,
+                headers,
+                body: buf[head..].to_vec(),
+                bytes: buf,
+            });
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn serve_connection(mut stream: TcpStream, guard: &Guard) {
+    let Some(raw) = read_request(&mut stream).await else {
+        return;
+    };
+    let response = handle(guard, raw).await;
+    let _ = stream.write_all(&response).await;
+    let _ = stream.shutdown().await;
+}
+
+/// The endpoint of the watch router in Cargo.toml, by method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    CreateAccount,
+    GetAccount,
+    CreateTransfer,
+    GetTransfer,
+}
+
+fn route(method: &str, path: &str) -> Option<Endpoint> {
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["accounts"]) => Some(Endpoint::CreateAccount),
+        ("GET", ["accounts", id]) if !id.is_empty() => Some(Endpoint::GetAccount),
+        ("POST", ["transfers"]) => Some(Endpoint::CreateTransfer),
+        ("GET", ["transfers", id]) if !id.is_empty() => Some(Endpoint::GetTransfer),
+        _ => None,
+    }
+}
+
+async fn handle(guard: &Guard, raw: RawRequest) -> Vec<u8> {
+    let path = raw.target.split('?').next().unwrap_or_default().to_owned();
+    let Some(endpoint) = route(&raw.method, &path) else {
+        let body = format!("no route for {} {path}\n", raw.method);
+        return write_response(404, &[("content-type", b"text/plain")], body.as_bytes());
+    };
+    let mut builder = http::Request::builder()
+        .method(raw.method.as_str())
+        .uri(raw.target.as_str());
+    for (name, value) in &raw.headers {
+        builder = builder.header(name.as_str(), value.as_slice());
+    }
+    let body = if raw.body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(raw.body)
+    };
+    let mut context = Context::default();
+    context.request_id = uuid::Uuid::new_v4().to_string();
+    let Ok(request) = builder.body(body) else {
+        return write_response(400, &[], b"malformed request\n");
+    };
+    let request = request.with_lambda_context(context);
+    let response = match endpoint {
+        Endpoint::CreateAccount => api::serve(guard, &request, api::create_account).await,
+        Endpoint::GetAccount => api::serve(guard, &request, api::get_account).await,
+        Endpoint::CreateTransfer => api::serve(guard, &request, api::create_transfer).await,
+        Endpoint::GetTransfer => api::serve(guard, &request, api::get_transfer).await,
+    };
+    let (parts, body) = response.into_parts();
+    let body: Vec<u8> = match body {
+        Body::Text(t) => t.into_bytes(),
+        Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    write_response(parts.status.as_u16(), &headers, &body)
+}
+
+fn write_response(status: u16, headers: &[(&str, &[u8])], body: &[u8]) -> Vec<u8> {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\n").into_bytes();
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(
+        format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(body);
+    out
+}
+
+/// Forwards every request to `upstream` and relays the answer, except that the first `losses`
+/// answers are lost: the request reaches the server (and takes effect), then the client's
+/// connection is closed without a byte of the answer, as when a network or a load balancer drops
+/// it. Stops when dropped.
+pub struct DroppingProxy {
+    pub url: String,
+    forwarded: Arc<AtomicUsize>,
+    lost: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for DroppingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl DroppingProxy {
+    pub async fn start(upstream: SocketAddr, losses: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let lost = Arc::new(AtomicUsize::new(0));
+        let to_lose = Arc::new(AtomicUsize::new(losses));
+        let (f, l) = (forwarded.clone(), lost.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (f, l, to_lose) = (f.clone(), l.clone(), to_lose.clone());
+                tokio::spawn(async move {
+                    let Some(raw) = read_request(&mut client).await else {
+                        return;
+                    };
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    if server.write_all(&raw.bytes).await.is_err() {
+                        return;
+                    }
+                    // The server answers one request per connection, then closes it.
+                    let mut answer = Vec::new();
+                    if server.read_to_end(&mut answer).await.is_err() {
+                        return;
+                    }
+                    f.fetch_add(1, Ordering::SeqCst);
+                    let lose = to_lose
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if lose {
+                        l.fetch_add(1, Ordering::SeqCst);
+                        return; // dropping `client` closes it, unanswered
+                    }
+                    let _ = client.write_all(&answer).await;
+                    let _ = client.shutdown().await;
+                });
+            }
+        });
+        Self {
+            url,
+            forwarded,
+            lost,
+            task,
+        }
+    }
+
+    /// Requests that reached the server.
+    pub fn forwarded(&self) -> usize {
+        self.forwarded.load(Ordering::SeqCst)
+    }
+
+    /// Answers dropped on the way back.
+    pub fn lost(&self) -> usize {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_the_watch_router() {
+        assert_eq!(route("POST", "/accounts"), Some(Endpoint::CreateAccount));
+        assert_eq!(route("GET", "/accounts/acc_a"), Some(Endpoint::GetAccount));
+        assert_eq!(route("POST", "/transfers"), Some(Endpoint::CreateTransfer));
+        assert_eq!(
+            route("GET", "/transfers/trf_1"),
+            Some(Endpoint::GetTransfer)
+        );
+        for (m, p) in [
+            ("GET", "/accounts"),
+            ("POST", "/accounts/acc_a"),
+            ("GET", "/accounts/"),
+            ("GET", "/accounts/a/b"),
+            ("DELETE", "/transfers/t"),
+            ("GET", "/"),
+            ("GET", "transfers/t"),
+        ] {
+            assert_eq!(route(m, p), None, "{m} {p}");
+        }
+    }
+}
