@@ -89,12 +89,7 @@ pub async fn call(args: CallArgs) -> Result<(), Failure> {
         (None, "POST") => Some(IdempotencyKey::new_v4()),
         (None, _) => None,
     };
-    if !args.path.starts_with('/') {
-        return Err(Failure::Usage(format!(
-            "the path starts with '/': /{}",
-            args.path
-        )));
-    }
+    replaysafe_client::check_path(&args.path).map_err(|e| Failure::Usage(e.to_string()))?;
     let mut request = client.prepare(&method, &args.path, body.as_bytes(), key.as_ref());
     if let Some(etag) = args.if_none_match {
         if etag.contains(['\r', '\n']) {

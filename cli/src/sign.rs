@@ -95,6 +95,7 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
         .and_then(|b| b.build())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let body = body.unwrap_or_default();
+    replaysafe_client::check_path(&args.path).map_err(|e| Failure::Usage(e.to_string()))?;
     let request = client.prepare(&method, &args.path, body.as_bytes(), key.as_ref());
     let url = client.url(&args.path);
     let curl = curl_command(&url, &request);

@@ -318,6 +318,7 @@ impl Client {
         idempotency_key: Option<&IdempotencyKey>,
         extra_headers: &[(&str, &str)],
     ) -> Result<RawResponse, Error> {
+        check_path(path)?;
         if method.eq_ignore_ascii_case("POST") && idempotency_key.is_none() {
             return Err(Error::InvalidInput(
                 "a POST needs an Idempotency-Key".into(),
@@ -363,7 +364,12 @@ impl Client {
                 }
             };
             let delay = delay.filter(|delay| {
-                attempt < policy.max_attempts && started.elapsed() + *delay < policy.max_elapsed
+                // checked: a hostile Retry-After may be near u64::MAX seconds.
+                attempt < policy.max_attempts
+                    && started
+                        .elapsed()
+                        .checked_add(*delay)
+                        .is_some_and(|end| end < policy.max_elapsed)
             });
             let Some(delay) = delay else {
                 return match outcome {
@@ -544,4 +550,16 @@ fn fetched<T: DeserializeOwned>(response: RawResponse) -> Result<Fetched<T>, Err
         etag: response.header("etag").map(str::to_owned),
         attempts: response.attempts,
     })
+}
+
+/// A request path must start with `/` and hold no whitespace or control characters: the
+/// signature base is line-based, and a line break in `@path` could forge another component.
+pub fn check_path(path: &str) -> Result<(), Error> {
+    if path.starts_with('/') && !path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "a path starts with / and holds no spaces or control characters: {path:?}"
+        )))
+    }
 }

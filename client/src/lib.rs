@@ -59,7 +59,7 @@ mod prepared;
 mod retry;
 mod types;
 
-pub use client::{Client, ClientBuilder, RawResponse, RetryEvent};
+pub use client::{check_path, Client, ClientBuilder, RawResponse, RetryEvent};
 pub use credentials::Credentials;
 pub use error::{Error, Problem, ProblemCode};
 pub use prepared::{now_unix, PreparedRequest};

@@ -482,6 +482,38 @@ async fn gives_up_before_max_elapsed() {
 }
 
 #[tokio::test]
+async fn a_hostile_retry_after_gives_up_instead_of_overflowing() {
+    // More than a second in, so elapsed + u64::MAX seconds would overflow a Duration.
+    let stub = Stub::start(vec![
+        Step::Stall(Duration::from_secs(3)),
+        with_retry_after(problem(503, "unavailable"), "18446744073709551615"),
+    ])
+    .await;
+    let policy = RetryPolicy {
+        attempt_timeout: Duration::from_millis(1100),
+        ..fast()
+    };
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let err = client(&stub, policy)
+        .create_transfer(&transfer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ProblemCode::Unavailable));
+    assert_eq!(stub.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_path_with_a_line_break_is_refused_before_signing() {
+    let stub = Stub::start(vec![]).await;
+    let err = client(&stub, fast())
+        .execute("GET", "/accounts/a\r\n\"@method\": POST", vec![], None, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(stub.seen().is_empty());
+}
+
+#[tokio::test]
 async fn backoff_waits_stay_within_the_jitter_bounds() {
     let stub = Stub::start(vec![problem(500, "internal")]).await;
     let policy = RetryPolicy {

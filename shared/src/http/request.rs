@@ -23,9 +23,16 @@ impl<'a> Incoming<'a> {
             .map(|c| c.request_id.clone())
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // "@path" is the path as API Gateway received it (rawPath). The URI lambda_http builds
+        // from it is normalised (dot segments resolved, some characters re-encoded), so it is
+        // not what the client signed. Hand-built requests carry no raw path.
+        let path = match req.raw_http_path() {
+            "" => req.uri().path(),
+            raw => raw,
+        };
         Self {
             method: req.method().as_str(),
-            path: req.uri().path(),
+            path,
             query: req.uri().query(),
             headers: req.headers(),
             body: req.body().as_ref(),
