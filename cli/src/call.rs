@@ -7,7 +7,7 @@ use clap::Args;
 use replaysafe_client::{Client, Credentials, Error, IdempotencyKey, PreparedRequest, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
-use crate::connect::read_data;
+use crate::connect::{read_data, CLIENT_ENV, DEFAULT_CLIENT_FILE, DEFAULT_ENDPOINT, ENDPOINT_ENV};
 use crate::Failure;
 
 #[derive(Args)]
@@ -15,15 +15,15 @@ pub struct Connection {
     /// Client credentials file ({"client_id", "secret"}).
     #[arg(
         long,
-        env = "REPLAYSAFE_CLIENT",
-        default_value = ".local/demo-client.json"
+        env = CLIENT_ENV,
+        default_value = DEFAULT_CLIENT_FILE
     )]
     client: PathBuf,
     /// Base URL of the API.
     #[arg(
         long,
-        env = "REPLAYSAFE_ENDPOINT",
-        default_value = "http://127.0.0.1:9000"
+        env = ENDPOINT_ENV,
+        default_value = DEFAULT_ENDPOINT
     )]
     endpoint: String,
 }
@@ -61,8 +61,8 @@ pub struct ReplayArgs {
     /// Base URL of the API.
     #[arg(
         long,
-        env = "REPLAYSAFE_ENDPOINT",
-        default_value = "http://127.0.0.1:9000"
+        env = ENDPOINT_ENV,
+        default_value = DEFAULT_ENDPOINT
     )]
     endpoint: String,
 }

@@ -9,14 +9,20 @@ use replaysafe_client::{Client, Credentials, Error, RetryPolicy};
 
 use crate::Failure;
 
+/// Where `make run` serves the API, and where it writes the demo client.
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:9000";
+pub const DEFAULT_CLIENT_FILE: &str = ".local/demo-client.json";
+pub const CLIENT_ENV: &str = "REPLAYSAFE_CLIENT";
+pub const ENDPOINT_ENV: &str = "REPLAYSAFE_ENDPOINT";
+
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Connection and output")]
 pub struct ApiArgs {
     /// Client credentials file ({"client_id", "secret"}), as `admin create-client` prints it.
     #[arg(
         long,
-        env = "REPLAYSAFE_CLIENT",
-        default_value = ".local/demo-client.json",
+        env = CLIENT_ENV,
+        default_value = DEFAULT_CLIENT_FILE,
         global = true,
         value_name = "FILE"
     )]
@@ -24,8 +30,8 @@ pub struct ApiArgs {
     /// Base URL of the API.
     #[arg(
         long,
-        env = "REPLAYSAFE_ENDPOINT",
-        default_value = "http://127.0.0.1:9000",
+        env = ENDPOINT_ENV,
+        default_value = DEFAULT_ENDPOINT,
         global = true,
         value_name = "URL"
     )]

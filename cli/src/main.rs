@@ -12,7 +12,6 @@ mod resources;
 mod sign;
 mod sign_event;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -87,10 +86,6 @@ impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         Failure::Usage(e.to_string())
     }
-}
-
-pub fn default_client_file() -> PathBuf {
-    PathBuf::from(".local/demo-client.json")
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -9,6 +9,7 @@ use replaysafe::events::{sign_event, EventEdits};
 use replaysafe::{Clock, SystemClock};
 use replaysafe_signing::random_nonce;
 
+use crate::connect::{CLIENT_ENV, DEFAULT_CLIENT_FILE};
 use crate::credentials::Credentials;
 use crate::Failure;
 
@@ -19,8 +20,8 @@ pub struct SignEventArgs {
     /// Client credentials file ({"client_id", "secret"}) to sign with.
     #[arg(
         long,
-        env = "REPLAYSAFE_CLIENT",
-        default_value = ".local/demo-client.json"
+        env = CLIENT_ENV,
+        default_value = DEFAULT_CLIENT_FILE
     )]
     client: PathBuf,
     /// Write the signed event to this file instead of stdout.
