@@ -7,8 +7,8 @@ use replaysafe::store::clients::ClientRecord;
 use replaysafe::store::schema::create_tables;
 use replaysafe::store::sdk_client;
 use replaysafe::{Clock, Store, SystemClock, Tables};
+use replaysafe_client::Credentials;
 
-use crate::credentials::Credentials;
 use crate::Failure;
 
 #[derive(Subcommand)]
@@ -69,10 +69,10 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
                 .put_client(&record, SystemClock.now())
                 .await
                 .map_err(|e| Failure::Unreachable(format!("writing the client failed: {e}")))?;
-            let out = Credentials {
-                client_id: record.client_id.to_string(),
-                secret: base64::engine::general_purpose::STANDARD.encode(&record.secret),
-            };
+            let out = Credentials::new(
+                record.client_id.to_string(),
+                base64::engine::general_purpose::STANDARD.encode(&record.secret),
+            );
             println!("{}", serde_json::to_string(&out).expect("serializable"));
             Ok(())
         }

@@ -6,7 +6,6 @@
 mod admin;
 mod call;
 mod connect;
-mod credentials;
 mod demo;
 mod resources;
 mod sign;

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 use replaysafe::events::{sign_event, EventEdits};
 use replaysafe::{Clock, SystemClock};
+use replaysafe_client::Credentials;
 use replaysafe_signing::random_nonce;
 
-use crate::connect::{CLIENT_ENV, DEFAULT_CLIENT_FILE};
-use crate::credentials::Credentials;
+use crate::connect::{read_data, CLIENT_ENV, DEFAULT_CLIENT_FILE};
 use crate::Failure;
 
 #[derive(Args)]
@@ -43,18 +43,14 @@ pub struct SignEventArgs {
 }
 
 pub fn run(args: SignEventArgs) -> Result<(), Failure> {
-    let signer = Credentials::load(&args.client)?;
+    let signer = Credentials::from_file(&args.client)
+        .and_then(|c| c.signer())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let text = std::fs::read_to_string(&args.event)
         .map_err(|e| Failure::Usage(format!("cannot read event {}: {e}", args.event.display())))?;
     let template: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Failure::Usage(format!("{} is not JSON: {e}", args.event.display())))?;
-    let body = match args.data.as_deref() {
-        Some(d) => match d.strip_prefix('@') {
-            Some(path) => Some(std::fs::read_to_string(path)?),
-            None => Some(d.to_owned()),
-        },
-        None => None,
-    };
+    let body = args.data.as_deref().map(read_data).transpose()?;
     let fresh_key = args
         .new_idempotency_key
         .then(|| uuid::Uuid::new_v4().to_string());
