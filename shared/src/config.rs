@@ -60,6 +60,43 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Attempts of one transaction when DynamoDB reports a conflict or throttling.
     pub transaction_attempts: u32,
+    /// How long the SDK may spend on one DynamoDB call, its own retries included, and on one
+    /// attempt of it. Far inside the function's timeout (10 s in `template.yaml`), so that a
+    /// hung call is answered 503 `unavailable` with `Retry-After`, not by API Gateway's bare
+    /// 5xx: a POST makes at most three calls in sequence (nonce ∥ read, transaction, fence).
+    pub dynamodb_timeouts: DynamoDbTimeouts,
+}
+
+/// The SDK's timeouts for DynamoDB calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamoDbTimeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+impl Default for DynamoDbTimeouts {
+    /// A DynamoDB call takes milliseconds; 1 s per attempt leaves room for the SDK's standard
+    /// retries (3 attempts) inside 2.5 s per call.
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_millis(500),
+            attempt: Duration::from_secs(1),
+            operation: Duration::from_millis(2500),
+        }
+    }
+}
+
+/// The shortest `IDEMPOTENCY_TTL_SECONDS` accepted, whatever the window: the client crate
+/// retries one operation for up to 300 s, and a caller may resume a key it persisted.
+pub const MIN_IDEMPOTENCY_TTL_SECONDS: i64 = 3600;
+
+/// The shortest `IDEMPOTENCY_TTL_SECONDS` that is safe with `replay_window_seconds`: an attempt
+/// signed before a commit, with a `created` up to a window ahead of the clock, can arrive up to
+/// two windows after it; the record must still be there to answer it, or the key would execute
+/// twice. The 60 s cover the function's run time (its timeout is 10 s).
+pub fn min_idempotency_ttl(replay_window_seconds: i64) -> i64 {
+    (2 * replay_window_seconds + 60).max(MIN_IDEMPOTENCY_TTL_SECONDS)
 }
 
 #[derive(Debug, Error)]
@@ -79,6 +116,7 @@ impl Config {
             client_cache: Duration::from_secs(60),
             max_body_bytes: 64 * 1024,
             transaction_attempts: 4,
+            dynamodb_timeouts: DynamoDbTimeouts::default(),
         }
     }
 
@@ -89,7 +127,22 @@ impl Config {
             seconds("IDEMPOTENCY_TTL_SECONDS", 86_400, 60..=30 * 86_400)?;
         config.client_cache =
             Duration::from_secs(seconds("CLIENT_CACHE_SECONDS", 60, 0..=3600)? as u64);
+        config.check_retention()?;
         Ok(config)
+    }
+
+    /// Refuses a retention too short for the window (see [`min_idempotency_ttl`]).
+    pub fn check_retention(&self) -> Result<(), ConfigError> {
+        let floor = min_idempotency_ttl(self.replay_window_seconds);
+        if self.idempotency_ttl_seconds >= floor {
+            return Ok(());
+        }
+        Err(ConfigError {
+            name: "IDEMPOTENCY_TTL_SECONDS",
+            value: self.idempotency_ttl_seconds.to_string(),
+            why: "below max(3600, 2 × REPLAY_WINDOW_SECONDS + 60): an attempt signed before a \
+                  commit could arrive after its record expired and execute the key twice",
+        })
     }
 }
 
@@ -113,5 +166,32 @@ fn seconds(
             value,
             why: "not a whole number of seconds",
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(window: i64, ttl: i64) -> Config {
+        let mut config = Config::new(Tables::with_prefix("t-"));
+        config.replay_window_seconds = window;
+        config.idempotency_ttl_seconds = ttl;
+        config
+    }
+
+    #[test]
+    fn a_retention_shorter_than_two_windows_and_a_minute_is_refused() {
+        assert!(with(3600, 7260).check_retention().is_ok());
+        let err = with(3600, 7259).check_retention().unwrap_err();
+        assert_eq!(err.name, "IDEMPOTENCY_TTL_SECONDS");
+        assert!(with(300, 3600).check_retention().is_ok());
+    }
+
+    #[test]
+    fn a_retention_under_an_hour_is_refused_whatever_the_window() {
+        assert!(with(1, 3599).check_retention().is_err());
+        assert!(with(300, 660).check_retention().is_err());
+        assert_eq!(min_idempotency_ttl(1), 3600);
     }
 }

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::idempotency::StoredRefusal;
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ApiError {
     #[error("the body is larger than {limit} bytes")]
@@ -39,6 +41,12 @@ pub enum ApiError {
     RequestInProgress,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    #[error("a later attempt of this operation was already answered; this one has no effect")]
+    AttemptSuperseded,
+    /// The refusal this very invocation answered earlier (the SDK re-sent its fence write, or
+    /// Lambda re-delivered the invocation), answered again as it was.
+    #[error("{}", .0.detail)]
+    Refused(StoredRefusal),
     #[error("the service is busy; retry shortly")]
     Unavailable,
     #[error("internal error")]
@@ -56,7 +64,9 @@ impl ApiError {
             | DigestMismatch(_) => 400,
             SignatureMissing | SignatureInvalid(_) | UnknownKey | StaleRequest | NonceReused => 401,
             NotFound => 404,
-            AccountExists | InsufficientFunds | CurrencyMismatch | RequestInProgress => 409,
+            AccountExists | InsufficientFunds | CurrencyMismatch | RequestInProgress
+            | AttemptSuperseded => 409,
+            Refused(r) => r.status,
             BodyTooLarge { .. } => 413,
             IdempotencyKeyReused => 422,
             Internal => 500,
@@ -64,7 +74,7 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         use ApiError::*;
         match self {
             BodyTooLarge { .. } => "body-too-large",
@@ -84,12 +94,14 @@ impl ApiError {
             InsufficientFunds => "insufficient-funds",
             RequestInProgress => "request-in-progress",
             IdempotencyKeyReused => "idempotency-key-reused",
+            AttemptSuperseded => "attempt-superseded",
+            Refused(r) => &r.code,
             Unavailable => "unavailable",
             Internal => "internal",
         }
     }
 
-    pub fn title(&self) -> &'static str {
+    pub fn title(&self) -> &str {
         use ApiError::*;
         match self {
             BodyTooLarge { .. } => "Body too large",
@@ -109,9 +121,27 @@ impl ApiError {
             InsufficientFunds => "Insufficient funds",
             RequestInProgress => "Request in progress",
             IdempotencyKeyReused => "Idempotency-Key reused",
+            AttemptSuperseded => "Attempt superseded",
+            Refused(r) => &r.title,
             Unavailable => "Service unavailable",
             Internal => "Internal error",
         }
+    }
+
+    /// A final answer to the operation, given after its nonce was consumed: the body or a
+    /// business rule refused it. The guard fences the key before answering one, so that no
+    /// attempt signed earlier can take effect afterwards.
+    pub fn is_refusal(&self) -> bool {
+        use ApiError::*;
+        matches!(
+            self,
+            InvalidJson(_)
+                | ValidationFailed(_)
+                | NotFound
+                | AccountExists
+                | CurrencyMismatch
+                | InsufficientFunds
+        )
     }
 
     /// Seconds a client should wait before retrying, for the errors that invite a retry.

@@ -1,13 +1,50 @@
 //! The guard: what every endpoint runs before and around its effect.
 //!
-//! Why the nonce is its own write, made durable BEFORE the transaction and never part of it:
-//! a nonce must be consumed whatever the request's outcome. Were it inside the transaction, a
+//! # Why the nonce is its own write, made durable BEFORE the transaction
+//!
+//! A nonce must be consumed whatever the request's outcome. Were it inside the transaction, a
 //! request refused for insufficient funds would cancel the transaction, leave its nonce unused,
 //! and a captured copy replayed after funds arrive would succeed. Written first with
 //! `attribute_not_exists`, exactly one of any number of copies racing with the same nonce gets
 //! past `consume_nonce`; the losers are refused before they can reach the transaction, and the
-//! winner's outcome (success or refusal) is final for that nonce. So there is no window in which
-//! a refused request can later be replayed into success.
+//! winner's outcome (success or refusal) is final for that nonce. So no copy of one attempt can
+//! have a second effect. Run beside the transaction instead, every replayed copy would still
+//! run a full transaction on the payer's and payee's items.
+//!
+//! # Why a refused operation stays refused: the fence
+//!
+//! An operation is one `Idempotency-Key`; each signed request under it is an attempt with its
+//! own nonce and `created`. The nonce settles copies of one attempt, not the other attempts: one
+//! signed earlier and held back (lost, throttled, kept by someone on the path) still has an
+//! unused nonce and may arrive until `created + window`. So before a refusal is answered
+//! ([`Guard::post`]), the guard writes a fence under the key holding the refused attempt's
+//! `created`, and the claim that commits with an effect is conditional on the same item:
+//!
+//! - fence and claim are conditional writes of ONE item (`FREE_FOR_ATTEMPT` in
+//!   `store/idempotency.rs`): each succeeds only while nothing live holds the key but a fence
+//!   signed strictly before its attempt. DynamoDB orders writes to one item, so of a fence at
+//!   `t` and a claim for an attempt signed at `c <= t`, exactly one wins. If the claim wins, the
+//!   fence write fails on the record and the refusal is not answered: the stored answer is
+//!   (replay, or 422). If the fence wins, the claim fails: `attempt-superseded`, no effect.
+//! - a fence only moves forward (a fence write, too, needs `fence < created`) and is replaced
+//!   only by a claim, that is by the success of an attempt signed after it: the client fixed the
+//!   cause and signed anew, which the contract allows.
+//! - a fence outlives every attempt it covers: it expires at `t + window + 60`, while an attempt
+//!   signed at `c <= t` fails freshness past `c + window`; the 60 s exceed the function timeout,
+//!   so DynamoDB's TTL cannot delete the fence under an invocation still running.
+//! - a record outlives every attempt signed before its commit: `created` may lie up to a window
+//!   ahead of the clock, so such an attempt arrives at most `2 × window` after the commit, and
+//!   `Config` refuses an `IDEMPOTENCY_TTL_SECONDS` below `2 × window + 60` (and below an hour,
+//!   the client's retry horizon). So a refusal never needs a fence where a record lives.
+//! - a fence write that fails transiently answers 503, never the refusal: an unfenced refusal
+//!   is exactly the hole. One that meets its own fence (the SDK re-sent a write whose answer was
+//!   lost), or any fence at or after the attempt, has the attempt covered: the refusal stands.
+//! - the invocation that wrote a fence and meets it again (Lambda re-delivered it) answers the
+//!   stored refusal, not `attempt-superseded`, just as one meeting its own record answers it as
+//!   its own success.
+//!
+//! So no interleaving lets a refused operation take effect later, except through an attempt
+//! signed after the refusal; a success costs no extra call, a refusal one.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,8 +57,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::http::Incoming;
-use crate::idempotency::{IdempotencyRecord, StoredResponse};
-use crate::store::idempotency::decode as decode_record;
+use crate::idempotency::{Fence, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse};
+use crate::store::idempotency::{live, FenceWrite};
 use crate::store::transact::TransactError;
 use crate::store::{Cancelled, Store};
 
@@ -37,24 +74,41 @@ pub struct Guard {
 #[derive(Debug)]
 pub struct Admitted {
     pub signed: Signed,
-    prior: Option<IdempotencyRecord>,
+    prior: Option<KeyState>,
 }
 
 impl Admitted {
-    /// A retry's stored answer, 422 for a key reused with another request, `None` for a first
-    /// request (which still meets the key's condition inside the transaction, should a
-    /// concurrent duplicate commit first). A record this very invocation wrote (the runtime
-    /// re-delivering a request whose write committed) is its own answer, not a replay.
+    /// A retry's stored answer, 422 for a key reused with another request, 409
+    /// `attempt-superseded` for an attempt signed no later than the key's fence, `None` for a
+    /// first request or one signed after the fence (which still meets the key's condition inside
+    /// the transaction, should a concurrent attempt get there first).
     pub fn prior_answer(&self) -> Result<Option<Committed>, ApiError> {
-        let Some(record) = self.prior.clone() else {
-            return Ok(None);
-        };
-        if record.request_id == self.signed.request_id {
-            return Ok(Some(Committed::Fresh(record.response)));
+        match self.prior.clone() {
+            None => Ok(None),
+            Some(KeyState::Answered(record)) => answer(record, &self.signed).map(Some),
+            Some(KeyState::Fenced(fence)) if fence.created < self.signed.created => Ok(None),
+            Some(KeyState::Fenced(fence)) => Err(superseded(fence, &self.signed)),
         }
-        record
-            .answer(&self.signed.fingerprint)
-            .map(|r| Some(Committed::Replayed(r)))
+    }
+}
+
+/// A record's answer to an attempt. The record this very invocation wrote (the runtime
+/// re-delivering a request, the SDK re-sending a write that committed) is its own answer, not a
+/// replay.
+fn answer(record: IdempotencyRecord, signed: &Signed) -> Result<Committed, ApiError> {
+    if record.request_id == signed.request_id {
+        return Ok(Committed::Fresh(record.response));
+    }
+    record.answer(&signed.fingerprint).map(Committed::Replayed)
+}
+
+/// A fence's answer to an attempt signed no later than it: the invocation that wrote it gets
+/// its refusal again; any other is superseded.
+fn superseded(fence: Fence, signed: &Signed) -> ApiError {
+    if fence.request_id == signed.request_id {
+        ApiError::Refused(fence.refusal)
+    } else {
+        ApiError::AttemptSuperseded
     }
 }
 
@@ -79,7 +133,7 @@ impl Guard {
     /// Config from the environment and an SDK client; once per cold start.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let store = Store::connect(config.tables.clone()).await;
+        let store = Store::connect(config.tables.clone(), config.dynamodb_timeouts).await;
         Ok(Self::new(store, config, Arc::new(SystemClock)))
     }
 
@@ -116,6 +170,66 @@ impl Guard {
         Ok((signed, value?))
     }
 
+    /// A POST, the whole way: [`Guard::admit`], then `parse` the body, then the key's prior
+    /// answer if it has one, else `execute` (which ends in [`Guard::commit`]); a refusal on the
+    /// way (`parse`'s, or a business rule's) is answered only after the key is fenced against
+    /// the attempts signed before this one.
+    pub async fn post<T>(
+        &self,
+        req: &Incoming<'_>,
+        parse: impl FnOnce(&[u8]) -> Result<T, ApiError>,
+        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Committed, ApiError>,
+    ) -> Result<Committed, ApiError> {
+        let admitted = self.admit(req).await?;
+        let outcome = match parse(req.body) {
+            Err(e) => Err(e),
+            Ok(parsed) => match admitted.prior_answer() {
+                Ok(None) => execute(&admitted, parsed).await,
+                Ok(Some(prior)) => Ok(prior),
+                Err(e) => Err(e),
+            },
+        };
+        self.settle(&admitted, outcome).await
+    }
+
+    /// Makes a refusal final before it is answered (see the module docs).
+    async fn settle(
+        &self,
+        admitted: &Admitted,
+        outcome: Result<Committed, ApiError>,
+    ) -> Result<Committed, ApiError> {
+        let refusal = match outcome {
+            Err(e) if e.is_refusal() => e,
+            other => return other,
+        };
+        // A live record outlives every attempt signed before it: nothing to fence.
+        if matches!(admitted.prior, Some(KeyState::Answered(_))) {
+            return Err(refusal);
+        }
+        let signed = &admitted.signed;
+        let key = signed
+            .idempotency_key
+            .as_ref()
+            .ok_or(ApiError::IdempotencyKeyMissing)?;
+        let fence = Fence {
+            created: signed.created,
+            request_id: signed.request_id.clone(),
+            refusal: StoredRefusal::of(&refusal),
+            expires_at: signed.created + self.config.replay_window_seconds + 60,
+        };
+        match self
+            .store
+            .write_fence(&signed.client_id, key, &fence, signed.now)
+            .await?
+        {
+            // A fence at or after this attempt (ours, re-sent by the SDK, or a later one's)
+            // covers it as well as our own would.
+            FenceWrite::Written | FenceWrite::Held(KeyState::Fenced(_)) => Err(refusal),
+            // A concurrent attempt succeeded first: its answer, not our refusal.
+            FenceWrite::Held(KeyState::Answered(record)) => answer(record, signed),
+        }
+    }
+
     /// A POST: verifies, then consumes the nonce while reading the key's idempotency record
     /// (one round trip).
     pub async fn admit(&self, req: &Incoming<'_>) -> Result<Admitted, ApiError> {
@@ -126,8 +240,7 @@ impl Guard {
             .ok_or(ApiError::IdempotencyKeyMissing)?;
         let (nonce, prior) = tokio::join!(
             self.consume_nonce(&signed),
-            self.store
-                .get_idempotency_record(&signed.client_id, key, signed.now)
+            self.store.get_key_state(&signed.client_id, key, signed.now)
         );
         nonce?;
         Ok(Admitted {
@@ -152,9 +265,10 @@ impl Guard {
 
     /// Commits `writes` and the idempotency record holding `response` in ONE
     /// `TransactWriteItems`. When a live record already holds the key, its answer comes back
-    /// instead (or 422). Otherwise `refusal` names the business rule that cancelled the
-    /// transaction, given the reasons of `writes` only (index 0 is the first of `writes`); a
-    /// refusal stores nothing under the key.
+    /// instead (or 422); when a fence at or after this attempt does, 409 `attempt-superseded`.
+    /// Otherwise `refusal` names the business rule that cancelled the transaction, given the
+    /// reasons of `writes` only (index 0 is the first of `writes`); a refusal stores no answer
+    /// under the key ([`Guard::post`] fences it).
     pub async fn commit(
         &self,
         admitted: &Admitted,
@@ -173,9 +287,10 @@ impl Guard {
             request_id: signed.request_id.clone(),
             expires_at: signed.now + self.config.idempotency_ttl_seconds,
         };
-        let mut items = vec![self
-            .store
-            .claim_key(&signed.client_id, key, &record, signed.now)];
+        let mut items =
+            vec![self
+                .store
+                .claim_key(&signed.client_id, key, &record, signed.created, signed.now)];
         items.extend(writes);
 
         let attempts = self.config.transaction_attempts.max(1);
@@ -188,13 +303,12 @@ impl Guard {
             if cancelled.failed_condition(0) {
                 let held = cancelled
                     .old_item(0)
-                    .and_then(decode_record)
+                    .and_then(|item| live(item, signed.now))
                     .ok_or(ApiError::Internal)?;
-                // Our own record: the SDK retried a transaction that had already committed.
-                if held.request_id == signed.request_id {
-                    return Ok(Committed::Fresh(held.response));
-                }
-                return held.answer(&signed.fingerprint).map(Committed::Replayed);
+                return match held {
+                    KeyState::Answered(record) => answer(record, signed),
+                    KeyState::Fenced(fence) => Err(superseded(fence, signed)),
+                };
             }
             if cancelled.code(0) == "TransactionConflict" {
                 return Err(ApiError::RequestInProgress);

@@ -1,22 +1,22 @@
-//! Idempotency: the key a client sends, the fingerprint of the request it sent with it, and the
-//! response stored under both.
+//! Idempotency: the key a client sends, the fingerprint of the request it sent with it, the
+//! response stored under both, and the fence a refusal leaves under the key.
 
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters, scoped to the client that sent it.
+/// The header is an sf-string (`"abc"`, draft-ietf-httpapi-idempotency-key-header-09) or a
+/// bare token (`abc`): both name the same key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(header: Option<&str>) -> Result<Self, ApiError> {
         let value = header.ok_or(ApiError::IdempotencyKeyMissing)?;
-        if replaysafe_signing::valid_idempotency_key(value) {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(ApiError::IdempotencyKeyInvalid)
-        }
+        replaysafe_signing::idempotency_key_from_header(value)
+            .map(Self)
+            .ok_or(ApiError::IdempotencyKeyInvalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -82,6 +82,48 @@ impl IdempotencyRecord {
     }
 }
 
+/// A refusal as it was answered: what a fence keeps so that the invocation that wrote it can
+/// answer the same again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefusal {
+    pub status: u16,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+}
+
+impl StoredRefusal {
+    pub fn of(err: &ApiError) -> Self {
+        Self {
+            status: err.status(),
+            code: err.code().to_owned(),
+            title: err.title().to_owned(),
+            detail: err.to_string(),
+        }
+    }
+}
+
+/// What a refusal leaves under the key: no attempt of the operation signed at or before
+/// `created` may take effect while the fence lives (see `guard.rs` for why that is enough).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The refused attempt's `created`.
+    pub created: i64,
+    /// The invocation that was refused: meeting its own fence, it answers `refusal` again.
+    pub request_id: String,
+    pub refusal: StoredRefusal,
+    pub expires_at: i64,
+}
+
+/// What the idempotency table holds under one client's key, when something live does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// The operation succeeded: its answer.
+    Answered(IdempotencyRecord),
+    /// The operation was refused: attempts signed up to the fence are settled.
+    Fenced(Fence),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,12 +147,17 @@ mod tests {
             IdempotencyKey::parse(None),
             Err(ApiError::IdempotencyKeyMissing)
         );
-        for bad in ["", "a b", "ключ", &"k".repeat(256)] {
+        for bad in ["", "a b", "ключ", &"k".repeat(256), "\"k", "\"\""] {
             assert_eq!(
                 IdempotencyKey::parse(Some(bad)),
                 Err(ApiError::IdempotencyKeyInvalid)
             );
         }
         assert!(IdempotencyKey::parse(Some(&"k".repeat(255))).is_ok());
+        assert_eq!(
+            IdempotencyKey::parse(Some("\"abc\"")),
+            IdempotencyKey::parse(Some("abc")),
+            "the sf-string and the bare token are one key"
+        );
     }
 }

@@ -7,6 +7,7 @@
 mod base;
 mod digest;
 mod input;
+mod key;
 mod sfv;
 mod sign;
 
@@ -16,4 +17,5 @@ mod tests;
 pub use base::{hmac_sha256, required_components, signature_base, verify_hmac, Message};
 pub use digest::{content_digest, verify_content_digest, DigestError};
 pub use input::{parse_signature, SignatureError, SignatureInput};
+pub use key::idempotency_key_from_header;
 pub use sign::{random_nonce, valid_idempotency_key, SignedHeaders, Signer};

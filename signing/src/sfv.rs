@@ -56,6 +56,25 @@ pub struct ParseError(pub &'static str);
 
 type Result<T> = std::result::Result<T, ParseError>;
 
+/// Parses a field value that is one sf-string and nothing else (no parameters), such as an
+/// `Idempotency-Key` in the form of draft-ietf-httpapi-idempotency-key-header-09.
+pub fn parse_string_item(input: &str) -> Result<String> {
+    let mut p = Parser {
+        s: input.as_bytes(),
+        pos: 0,
+    };
+    p.skip_sp();
+    if p.peek() != Some(b'"') {
+        return Err(ParseError("not a string"));
+    }
+    let value = p.string()?;
+    p.skip_sp();
+    if !p.eof() {
+        return Err(ParseError("trailing characters after the string"));
+    }
+    Ok(value)
+}
+
 /// Parses a Dictionary field value, members in received order (duplicates kept).
 pub fn parse_dictionary(input: &str) -> Result<Vec<(String, Member)>> {
     let mut p = Parser {

@@ -20,6 +20,15 @@ use replaysafe_signing::{
 };
 use serde_json::Value;
 
+/// A stand-in answer for commits staged through the guard directly.
+pub fn staged_answer() -> replaysafe::idempotency::StoredResponse {
+    replaysafe::idempotency::StoredResponse {
+        status: 201,
+        body: r#"{"mine":true}"#.into(),
+        location: None,
+    }
+}
+
 /// 2025-11-22T12:00:00Z, the contract's test-vector time.
 pub const T0: i64 = 1_763_812_800;
 
@@ -289,6 +298,45 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
     }
 
+    /// An RFC 9457 problem with the contract's status and code, marked `no-store`, never a
+    /// replay, with `Retry-After` where the contract asks for one.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        self.assert_problem_in(status, code, code);
+    }
+
+    /// [`Answer::assert_problem`], saying `what` was sent when it fails.
+    #[track_caller]
+    pub fn assert_problem_in(&self, status: u16, code: &str, what: &str) {
+        assert_eq!(
+            self.status, status,
+            "{what}: expected {code}: {}",
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{what}"
+        );
+        let problem = self.json();
+        assert_eq!(problem["code"], code, "{what}: {}", self.body);
+        assert_eq!(problem["status"], status, "{what}: {}", self.body);
+        let kind = problem["type"].as_str().expect("type is a string");
+        assert!(kind.ends_with(&format!("/{code}")), "{what}: type {kind}");
+        assert!(
+            problem["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{what}: {}",
+            self.body
+        );
+        assert!(problem["detail"].is_string(), "{what}: {}", self.body);
+        if matches!(code, "request-in-progress" | "unavailable") {
+            let after = self.header("retry-after").expect("Retry-After");
+            assert!(after.parse::<u32>().is_ok(), "{what}: Retry-After: {after}");
+        }
+        assert!(!self.replayed(), "{what}: an error is never a replay");
+        assert_eq!(self.header("cache-control"), Some("no-store"), "{what}");
+    }
+
     /// The problem code, for an error.
     pub fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_owned()
@@ -379,10 +427,50 @@ impl TestApp {
     ) -> Option<replaysafe::idempotency::IdempotencyRecord> {
         let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
         let key = replaysafe::idempotency::IdempotencyKey::parse(Some(key)).unwrap();
+        match self.key_state(&client_id, &key).await {
+            Some(replaysafe::idempotency::KeyState::Answered(record)) => Some(record),
+            _ => None,
+        }
+    }
+
+    /// A POST admitted by the guard (nonce consumed, its key read and found empty), not yet
+    /// committed: for staging what happens between the read and the transaction.
+    pub async fn admit(&self, call: &Call) -> replaysafe::Admitted {
+        let req = call.request();
+        let incoming = replaysafe::http::Incoming::from_lambda(&req);
+        let admitted = self.guard.admit(&incoming).await.expect("admitted");
+        assert_eq!(
+            admitted.prior_answer(),
+            Ok(None),
+            "nothing under the key yet"
+        );
+        admitted
+    }
+
+    /// What lives under a key at the app clock's now (a record or a fence), read past the API.
+    pub async fn key_state(
+        &self,
+        client_id: &replaysafe::domain::ClientId,
+        key: &replaysafe::idempotency::IdempotencyKey,
+    ) -> Option<replaysafe::idempotency::KeyState> {
         self.store
-            .get_idempotency_record(&client_id, &key, self.clock.now())
+            .get_key_state(client_id, key, self.clock.now())
             .await
-            .expect("read idempotency record")
+            .expect("read idempotency table")
+    }
+
+    /// The live fence under `client`'s idempotency key, read past the API.
+    pub async fn fence(
+        &self,
+        client: &TestClient,
+        key: &str,
+    ) -> Option<replaysafe::idempotency::Fence> {
+        let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
+        let key = replaysafe::idempotency::IdempotencyKey::parse(Some(key)).unwrap();
+        match self.key_state(&client_id, &key).await {
+            Some(replaysafe::idempotency::KeyState::Fenced(fence)) => Some(fence),
+            _ => None,
+        }
     }
 
     /// The `expires_at` of every item physically in the idempotency table, expired ones
@@ -436,8 +524,9 @@ pub async fn send_via(guard: &Guard, call: &Call) -> Answer {
 }
 
 /// What requests can change in the store, read past the API: every account's
-/// (balance, version), and how many transfer and idempotency records exist. Nonces are left
-/// out on purpose: a request that passed the signature checks consumes its nonce whatever its
+/// (balance, version), and how many transfer and idempotency records (stored answers) exist.
+/// Fences and nonces are left out on purpose: a refusal fences its key, and a request that
+/// passed the signature checks consumes its nonce, whatever its outcome: a request that passed the signature checks consumes its nonce whatever its
 /// outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -503,7 +592,13 @@ impl TestApp {
         Snapshot {
             accounts,
             transfers: self.scan_all(&tables.transfers).await.len(),
-            idempotency: self.scan_all(&tables.idempotency).await.len(),
+            // Stored answers only: a refusal's fence is not an effect (it stores no answer).
+            idempotency: self
+                .scan_all(&tables.idempotency)
+                .await
+                .iter()
+                .filter(|item| item.contains_key("fingerprint"))
+                .count(),
         }
     }
 
@@ -524,17 +619,12 @@ impl TestApp {
             .collect()
     }
 
-    /// Whether a live idempotency record holds `key` for `client`.
+    /// Whether a live idempotency record (a stored answer, not a fence) holds `key` for `client`.
     pub async fn has_idempotency_record(&self, client: &TestClient, key: &str) -> bool {
-        let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
-        let Ok(key) = replaysafe::idempotency::IdempotencyKey::parse(Some(key)) else {
+        if replaysafe::idempotency::IdempotencyKey::parse(Some(key)).is_err() {
             return false;
-        };
-        self.store
-            .get_idempotency_record(&client_id, &key, self.clock.now())
-            .await
-            .expect("read idempotency record")
-            .is_some()
+        }
+        self.idempotency_record(client, key).await.is_some()
     }
 }
 

@@ -613,6 +613,30 @@ fn the_functions_are_configured_for_the_contract() {
     }
 }
 
+/// No combination of the template's parameters deploys a retention shorter than the window
+/// needs: the functions would refuse it at cold start.
+#[test]
+fn the_template_cannot_deploy_a_retention_too_short_for_its_window() {
+    let template = yaml("template.yaml");
+    let params = &template["Parameters"];
+    let number = |name: &str, bound: &str| {
+        params[name][bound]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name}.{bound} is a number"))
+    };
+    let widest_window = number("ReplayWindowSeconds", "MaxValue");
+    let shortest_ttl = number("IdempotencyTtlSeconds", "MinValue");
+    assert!(
+        shortest_ttl >= replaysafe::config::min_idempotency_ttl(widest_window),
+        "IdempotencyTtlSeconds.MinValue {shortest_ttl} is below the floor for a window of \
+         {widest_window} s"
+    );
+    assert!(
+        number("IdempotencyTtlSeconds", "Default") >= shortest_ttl,
+        "the default is allowed"
+    );
+}
+
 /// Every problem code the server can answer with is in openapi.yaml, and nothing else.
 #[test]
 fn openapi_documents_every_problem_code() {
@@ -637,8 +661,11 @@ fn openapi_documents_every_problem_code() {
             | InsufficientFunds
             | RequestInProgress
             | IdempotencyKeyReused
+            | AttemptSuperseded
             | Unavailable
             | Internal => true,
+            // Answers again a refusal listed above, with its code.
+            Refused(_) => false,
         }
     }
     let all = [
@@ -659,6 +686,7 @@ fn openapi_documents_every_problem_code() {
         InsufficientFunds,
         RequestInProgress,
         IdempotencyKeyReused,
+        AttemptSuperseded,
         Unavailable,
         Internal,
     ];

@@ -11,37 +11,36 @@ use crate::idempotency::StoredResponse;
 /// record commit together, so a retry of the creating request replays its 201 even though the
 /// id now exists.
 pub async fn create_account(guard: &Guard, req: Incoming<'_>) -> Reply {
-    let admitted = guard.admit(&req).await?;
-    let new = NewAccount::parse(req.body)?;
-    if let Some(prior) = admitted.prior_answer()? {
-        return Ok(prior.into());
-    }
-    let now = admitted.signed.now;
-    let account = Account {
-        account_id: new.account_id.unwrap_or_else(AccountId::generate),
-        owner: admitted.signed.client_id.clone(),
-        currency: new.currency,
-        balance: new.initial_balance.get(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    let response = StoredResponse {
-        status: 201,
-        body: json!({
-            "account_id": account.account_id.as_str(),
-            "currency": account.currency.as_str(),
-            "balance": account.balance,
-            "version": account.version,
-            "created_at": rfc3339(account.created_at),
-        })
-        .to_string(),
-        location: Some(format!("/accounts/{}", account.account_id)),
-    };
-    let writes = vec![guard.store().create_account_item(&account)];
     let committed = guard
-        .commit(&admitted, writes, response, |c| {
-            c.failed_condition(0).then_some(ApiError::AccountExists)
+        .post(&req, NewAccount::parse, async |admitted, new| {
+            let now = admitted.signed.now;
+            let account = Account {
+                account_id: new.account_id.unwrap_or_else(AccountId::generate),
+                owner: admitted.signed.client_id.clone(),
+                currency: new.currency,
+                balance: new.initial_balance.get(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let response = StoredResponse {
+                status: 201,
+                body: json!({
+                    "account_id": account.account_id.as_str(),
+                    "currency": account.currency.as_str(),
+                    "balance": account.balance,
+                    "version": account.version,
+                    "created_at": rfc3339(account.created_at),
+                })
+                .to_string(),
+                location: Some(format!("/accounts/{}", account.account_id)),
+            };
+            let writes = vec![guard.store().create_account_item(&account)];
+            guard
+                .commit(admitted, writes, response, |c| {
+                    c.failed_condition(0).then_some(ApiError::AccountExists)
+                })
+                .await
         })
         .await?;
     Ok(committed.into())

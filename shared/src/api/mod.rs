@@ -25,7 +25,7 @@ where
     let incoming = Incoming::from_lambda(req);
     let (method, path, request_id) = (incoming.method, incoming.path, incoming.request_id.clone());
     let reply = endpoint(guard, incoming).await;
-    let code = reply.as_ref().err().map(|e| e.code());
+    let code = reply.as_ref().err().map(|e| e.code().to_owned());
     let response = finish(reply);
     tracing::info!(
         method,

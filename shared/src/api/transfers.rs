@@ -11,43 +11,42 @@ use crate::store::accounts::transfer_refusal;
 /// POST /transfers: the debit, the credit and the transfer record, committed with the
 /// idempotency record in one transaction.
 pub async fn create_transfer(guard: &Guard, req: Incoming<'_>) -> Reply {
-    let admitted = guard.admit(&req).await?;
-    let new = NewTransfer::parse(req.body)?;
-    if let Some(prior) = admitted.prior_answer()? {
-        return Ok(prior.into());
-    }
-    let now = admitted.signed.now;
-    let caller = admitted.signed.client_id.clone();
-    let transfer = Transfer {
-        transfer_id: TransferId::generate(),
-        owner: caller.clone(),
-        from: new.from,
-        to: new.to,
-        amount: new.amount,
-        currency: new.currency,
-        reference: new.reference,
-        created_at: now,
-    };
-    let response = StoredResponse {
-        status: 201,
-        body: view(&transfer).to_string(),
-        location: Some(format!("/transfers/{}", transfer.transfer_id)),
-    };
-    let store = guard.store();
-    let writes = vec![
-        store.debit_item(
-            &transfer.from,
-            &caller,
-            &transfer.currency,
-            transfer.amount,
-            now,
-        ),
-        store.credit_item(&transfer.to, &transfer.currency, transfer.amount, now),
-        store.put_transfer_item(&transfer),
-    ];
     let committed = guard
-        .commit(&admitted, writes, response, |c| {
-            transfer_refusal(c, 0, 1, &caller, &transfer.currency)
+        .post(&req, NewTransfer::parse, async |admitted, new| {
+            let now = admitted.signed.now;
+            let caller = admitted.signed.client_id.clone();
+            let transfer = Transfer {
+                transfer_id: TransferId::generate(),
+                owner: caller.clone(),
+                from: new.from,
+                to: new.to,
+                amount: new.amount,
+                currency: new.currency,
+                reference: new.reference,
+                created_at: now,
+            };
+            let response = StoredResponse {
+                status: 201,
+                body: view(&transfer).to_string(),
+                location: Some(format!("/transfers/{}", transfer.transfer_id)),
+            };
+            let store = guard.store();
+            let writes = vec![
+                store.debit_item(
+                    &transfer.from,
+                    &caller,
+                    &transfer.currency,
+                    transfer.amount,
+                    now,
+                ),
+                store.credit_item(&transfer.to, &transfer.currency, transfer.amount, now),
+                store.put_transfer_item(&transfer),
+            ];
+            guard
+                .commit(admitted, writes, response, |c| {
+                    transfer_refusal(c, 0, 1, &caller, &transfer.currency)
+                })
+                .await
         })
         .await?;
     Ok(committed.into())

@@ -118,8 +118,11 @@ fn invalid(field: &str) -> ApiError {
 mod tests {
     use super::*;
 
-    fn code(body: &str) -> &'static str {
-        NewTransfer::parse(body.as_bytes()).unwrap_err().code()
+    fn code(body: &str) -> String {
+        NewTransfer::parse(body.as_bytes())
+            .unwrap_err()
+            .code()
+            .to_owned()
     }
 
     #[test]

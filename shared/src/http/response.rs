@@ -49,7 +49,13 @@ impl From<Committed> for Response<Body> {
     }
 }
 
-/// The response for a reply, errors included.
+/// The response for a reply, errors included. Every one is `Cache-Control: no-store`: the
+/// authentication is in `Signature`, not `Authorization`, so a shared cache would otherwise be
+/// free to keep a signed GET's answer and hand it to anyone.
 pub fn finish(reply: Reply) -> Response<Body> {
-    reply.unwrap_or_else(|e| problem(&e))
+    let mut response = reply.unwrap_or_else(|e| problem(&e));
+    response
+        .headers_mut()
+        .insert("cache-control", http::HeaderValue::from_static("no-store"));
+    response
 }

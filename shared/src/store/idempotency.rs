@@ -1,6 +1,8 @@
-//! The idempotency table: one record per (client, key), written only inside the transaction
-//! that makes the request's effect, so a record exists exactly when the effect does.
+//! The idempotency table: one item per (client, key). It holds either the record of the
+//! operation's success, written only inside the transaction that makes the effect (so a record
+//! exists exactly when the effect does), or the fence of its latest refusal.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 use super::attrs::{get_n, get_s, n, s, Item};
@@ -8,21 +10,38 @@ use super::failure::sdk_failure;
 use super::Store;
 use crate::domain::ClientId;
 use crate::error::ApiError;
-use crate::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
+use crate::idempotency::{
+    Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse,
+};
+
+/// Both writes under a key, the claim and the fence, take it only while nothing live holds it
+/// except a fence signed strictly before the writer's attempt. `<` and not `<=`: an attempt
+/// signed in the same second as a refused one is not "after" it (the refused attempt's own
+/// copies share its `created`).
+const FREE_FOR_ATTEMPT: &str =
+    "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)";
 
 fn pk(client_id: &ClientId, key: &IdempotencyKey) -> String {
     // Client ids cannot contain '#', so the split is unambiguous.
     format!("{client_id}#{}", key.as_str())
 }
 
+/// How a fence write ended.
+#[derive(Debug)]
+pub enum FenceWrite {
+    Written,
+    /// Something live already held the key: a record, or a fence at or after this attempt.
+    Held(KeyState),
+}
+
 impl Store {
-    /// The live record under this client's key; an expired one counts as absent.
-    pub async fn get_idempotency_record(
+    /// What lives under this client's key; an expired item counts as absent.
+    pub async fn get_key_state(
         &self,
         client_id: &ClientId,
         key: &IdempotencyKey,
         now: i64,
-    ) -> Result<Option<IdempotencyRecord>, ApiError> {
+    ) -> Result<Option<KeyState>, ApiError> {
         let out = self
             .client
             .get_item()
@@ -32,50 +51,125 @@ impl Store {
             .send()
             .await
             .map_err(|e| sdk_failure("get_idempotency_record", e))?;
-        Ok(out
-            .item
-            .and_then(|item| decode(&item))
-            .filter(|r| r.expires_at > now))
+        Ok(out.item.and_then(|item| live(&item, now)))
     }
 
-    /// The conditional put that claims the key inside a transaction: it succeeds only when no
-    /// live record holds the key, and on failure hands back the record that does.
+    /// The conditional put that claims the key inside a transaction for an attempt signed at
+    /// `created`: it fails while a live record or a fence at or after `created` holds the key,
+    /// and then hands back what does.
     pub(crate) fn claim_key(
         &self,
         client_id: &ClientId,
         key: &IdempotencyKey,
         record: &IdempotencyRecord,
+        created: i64,
         now: i64,
     ) -> TransactWriteItem {
-        let mut put = Put::builder()
-            .table_name(&self.tables.idempotency)
-            .item("pk", s(pk(client_id, key)))
-            .item("fingerprint", s(record.fingerprint.as_str()))
-            .item("status", n(record.response.status))
-            .item("body", s(&record.response.body))
-            .item("request_id", s(&record.request_id))
-            .item("expires_at", n(record.expires_at))
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-            .expression_attribute_values(":now", n(now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut item = Item::from([
+            ("pk".to_owned(), s(pk(client_id, key))),
+            ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
+            ("status".to_owned(), n(record.response.status)),
+            ("body".to_owned(), s(&record.response.body)),
+            ("request_id".to_owned(), s(&record.request_id)),
+            ("expires_at".to_owned(), n(record.expires_at)),
+        ]);
         if let Some(location) = &record.response.location {
-            put = put.item("location", s(location));
+            item.insert("location".to_owned(), s(location));
         }
-        TransactWriteItem::builder()
-            .put(put.build().expect("table, item and condition are set"))
+        let put = Put::builder()
+            .table_name(&self.tables.idempotency)
+            .set_item(Some(item))
+            .condition_expression(FREE_FOR_ATTEMPT)
+            .set_expression_attribute_values(Some(free_values(created, now)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
+            .expect("table, item and condition are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    /// Fences the key at `fence.created`, under the same condition as the claim.
+    pub async fn write_fence(
+        &self,
+        client_id: &ClientId,
+        key: &IdempotencyKey,
+        fence: &Fence,
+        now: i64,
+    ) -> Result<FenceWrite, ApiError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(pk(client_id, key))),
+            ("fence".to_owned(), n(fence.created)),
+            ("request_id".to_owned(), s(&fence.request_id)),
+            ("refusal_status".to_owned(), n(fence.refusal.status)),
+            ("refusal_code".to_owned(), s(&fence.refusal.code)),
+            ("refusal_title".to_owned(), s(&fence.refusal.title)),
+            ("refusal_detail".to_owned(), s(&fence.refusal.detail)),
+            ("expires_at".to_owned(), n(fence.expires_at)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.idempotency)
+            .set_item(Some(item))
+            .condition_expression(FREE_FOR_ATTEMPT)
+            .set_expression_attribute_values(Some(free_values(fence.created, now)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(FenceWrite::Written),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => failed
+                    .item()
+                    .and_then(|old| live(old, now))
+                    .map(FenceWrite::Held)
+                    .ok_or(ApiError::Internal),
+                _ => Err(sdk_failure("write_fence", e)),
+            },
+        }
     }
 }
 
-pub(crate) fn decode(item: &Item) -> Option<IdempotencyRecord> {
-    Some(IdempotencyRecord {
-        fingerprint: Fingerprint::from_stored(get_s(item, "fingerprint")?.to_owned()),
-        response: StoredResponse {
-            status: get_n(item, "status")?,
-            body: get_s(item, "body")?.to_owned(),
-            location: get_s(item, "location").map(str::to_owned),
+fn free_values(created: i64, now: i64) -> Item {
+    Item::from([
+        (":created".to_owned(), n(created)),
+        (":now".to_owned(), n(now)),
+    ])
+}
+
+/// The item's state, if it is live at `now` (TTL deletion is lazy).
+pub(crate) fn live(item: &Item, now: i64) -> Option<KeyState> {
+    let state = decode(item)?;
+    let expires_at = match &state {
+        KeyState::Answered(r) => r.expires_at,
+        KeyState::Fenced(f) => f.expires_at,
+    };
+    (expires_at > now).then_some(state)
+}
+
+fn decode(item: &Item) -> Option<KeyState> {
+    let request_id = get_s(item, "request_id")?.to_owned();
+    let expires_at = get_n(item, "expires_at")?;
+    if let Some(fingerprint) = get_s(item, "fingerprint") {
+        return Some(KeyState::Answered(IdempotencyRecord {
+            fingerprint: Fingerprint::from_stored(fingerprint.to_owned()),
+            response: StoredResponse {
+                status: get_n(item, "status")?,
+                body: get_s(item, "body")?.to_owned(),
+                location: get_s(item, "location").map(str::to_owned),
+            },
+            request_id,
+            expires_at,
+        }));
+    }
+    Some(KeyState::Fenced(Fence {
+        created: get_n(item, "fence")?,
+        request_id,
+        refusal: StoredRefusal {
+            status: get_n(item, "refusal_status")?,
+            code: get_s(item, "refusal_code")?.to_owned(),
+            title: get_s(item, "refusal_title")?.to_owned(),
+            detail: get_s(item, "refusal_detail")?.to_owned(),
         },
-        request_id: get_s(item, "request_id")?.to_owned(),
-        expires_at: get_n(item, "expires_at")?,
-    })
+        expires_at,
+    }))
 }

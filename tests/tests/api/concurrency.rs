@@ -230,6 +230,8 @@ async fn five_hundred_racing_transfers_conserve_money_and_move_it_once_per_key()
             (201, _, true) => "replayed",
             (409, "insufficient-funds", _) => "insufficient-funds",
             (409, "request-in-progress", _) => "request-in-progress",
+            // A copy signed in the same second as an attempt already refused: fenced, no effect.
+            (409, "attempt-superseded", _) => "attempt-superseded",
             // The contract's answer when conflicts outlast the guard's retries; no effect.
             (503, "unavailable", _) => "unavailable",
             _ => panic!("unexpected answer: {o:#?}"),

@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use lambda_http::Body;
 use replaysafe::config::{Config, Tables};
-use replaysafe::http::Incoming;
 use replaysafe::idempotency::StoredResponse;
 use replaysafe::store::clients::ClientRecord;
 use replaysafe::{api, ApiError, Clock, Committed, Guard, ManualClock, Store};
-use replaysafe_tests::{Answer, Call, TestApp, TestClient, T0};
+use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, T0};
 
 const WINDOW: i64 = 300;
 const MAX_BODY: usize = 64 * 1024;
@@ -52,31 +51,7 @@ async fn assert_balances(app: &TestApp, alice: u64, bob: u64) {
 /// An RFC 9457 problem with the contract's status and code.
 #[track_caller]
 fn assert_problem(answer: &Answer, status: u16, code: &str) {
-    assert_eq!(answer.status, status, "expected {code}: {}", answer.body);
-    assert_eq!(
-        answer.header("content-type"),
-        Some("application/problem+json"),
-        "{code}"
-    );
-    let problem = answer.json();
-    assert_eq!(problem["code"], code, "{}", answer.body);
-    assert_eq!(problem["status"], status, "{}", answer.body);
-    let kind = problem["type"].as_str().expect("type is a string");
-    assert!(
-        kind.ends_with(&format!("/{code}")),
-        "type {kind} for {code}"
-    );
-    assert!(
-        problem["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{}",
-        answer.body
-    );
-    assert!(problem["detail"].is_string(), "{}", answer.body);
-    if matches!(code, "request-in-progress" | "unavailable") {
-        let after = answer.header("retry-after").expect("Retry-After");
-        assert!(after.parse::<u32>().is_ok(), "Retry-After: {after}");
-    }
-    assert!(!answer.replayed(), "an error is never a replay");
+    answer.assert_problem(status, code);
 }
 
 /// A 201 that did its own work (not a replay).
@@ -824,34 +799,20 @@ async fn a_key_past_its_retention_counts_as_absent_although_its_record_remains()
     assert_eq!(retry.body, past.body);
 }
 
-/// A POST admitted by the guard (its idempotency read done), not yet committed.
-async fn admit(app: &TestApp, req: &lambda_http::Request) -> replaysafe::Admitted {
-    let incoming = Incoming::from_lambda(req);
-    let admitted = app.guard.admit(&incoming).await.expect("admitted");
-    assert_eq!(admitted.prior_answer(), Ok(None), "no record at read time");
-    admitted
-}
-
-fn mine() -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        body: r#"{"mine":true}"#.into(),
-        location: None,
-    }
-}
-
 #[tokio::test]
 async fn a_duplicate_committing_after_the_read_is_answered_inside_the_transaction() {
     let app = TestApp::new().await;
     let body = r#"{"currency":"EUR"}"#;
     let r = app.signed(&app.alice, "POST", "/accounts", body);
-    let req = r.request();
-    let admitted = admit(&app, &req).await;
+    let admitted = app.admit(&r).await;
 
     // A concurrent copy (same key, same body) commits first.
     let other = app.send(&r.resigned(T0)).await;
     assert_fresh(&other);
-    let outcome = app.guard.commit(&admitted, vec![], mine(), |_| None).await;
+    let outcome = app
+        .guard
+        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .await;
     match outcome {
         Ok(Committed::Replayed(stored)) => assert_eq!(stored.body, other.body),
         other => panic!("expected the other copy's answer, got {other:?}"),
@@ -862,12 +823,14 @@ async fn a_duplicate_committing_after_the_read_is_answered_inside_the_transactio
 async fn a_different_request_committing_after_the_read_is_refused_inside_the_transaction() {
     let app = TestApp::new().await;
     let r = app.signed(&app.alice, "POST", "/accounts", r#"{"currency":"EUR"}"#);
-    let req = r.request();
-    let admitted = admit(&app, &req).await;
+    let admitted = app.admit(&r).await;
 
     let other = with_body(&r, r#"{"currency":"USD"}"#).resigned(T0);
     assert_fresh(&app.send(&other).await);
-    let outcome = app.guard.commit(&admitted, vec![], mine(), |_| None).await;
+    let outcome = app
+        .guard
+        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .await;
     assert_eq!(outcome, Err(ApiError::IdempotencyKeyReused));
 }
 
@@ -875,8 +838,7 @@ async fn a_different_request_committing_after_the_read_is_refused_inside_the_tra
 async fn an_expired_record_met_inside_the_transaction_counts_as_absent() {
     let app = TestApp::with_config(|c| c.idempotency_ttl_seconds = 60).await;
     let r = app.signed(&app.alice, "POST", "/accounts", r#"{"currency":"EUR"}"#);
-    let req = r.request();
-    let admitted = admit(&app, &req).await;
+    let admitted = app.admit(&r).await;
 
     // After the read, a record appears under the key that expired before our `now` (T0).
     app.clock.set(T0 - 100);
@@ -885,28 +847,37 @@ async fn an_expired_record_met_inside_the_transaction_counts_as_absent() {
     app.clock.set(T0);
     assert!(app.idempotency_expiries().await.contains(&(T0 - 40)));
 
-    let outcome = app.guard.commit(&admitted, vec![], mine(), |_| None).await;
-    assert_eq!(outcome, Ok(Committed::Fresh(mine())));
+    let outcome = app
+        .guard
+        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .await;
+    assert_eq!(outcome, Ok(Committed::Fresh(staged_answer())));
     let key = r.idempotency_key.clone().unwrap();
     let held = app.idempotency_record(&app.alice, &key).await.unwrap();
-    assert_eq!(held.response, mine());
+    assert_eq!(held.response, staged_answer());
 }
 
 #[tokio::test]
 async fn a_transaction_retried_after_it_committed_answers_fresh_with_its_own_response() {
     let app = TestApp::new().await;
     let r = app.signed(&app.alice, "POST", "/accounts", r#"{"currency":"EUR"}"#);
-    let req = r.request();
-    let admitted = admit(&app, &req).await;
+    let admitted = app.admit(&r).await;
 
-    let first = app.guard.commit(&admitted, vec![], mine(), |_| None).await;
-    assert_eq!(first, Ok(Committed::Fresh(mine())));
+    let first = app
+        .guard
+        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .await;
+    assert_eq!(first, Ok(Committed::Fresh(staged_answer())));
     let other = StoredResponse {
         body: r#"{"mine":"again"}"#.into(),
-        ..mine()
+        ..staged_answer()
     };
     let again = app.guard.commit(&admitted, vec![], other, |_| None).await;
-    assert_eq!(again, Ok(Committed::Fresh(mine())), "the committed answer");
+    assert_eq!(
+        again,
+        Ok(Committed::Fresh(staged_answer())),
+        "the committed answer"
+    );
 }
 
 #[tokio::test]

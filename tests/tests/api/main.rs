@@ -3,5 +3,6 @@
 mod bad_input;
 mod concurrency;
 mod contract;
+mod finality;
 mod leaks;
 mod smoke;
