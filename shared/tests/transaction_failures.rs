@@ -143,7 +143,7 @@ impl Answer {
         ] {
             assert!(!lower.contains(leak), "{leak:?} leaked into {}", self.body);
         }
-        if matches!(status, 409 | 503) {
+        if matches!(code, "request-in-progress" | "unavailable") {
             assert!(
                 self.header("retry-after").is_some(),
                 "{status} {code} without Retry-After"
@@ -762,4 +762,237 @@ async fn a_cancellation_for_an_unknown_reason_is_internal_and_not_retried() {
 
     answer.assert_problem(500, "internal");
     assert_eq!(transact.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fence a refusal writes: its answer lost, its write throttled, a success already there
+
+/// The debit's condition failed on the caller's own EUR account, which holds too little.
+fn refused_for_funds() -> Rule {
+    mock!(Client::transact_write_items).then_error(|| {
+        let account = HashMap::from([
+            ("account_id".to_owned(), s("acc_alice")),
+            ("owner".to_owned(), s(CLIENT_ID)),
+            ("currency".to_owned(), s("EUR")),
+            ("balance".to_owned(), n(10)),
+        ]);
+        cancelled(vec![
+            reason("None"),
+            CancellationReason::builder()
+                .code("ConditionalCheckFailed")
+                .message("The conditional request failed")
+                .set_item(Some(account))
+                .build(),
+            reason("None"),
+            reason("None"),
+        ])
+    })
+}
+
+fn is_fence_write(r: &aws_sdk_dynamodb::operation::put_item::PutItemInput) -> bool {
+    r.table_name() == Some("t-idempotency")
+}
+
+fn fence_written() -> Rule {
+    mock!(Client::put_item)
+        .match_requests(is_fence_write)
+        .then_output(|| PutItemOutput::builder().build())
+}
+
+/// The fence as `write_fence` puts it, by invocation `request_id` for an attempt at `created`.
+fn held_fence(request_id: &str, created: i64) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), s(&format!("{CLIENT_ID}#{KEY}"))),
+        ("fence".to_owned(), n(created)),
+        ("request_id".to_owned(), s(request_id)),
+        ("refusal_status".to_owned(), n(409)),
+        ("refusal_code".to_owned(), s("insufficient-funds")),
+        ("refusal_title".to_owned(), s("Insufficient funds")),
+        (
+            "refusal_detail".to_owned(),
+            s("the balance does not cover the amount"),
+        ),
+        ("expires_at".to_owned(), n(created + 360)),
+    ])
+}
+
+/// The fence write's condition failed on `held`.
+fn fence_meets(held: HashMap<String, AttributeValue>) -> PutItemError {
+    PutItemError::ConditionalCheckFailedException(
+        ConditionalCheckFailedException::builder()
+            .message(SDK_TEXT)
+            .set_item(Some(held))
+            .meta(meta("ConditionalCheckFailedException"))
+            .build(),
+    )
+}
+
+fn fence_throttled() -> PutItemError {
+    PutItemError::ProvisionedThroughputExceededException(
+        ProvisionedThroughputExceededException::builder()
+            .message(SDK_TEXT)
+            .meta(meta("ProvisionedThroughputExceededException"))
+            .build(),
+    )
+}
+
+fn fence_server_error() -> PutItemError {
+    PutItemError::InternalServerError(
+        InternalServerError::builder()
+            .message(SDK_TEXT)
+            .meta(meta("InternalServerError"))
+            .build(),
+    )
+}
+
+fn fast_sdk_retries() -> Sdk {
+    Sdk {
+        retry: Some(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5)),
+        ),
+        ..Sdk::default()
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_is_answered_once_its_fence_is_written() {
+    let [clients, nonce, read] = admitted();
+    let (transact, fence) = (refused_for_funds(), fence_written());
+    let guard = guard(&[&clients, &nonce, &read, &transact, &fence]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(409, "insufficient-funds");
+    assert_eq!(fence.num_calls(), 1, "one extra call for a refusal");
+}
+
+#[tokio::test]
+async fn a_fence_write_re_sent_by_the_sdk_after_it_was_applied_answers_the_refusal() {
+    let [clients, nonce, read] = admitted();
+    let transact = refused_for_funds();
+    // The first try was applied but its answer lost (a retryable error stands in for the lost
+    // answer); the SDK's re-send meets our own fence.
+    let fence = mock!(Client::put_item)
+        .match_requests(is_fence_write)
+        .sequence()
+        .error(fence_throttled)
+        .error(|| fence_meets(held_fence("inv-1", T)))
+        .build();
+    let guard = guard_with(
+        &[&clients, &nonce, &read, &transact, &fence],
+        fast_sdk_retries(),
+    );
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(409, "insufficient-funds");
+    assert_eq!(fence.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_fence_write_meeting_a_later_attempts_fence_answers_the_refusal() {
+    let [clients, nonce, read] = admitted();
+    let transact = refused_for_funds();
+    let fence = mock!(Client::put_item)
+        .match_requests(is_fence_write)
+        .then_error(|| fence_meets(held_fence("inv-9", T + 5)));
+    let guard = guard(&[&clients, &nonce, &read, &transact, &fence]);
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    answer.assert_problem(409, "insufficient-funds");
+}
+
+#[tokio::test]
+async fn a_fence_write_that_fails_transiently_is_unavailable_never_the_refusal() {
+    let failures: [fn() -> PutItemError; 2] = [fence_throttled, fence_server_error];
+    for failure in failures {
+        let [clients, nonce, read] = admitted();
+        let transact = refused_for_funds();
+        let fence = mock!(Client::put_item)
+            .match_requests(is_fence_write)
+            .then_error(failure);
+        let guard = guard(&[&clients, &nonce, &read, &transact, &fence]);
+
+        let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+        answer.assert_unavailable();
+    }
+}
+
+#[tokio::test]
+async fn a_fence_write_meeting_a_concurrent_success_answers_it_through_the_fingerprint() {
+    for (body, status, replayed) in [(BODY, 201, Some("true")), (OTHER_BODY, 422, None)] {
+        let [clients, nonce, read] = admitted();
+        let transact = refused_for_funds();
+        let fence = mock!(Client::put_item)
+            .match_requests(is_fence_write)
+            .then_error(|| fence_meets(held_record("inv-0", &our_fingerprint())));
+        let guard = guard(&[&clients, &nonce, &read, &transact, &fence]);
+
+        let answer = send(&guard, &transfer_request("inv-1", body)).await;
+
+        assert_eq!(answer.status, status, "{}", answer.body);
+        assert_eq!(answer.header("idempotent-replayed"), replayed);
+    }
+}
+
+#[tokio::test]
+async fn a_bad_body_whose_fence_meets_a_success_answers_through_the_fingerprint_not_a_replay() {
+    let [clients, nonce, read] = admitted();
+    let fence = mock!(Client::put_item)
+        .match_requests(is_fence_write)
+        .then_error(|| fence_meets(held_record("inv-0", &our_fingerprint())));
+    let guard = guard(&[&clients, &nonce, &read, &fence]);
+
+    let answer = send(
+        &guard,
+        &transfer_request("inv-1", r#"{"from":"acc_alice"}"#),
+    )
+    .await;
+
+    answer.assert_problem(422, "idempotency-key-reused");
+    assert_eq!(fence.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn the_sdk_sends_one_client_request_token_across_its_retries_of_a_transaction() {
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::<Option<String>>::new()));
+    let seen = tokens.clone();
+    let [clients, nonce, read] = admitted();
+    let transact = mock!(Client::transact_write_items)
+        .match_requests(move |r| {
+            seen.lock()
+                .unwrap()
+                .push(r.client_request_token().map(str::to_owned));
+            true
+        })
+        .sequence()
+        .error(|| {
+            TransactWriteItemsError::ThrottlingException(
+                ThrottlingException::builder()
+                    .message(SDK_TEXT)
+                    .meta(meta("ThrottlingException"))
+                    .build(),
+            )
+        })
+        .output(|| TransactWriteItemsOutput::builder().build())
+        .build();
+    let guard = guard_with(&[&clients, &nonce, &read, &transact], fast_sdk_retries());
+
+    let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
+
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(transact.num_calls(), 2, "the SDK retried once");
+    let tokens = tokens.lock().unwrap().clone();
+    assert!(!tokens.is_empty());
+    let first = tokens[0].clone().expect("the SDK fills ClientRequestToken");
+    assert!(!first.is_empty());
+    assert!(
+        tokens.iter().all(|t| t.as_deref() == Some(first.as_str())),
+        "one token for every attempt: {tokens:?}"
+    );
 }

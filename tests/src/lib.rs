@@ -700,6 +700,7 @@ impl Call {
 }
 
 pub mod server;
+pub mod stall;
 
 impl TestApp {
     /// An app whose guard reads the system clock, for clients that sign with the real time (the

@@ -4,5 +4,6 @@ mod bad_input;
 mod concurrency;
 mod contract;
 mod finality;
+mod hung_dynamodb;
 mod leaks;
 mod smoke;
