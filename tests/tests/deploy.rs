@@ -890,3 +890,18 @@ async fn every_event_invokes_its_function_once_signed() {
         (404, "not-found")
     );
 }
+
+/// The project's copy of the contract is the team's: where the team folder sits beside the
+/// repository (as on our machines and in CI), the two are identical.
+#[test]
+fn docs_contract_is_the_teams_contract() {
+    let teams = root().join("../shared/api-contract.md");
+    let Ok(theirs) = std::fs::read_to_string(&teams) else {
+        return;
+    };
+    assert!(
+        read("docs/contract.md") == theirs,
+        "docs/contract.md differs from {}: copy it over",
+        teams.display()
+    );
+}
