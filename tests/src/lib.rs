@@ -699,8 +699,11 @@ impl Call {
     }
 }
 
+pub mod crash;
+pub mod faults;
 pub mod server;
 pub mod stall;
+pub mod wire;
 
 impl TestApp {
     /// An app whose guard reads the system clock, for clients that sign with the real time (the
