@@ -26,6 +26,9 @@ aws_dummy_env
 log "cargo test (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
 cargo test --workspace
 
+# Contract fuzzing of the running API: bounded here, more in `make soak`.
+"$ROOT/scripts/schemathesis.sh" "${SCHEMATHESIS_EXAMPLES:-20}"
+
 # ---- Later checks go here (e.g. `sam validate --lint`), before the EXIT trap stops DynamoDB. ----
 
 # The SAM template and the OpenAPI document (the consistency tests ran with cargo test above).

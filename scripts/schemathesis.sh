@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Contract fuzzing: schemathesis (pinned in tests/schemathesis/requirements.txt, installed into
+# .venv) generates requests from openapi.yaml, tests/schemathesis/hooks.py signs each one, and
+# the running API (target/debug/api-under-test: the real handlers over HTTP on fresh tables)
+# answers. Fails on any 5xx, any answer the schema does not describe, any error that is not
+# problem+json.
+# Usage: scripts/schemathesis.sh [MAX_EXAMPLES]   (default 20; make soak uses more)
+# Needs AWS_ENDPOINT_URL_DYNAMODB (a DynamoDB Local; scripts/test.sh and scripts/soak.sh set it).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+max_examples="${1:-20}"
+: "${AWS_ENDPOINT_URL_DYNAMODB:?set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB Local}"
+aws_dummy_env
+
+requirements="$ROOT/tests/schemathesis/requirements.txt"
+want="$(sed -n 's/^schemathesis==//p' "$requirements")"
+have="$("$VENV_DIR/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null || true)"
+if [[ "$have" != "$want" ]]; then
+  [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
+  log "installing schemathesis==$want (pip) into ${VENV_DIR#"$ROOT"/}"
+  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" >&2
+fi
+
+cargo build -q -p replaysafe-tests --bin api-under-test
+# The server prints its URL and client on one line and serves until its stdin closes.
+coproc API { exec "$ROOT/target/debug/api-under-test" 2>"$LOCAL_DIR/api-under-test.log"; }
+api_pid="$API_PID"
+trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
+read -r -t 60 line <&"${API[0]}" || die "api-under-test did not start (see .local/api-under-test.log)"
+field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$line" "$1"; }
+url="$(field url)"
+
+log "schemathesis: $max_examples examples per operation against $url"
+# Not run: ignored_auth (the hook signs whatever carries a Signature, so a deliberately wrong
+# one is re-signed and accepted), positive_data_acceptance (schema-valid bodies are refused
+# for business rules the schema cannot state: unknown accounts, from = to, a key reused) and
+# unsupported_method (an undeclared method never reaches a function: API Gateway answers it).
+# Its caches and reports go under target/, not into the source tree.
+mkdir -p "$ROOT/target/schemathesis" && cd "$ROOT/target/schemathesis"
+REPLAYSAFE_CLIENT_ID="$(field client_id)" REPLAYSAFE_SECRET="$(field secret)" \
+  PYTHONPATH="$ROOT/tests/schemathesis" SCHEMATHESIS_HOOKS=hooks \
+  "$VENV_DIR/bin/schemathesis" run "$ROOT/openapi.yaml" \
+  --url "$url" --checks all --exclude-checks ignored_auth,positive_data_acceptance,unsupported_method \
+  --max-examples "$max_examples" --seed "${SCHEMATHESIS_SEED:-1}" --no-color \
+  --report-dir "$ROOT/target/schemathesis/reports"
