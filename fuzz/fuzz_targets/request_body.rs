@@ -1,0 +1,17 @@
+//! The two request bodies: never a panic; a refusal is `invalid-json` exactly when the bytes
+//! are not one JSON value, `validation-failed` otherwise.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use replaysafe::domain::{NewAccount, NewTransfer};
+
+fuzz_target!(|data: &[u8]| {
+    let is_json = serde_json::from_slice::<serde_json::de::IgnoredAny>(data).is_ok();
+    let expected = if is_json { "validation-failed" } else { "invalid-json" };
+    if let Err(e) = NewTransfer::parse(data) {
+        assert_eq!(e.code(), expected);
+    }
+    if let Err(e) = NewAccount::parse(data) {
+        assert_eq!(e.code(), expected);
+    }
+});

@@ -1,0 +1,167 @@
+//! The whole request check (`Guard::verify`: size, idempotency key, signature, digest,
+//! freshness) on requests that are signed with the client's secret and then possibly changed,
+//! or not signed at all. Never a panic; a request passes only if it was signed and nothing the
+//! signature covers changed afterwards. The client lookup is answered by an SDK mock.
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use lambda_http::{Body, RequestExt};
+use libfuzzer_sys::arbitrary::{self, Arbitrary};
+use libfuzzer_sys::fuzz_target;
+use replaysafe::http::Incoming;
+use replaysafe::{Config, Guard, ManualClock, Store, Tables};
+use replaysafe_signing::Signer;
+
+const NOW: i64 = 1_763_812_800;
+const SECRET: &[u8] = b"fuzzing-secret-0123456789abcdef!";
+const SECRET_B64: &str = "ZnV6emluZy1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZiE=";
+
+#[derive(Arbitrary, Debug)]
+enum Change {
+    Method,
+    Path(u8, u8),
+    Body(u16, u8),
+    Key(u8, u8),
+    SignatureInput(u8, u8),
+    AddHeader(String, String),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Case {
+    post: bool,
+    path: String,
+    query: Option<String>,
+    body: Vec<u8>,
+    key: String,
+    nonce: String,
+    created_offset: i16,
+    keyid: String,
+    sign: bool,
+    changes: Vec<Change>,
+    raw_signature_input: String,
+    raw_signature: String,
+}
+
+fn guard() -> &'static (tokio::runtime::Runtime, Guard) {
+    static GUARD: OnceLock<(tokio::runtime::Runtime, Guard)> = OnceLock::new();
+    GUARD.get_or_init(|| {
+        let client = mock!(aws_sdk_dynamodb::Client::get_item)
+            .sequence()
+            .output(|| {
+                GetItemOutput::builder()
+                    .item("secret", AttributeValue::S(SECRET_B64.into()))
+                    .item("status", AttributeValue::S("active".into()))
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let sdk = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&client]);
+        let tables = Tables::with_prefix("fuzz-");
+        let mut config = Config::new(tables.clone());
+        config.client_cache = Duration::from_secs(86_400);
+        let guard = Guard::new(
+            Store::new(sdk, tables),
+            config,
+            Arc::new(ManualClock::new(NOW)),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (runtime, guard)
+    })
+}
+
+/// `s` with byte `at` (mod length) xored with a non-zero `by`; false when nothing changed.
+fn flip(s: &mut Vec<u8>, at: usize, by: u8) -> bool {
+    if s.is_empty() || by == 0 {
+        return false;
+    }
+    let i = at % s.len();
+    s[i] ^= by;
+    true
+}
+
+fuzz_target!(|case: Case| {
+    let (runtime, guard) = guard();
+    let method = if case.post { "POST" } else { "GET" };
+    let target = match &case.query {
+        Some(q) => format!("/{}?{}", case.path, q),
+        None => format!("/{}", case.path),
+    };
+    let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut method_bytes = method.as_bytes().to_vec();
+    let mut target_bytes = target.clone().into_bytes();
+    let mut body = case.body.clone();
+    let mut key = case.key.clone().into_bytes();
+    let mut signed = false;
+    if case.sign
+        && replaysafe_signing::valid_idempotency_key(&case.key)
+        && !target.contains(['\r', '\n'])
+        && http::Uri::try_from(target.as_str()).is_ok_and(|u| u.path_and_query().map(|p| p.as_str()) == Some(target.as_str()))
+    {
+        let signer = Signer::new(case.keyid.clone(), SECRET.to_vec());
+        let nonce = if case.nonce.len() >= 16 { case.nonce.clone() } else { "n".repeat(16) };
+        if !nonce.contains(['"', '\\']) && nonce.is_ascii() {
+            let created = NOW + i64::from(case.created_offset);
+            let h = signer.sign(method, &target, &body, case.post.then_some(case.key.as_str()), created, &nonce);
+            if let Some(d) = h.content_digest {
+                headers.push(("content-digest".into(), d.into_bytes()));
+            }
+            headers.push(("signature-input".into(), h.signature_input.into_bytes()));
+            headers.push(("signature".into(), h.signature.into_bytes()));
+            signed = true;
+        }
+    } else {
+        headers.push(("signature-input".into(), case.raw_signature_input.clone().into_bytes()));
+        headers.push(("signature".into(), case.raw_signature.clone().into_bytes()));
+    }
+    let mut tampered = false;
+    for change in &case.changes {
+        tampered |= match change {
+            Change::Method => {
+                method_bytes = b"PUT".to_vec();
+                true
+            }
+            Change::Path(at, by) => flip(&mut target_bytes, usize::from(*at), *by),
+            Change::Body(at, by) => flip(&mut body, usize::from(*at), *by),
+            Change::Key(at, by) => case.post && flip(&mut key, usize::from(*at), *by),
+            Change::SignatureInput(at, by) => {
+                let (_, v) = headers.iter_mut().find(|(n, _)| n == "signature-input").unwrap();
+                flip(v, usize::from(*at), *by)
+            }
+            Change::AddHeader(name, value) => {
+                // Headers the check reads are changed through the other variants.
+                let name = name.to_ascii_lowercase();
+                let read = ["signature", "signature-input", "content-digest", "idempotency-key"];
+                if !read.contains(&name.as_str()) {
+                    headers.push((name, value.clone().into_bytes()));
+                }
+                false
+            }
+        };
+    }
+    let mut builder = http::Request::builder()
+        .method(method_bytes.as_slice())
+        .uri(target_bytes.as_slice());
+    if case.post {
+        builder = builder.header("idempotency-key", key.as_slice());
+    }
+    for (name, value) in &headers {
+        builder = builder.header(name.as_str(), value.as_slice());
+    }
+    let Ok(request) = builder.body(if body.is_empty() { Body::Empty } else { Body::Binary(body) }) else {
+        return; // not a request HTTP could carry
+    };
+    let request = request.with_lambda_context(lambda_http::Context::default());
+    let incoming = Incoming::from_lambda(&request);
+    let verdict = runtime.block_on(guard.verify(&incoming));
+    if verdict.is_ok() {
+        assert!(signed && !tampered, "accepted a request that was not signed as sent: {case:?}");
+    }
+});
