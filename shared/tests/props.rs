@@ -15,6 +15,31 @@ fn contract_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// The key a header names: the value itself, or inside an sf-string (`"` opens one, which
+/// must then be well formed: `\"` and `\\` the only escapes), 1 to 255 visible ASCII either way.
+fn contract_key(header: &str) -> Option<String> {
+    let key = match header.strip_prefix('"') {
+        None => header.to_owned(),
+        Some(rest) => {
+            let mut key = String::new();
+            let mut chars = rest.chars();
+            loop {
+                match chars.next()? {
+                    '"' if chars.as_str().is_empty() => break key,
+                    '\\' => match chars.next()? {
+                        c @ ('"' | '\\') => key.push(c),
+                        _ => return None,
+                    },
+                    c if (' '..='~').contains(&c) && c != '"' => key.push(c),
+                    _ => return None,
+                }
+            }
+        }
+    };
+    let visible = key.chars().all(|c| c.is_ascii_graphic());
+    ((1..=255).contains(&key.chars().count()) && visible).then_some(key)
+}
+
 fn contract_currency(s: &str) -> bool {
     s.chars().count() == 3 && s.chars().all(|c| c.is_ascii_uppercase())
 }
@@ -170,11 +195,19 @@ proptest! {
     }
 
     #[test]
-    fn idempotency_keys_are_exactly_1_to_255_visible_ascii(
-        s in prop_oneof!["[!-~]{1,255}", "[ -~]{0,260}", any::<String>()]
+    fn idempotency_keys_are_exactly_1_to_255_visible_ascii_bare_or_quoted(
+        s in prop_oneof![
+            "[!-~]{1,255}",
+            "[ -~]{0,260}",
+            "\"([!#-\\[\\]-~]|\\\\[\"\\\\]){0,256}\"?",
+            any::<String>(),
+        ]
     ) {
-        let allowed = (1..=255).contains(&s.chars().count()) && s.chars().all(|c| c.is_ascii_graphic());
+        let allowed = contract_key(&s).is_some();
         let parsed = IdempotencyKey::parse(Some(&s));
+        if let (Ok(k), Some(want)) = (&parsed, contract_key(&s)) {
+            prop_assert_eq!(k.as_str(), want.as_str());
+        }
         prop_assert_eq!(parsed.is_ok(), allowed, "{:?}", s);
         if let Err(e) = parsed {
             prop_assert_eq!(e.code(), "idempotency-key-invalid");

@@ -5,8 +5,9 @@
 
 use proptest::prelude::*;
 use replaysafe_signing::{
-    content_digest, parse_signature, signature_base, valid_idempotency_key, verify_content_digest,
-    verify_hmac, DigestError, Message, SignatureError, Signer,
+    content_digest, idempotency_key_from_header, parse_signature, signature_base,
+    valid_idempotency_key, verify_content_digest, verify_hmac, DigestError, Message,
+    SignatureError, Signer,
 };
 
 /// What the server would conclude about a request made of these parts: `Ok` only when the
@@ -205,6 +206,16 @@ proptest! {
         prop_assert!(valid_idempotency_key(&visible));
         let too_long = format!("{visible}{}", "x".repeat(256 - visible.len()));
         prop_assert!(!valid_idempotency_key(&too_long));
+    }
+
+    #[test]
+    fn a_key_bare_or_as_an_sf_string_is_the_same_key(key in idempotency_key(), any_text in any::<String>()) {
+        let quoted = format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""));
+        prop_assert_eq!(idempotency_key_from_header(&quoted), Some(key.clone()));
+        if !key.starts_with('"') {
+            prop_assert_eq!(idempotency_key_from_header(&key), Some(key.clone()));
+        }
+        let _ = idempotency_key_from_header(&any_text);
     }
 
     #[test]

@@ -8,26 +8,27 @@
 //!
 //! ## SDK retry settings and timeouts under test, and why
 //!
-//! [`faulty_sdk_client`] builds the client the guard uses in these tests:
+//! [`faulty_sdk_client`] is the functions' own client (`replaysafe::store::sdk_client`, the
+//! defaults of `replaysafe::config::DynamoDbTimeouts`) pointed at the proxy, so the faults meet
+//! the settings that run in Lambda:
 //! - standard retry mode, 3 attempts (the SDK default), exponential backoff with jitter: a
 //!   lost answer, a reset, a throttle or a stalled attempt is retried by the SDK first. Every
 //!   call the guard makes is safe to retry: the nonce put and the transaction carry the
 //!   invocation's request id, so a retry that meets its own committed write takes it as its own.
-//! - attempt timeout 1 s: far above DynamoDB Local's latency under the test's load (a few ms to
-//!   ~100 ms), so only a stall trips it; without it a stalled connection hangs the invocation
-//!   until Lambda kills it (10 s in template.yaml) and the client gets a 502/504 instead of a
-//!   clean 503.
-//! - operation timeout 4 s: all attempts and backoff together, under the function's 10 s, so
-//!   a request that cannot reach DynamoDB ends as 503 `unavailable` with `Retry-After`.
-//! - connect timeout 500 ms: a local connect is sub-millisecond.
+//! - attempt timeout 1 s: far above DynamoDB's latency (milliseconds; DynamoDB Local under the
+//!   tests' load stays well under it), so only a stall trips it; without it a stalled
+//!   connection hangs the invocation until Lambda kills it (10 s in template.yaml) and the
+//!   client gets a 502/504 from API Gateway instead of a clean 503.
+//! - operation timeout 2.5 s: all attempts and their backoff for one call; a request makes at
+//!   most three calls one after another, so it ends inside the function's 10 s, as 503
+//!   `unavailable` with `Retry-After` when DynamoDB cannot be reached.
+//! - connect timeout 500 ms: a connect inside a region takes a millisecond.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -345,29 +346,7 @@ fn with_connection_close(answer: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// The settings in the module documentation.
-pub fn sdk_timeouts() -> (TimeoutConfig, RetryConfig) {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(500))
-        .operation_attempt_timeout(Duration::from_secs(1))
-        .operation_timeout(Duration::from_secs(4))
-        .build();
-    let retries = RetryConfig::standard()
-        .with_max_attempts(3)
-        .with_initial_backoff(Duration::from_millis(20))
-        .with_max_backoff(Duration::from_millis(400));
-    (timeouts, retries)
-}
-
-/// An SDK client for `url` (the proxy) with the settings in the module documentation.
+/// The functions' SDK client (see the module documentation), for `url` (the proxy).
 pub async fn faulty_sdk_client(url: &str) -> aws_sdk_dynamodb::Client {
-    let base = replaysafe::store::sdk_client(Some(url)).await;
-    let (timeouts, retries) = sdk_timeouts();
-    let config = base
-        .config()
-        .to_builder()
-        .timeout_config(timeouts)
-        .retry_config(retries)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    replaysafe::store::sdk_client(Some(url)).await
 }

@@ -5,7 +5,7 @@
 //! every answer clients got are checked (see [`check`]).
 //!
 //! Sized by the environment (bounded defaults for `make test`; `make soak` raises them):
-//! `BANK_TRANSFERS` (400), `BANK_WORKERS` (8), `BANK_FAULT_RATE` (0.03), `BANK_HELD_RATE`,
+//! `BANK_TRANSFERS` (400), `BANK_WORKERS` (8), `BANK_FAULT_RATE` (0.03), `BANK_HELD_RATE` (0.03),
 //! `BANK_SEED`, and `BANK_REPORT` (a path: write the markdown report there).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -272,7 +272,7 @@ async fn bank_workload_over_http_under_faults_keeps_every_invariant() {
     let total: usize = env("BANK_TRANSFERS", 400);
     let workers: usize = env("BANK_WORKERS", 8);
     let fault_rate: f64 = env("BANK_FAULT_RATE", 0.03);
-    let held_rate: f64 = env("BANK_HELD_RATE", 0.0);
+    let held_rate: f64 = env("BANK_HELD_RATE", 0.03);
     let seed: u64 = env("BANK_SEED", 11);
 
     let proxy = FaultProxy::start(&endpoint(), seed).await;
