@@ -1,6 +1,6 @@
 # The verbs a newcomer looks for. Targets stay thin: the logic lives in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run test fmt lint build bench clean-local
+.PHONY: help run test fmt lint build bench soak fuzz clean-local
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,6 +22,12 @@ build: ## Every function as a Lambda zip for arm64 (cargo lambda, release), with
 
 bench: ## DynamoDB calls, round trips and time outside DynamoDB per request path
 	@scripts/bench.sh
+
+soak: ## The long reliability suite (faults, crashes, bank workload, schemathesis); writes target/reliability-report.md
+	@scripts/soak.sh
+
+fuzz: ## cargo +nightly fuzz on the header parsers, bodies and request check, FUZZ_SECONDS (60) per target
+	@scripts/fuzz.sh
 
 clean-local: ## Stop local DynamoDB instances, delete .local/ and .venv (tools reinstall on next run)
 	@scripts/dynamodb-local.sh stop-all

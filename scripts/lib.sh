@@ -114,3 +114,18 @@ dynamodb_stop() {
   if pid_alive "$pidfile"; then stop_pid "$(cat "$pidfile")" 10; fi
   rm -f "$pidfile"
 }
+
+# dynamodb_session NAME: a fresh in-memory DynamoDB Local for the calling script's run, stopped on
+# any exit (Ctrl-C included); exports AWS_ENDPOINT_URL_DYNAMODB and the dummy credentials.
+dynamodb_session() {
+  local name="$1" port
+  "$ROOT/scripts/bootstrap.sh" dynamodb
+  port="${DYNAMODB_TEST_PORT:-$(free_port)}"
+  DYNAMODB_SESSION_PIDFILE="$LOCAL_DIR/$name-dynamodb-$port.pid"
+  trap 'trap "" INT TERM; dynamodb_stop "$DYNAMODB_SESSION_PIDFILE"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  dynamodb_start "$port" "$DYNAMODB_SESSION_PIDFILE" "$LOCAL_DIR/$name-dynamodb.log" tied
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+  aws_dummy_env
+}

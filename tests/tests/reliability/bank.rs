@@ -194,17 +194,17 @@ async fn worker(world: Arc<World>, total: usize, seed: u64, held_rate: f64) {
                 world.deliver(&call.replayed(), Kind::Replay).await;
             }
             if rng.random_bool(0.1) {
-                world
-                    .deliver(&tampered(&call, amount), Kind::Tampered)
-                    .await;
+                let copy = tampered(&call, amount, rng.random_bool(0.5));
+                world.deliver(&copy, Kind::Tampered).await;
             }
         }
     }
 }
 
 /// The captured bytes with the amount raised by one and the digest recomputed (no secret is
-/// needed for that): only the signature can tell.
-fn tampered(call: &Call, amount: u64) -> Call {
+/// needed for that); with `new_nonce`, the nonce in `Signature-Input` changed too, so that the
+/// nonce check cannot stop it: only the signature can tell.
+fn tampered(call: &Call, amount: u64, new_nonce: bool) -> Call {
     let body = String::from_utf8(call.body.clone()).expect("JSON is text");
     let mut copy = call.replayed();
     copy.body = body
@@ -214,7 +214,16 @@ fn tampered(call: &Call, amount: u64) -> Call {
         )
         .into_bytes();
     let digest = replaysafe_signing::content_digest(&copy.body);
+    let fresh = replaysafe_signing::random_nonce();
+    let old = call.nonce.clone();
     copy.edit_header("content-digest", |_| digest.clone())
+        .edit_header("signature-input", |v| {
+            if new_nonce {
+                v.replace(&format!("nonce=\"{old}\""), &format!("nonce=\"{fresh}\""))
+            } else {
+                v.to_owned()
+            }
+        })
 }
 
 /// An attempt signed and held back; a later-signed attempt with the same key is refused (the
