@@ -4,7 +4,7 @@
 # with many examples. Writes target/reliability-report.md (also when a step fails) and fails if
 # any step did.
 # env: SOAK_TRANSFERS (5000), SOAK_WORKERS (16), SOAK_FAULT_RATE (0.05), SOAK_HELD_RATE (0.03),
-#      SOAK_PROPTEST_CASES (20000), SOAK_SCHEMATHESIS_EXAMPLES (300), BANK_SEED (11)
+#      SOAK_PROPTEST_CASES (10000), SOAK_SCHEMATHESIS_EXAMPLES (300), BANK_SEED (11)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -14,7 +14,7 @@ dynamodb_session soak
 out="$ROOT/target/reliability"
 mkdir -p "$out"
 report="$ROOT/target/reliability-report.md"
-cases="${SOAK_PROPTEST_CASES:-20000}"
+cases="${SOAK_PROPTEST_CASES:-10000}"
 examples="${SOAK_SCHEMATHESIS_EXAMPLES:-300}"
 log "building the tests"
 cargo test -q --no-run -p replaysafe-signing -p replaysafe -p replaysafe-tests
@@ -32,7 +32,7 @@ step() {
 started=$SECONDS
 step properties env PROPTEST_CASES="$cases" \
   cargo test -q -p replaysafe-signing -p replaysafe --test props
-step faults-and-crashes cargo test -q -p replaysafe-tests --test reliability -- faults crash
+step faults-and-crashes cargo test -q -p replaysafe-tests --test reliability -- faults:: crash::
 step bank env BANK_TRANSFERS="${SOAK_TRANSFERS:-5000}" BANK_WORKERS="${SOAK_WORKERS:-16}" \
   BANK_FAULT_RATE="${SOAK_FAULT_RATE:-0.05}" BANK_HELD_RATE="${SOAK_HELD_RATE:-0.03}" \
   BANK_REPORT="$out/bank.md" cargo test -q -p replaysafe-tests --test reliability -- bank

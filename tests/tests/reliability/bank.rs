@@ -267,6 +267,7 @@ async fn settle(world: &World) {
         if open.is_empty() {
             return;
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         for key in open {
             let call = world.originals.lock().unwrap()[&key].clone();
             let retry = call.resigned(SystemClock.now().max(call.created + 1));
