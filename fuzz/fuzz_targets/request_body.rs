@@ -7,7 +7,11 @@ use replaysafe::domain::{NewAccount, NewTransfer};
 
 fuzz_target!(|data: &[u8]| {
     let is_json = serde_json::from_slice::<serde_json::de::IgnoredAny>(data).is_ok();
-    let expected = if is_json { "validation-failed" } else { "invalid-json" };
+    let expected = if is_json {
+        "validation-failed"
+    } else {
+        "invalid-json"
+    };
     if let Err(e) = NewTransfer::parse(data) {
         assert_eq!(e.code(), expected);
     }

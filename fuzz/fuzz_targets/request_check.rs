@@ -103,13 +103,25 @@ fuzz_target!(|case: Case| {
     if case.sign
         && replaysafe_signing::valid_idempotency_key(&case.key)
         && !target.contains(['\r', '\n'])
-        && http::Uri::try_from(target.as_str()).is_ok_and(|u| u.path_and_query().map(|p| p.as_str()) == Some(target.as_str()))
+        && http::Uri::try_from(target.as_str())
+            .is_ok_and(|u| u.path_and_query().map(|p| p.as_str()) == Some(target.as_str()))
     {
         let signer = Signer::new(case.keyid.clone(), SECRET.to_vec());
-        let nonce = if case.nonce.len() >= 16 { case.nonce.clone() } else { "n".repeat(16) };
+        let nonce = if case.nonce.len() >= 16 {
+            case.nonce.clone()
+        } else {
+            "n".repeat(16)
+        };
         if !nonce.contains(['"', '\\']) && nonce.is_ascii() {
             let created = NOW + i64::from(case.created_offset);
-            let h = signer.sign(method, &target, &body, case.post.then_some(case.key.as_str()), created, &nonce);
+            let h = signer.sign(
+                method,
+                &target,
+                &body,
+                case.post.then_some(case.key.as_str()),
+                created,
+                &nonce,
+            );
             if let Some(d) = h.content_digest {
                 headers.push(("content-digest".into(), d.into_bytes()));
             }
@@ -118,7 +130,10 @@ fuzz_target!(|case: Case| {
             signed = true;
         }
     } else {
-        headers.push(("signature-input".into(), case.raw_signature_input.clone().into_bytes()));
+        headers.push((
+            "signature-input".into(),
+            case.raw_signature_input.clone().into_bytes(),
+        ));
         headers.push(("signature".into(), case.raw_signature.clone().into_bytes()));
     }
     let mut tampered = false;
@@ -132,13 +147,21 @@ fuzz_target!(|case: Case| {
             Change::Body(at, by) => flip(&mut body, usize::from(*at), *by),
             Change::Key(at, by) => case.post && flip(&mut key, usize::from(*at), *by),
             Change::SignatureInput(at, by) => {
-                let (_, v) = headers.iter_mut().find(|(n, _)| n == "signature-input").unwrap();
+                let (_, v) = headers
+                    .iter_mut()
+                    .find(|(n, _)| n == "signature-input")
+                    .unwrap();
                 flip(v, usize::from(*at), *by)
             }
             Change::AddHeader(name, value) => {
                 // Headers the check reads are changed through the other variants.
                 let name = name.to_ascii_lowercase();
-                let read = ["signature", "signature-input", "content-digest", "idempotency-key"];
+                let read = [
+                    "signature",
+                    "signature-input",
+                    "content-digest",
+                    "idempotency-key",
+                ];
                 if !read.contains(&name.as_str()) {
                     headers.push((name, value.clone().into_bytes()));
                 }
@@ -155,13 +178,20 @@ fuzz_target!(|case: Case| {
     for (name, value) in &headers {
         builder = builder.header(name.as_str(), value.as_slice());
     }
-    let Ok(request) = builder.body(if body.is_empty() { Body::Empty } else { Body::Binary(body) }) else {
+    let Ok(request) = builder.body(if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(body)
+    }) else {
         return; // not a request HTTP could carry
     };
     let request = request.with_lambda_context(lambda_http::Context::default());
     let incoming = Incoming::from_lambda(&request);
     let verdict = runtime.block_on(guard.verify(&incoming));
     if verdict.is_ok() {
-        assert!(signed && !tampered, "accepted a request that was not signed as sent: {case:?}");
+        assert!(
+            signed && !tampered,
+            "accepted a request that was not signed as sent: {case:?}"
+        );
     }
 });
