@@ -96,3 +96,14 @@ def errors_are_problem_json(ctx, response, case):
     if response.status_code == 503:
         assert _header(response, "retry-after"), "503 without Retry-After"
     return None
+
+
+def _carriable(value) -> bool:
+    """Whether HTTP/1.1 can carry this header value (RFC 9110 field-value: visible ASCII, SP,
+    HTAB, obs-text). Anything else is refused by API Gateway before any function runs."""
+    return all(c == "\t" or " " <= c <= "~" or "\x80" <= c <= "\xff" for c in str(value))
+
+
+@schemathesis.hook
+def filter_headers(ctx, headers):
+    return headers is None or all(_carriable(v) for v in headers.values())
