@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use assert_cmd::assert::OutputAssertExt;
 use assert_cmd::Command;
+use payments::{Payments, PaymentsStore, PaymentsTables};
 use predicates::str::contains;
 use replaysafe::store::sdk_client;
 use replaysafe::{Config, Guard, Store, SystemClock, Tables};
@@ -718,9 +719,11 @@ async fn admin_creates_tables_and_a_client_the_api_accepts() {
 
     // That client, through the API on those tables.
     let tables = Tables::with_prefix(&prefix);
-    let store = Store::new(sdk_client(Some(&dynamodb)).await, tables.clone());
+    let sdk = sdk_client(Some(&dynamodb)).await;
+    let store = Store::new(sdk.clone(), tables.clone());
     let guard = Guard::new(store, Config::new(tables), std::sync::Arc::new(SystemClock));
-    let server = ApiServer::start(guard).await;
+    let ledger = PaymentsStore::new(sdk, PaymentsTables::with_prefix(&prefix));
+    let server = ApiServer::start(Payments::new(guard, ledger)).await;
     let scratch = Scratch::new();
     let file = scratch.file("client.json", &client.to_string());
     let mut cmd = cli();

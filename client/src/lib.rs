@@ -55,6 +55,7 @@
 mod client;
 mod credentials;
 mod error;
+pub mod events;
 mod prepared;
 mod retry;
 mod types;
