@@ -125,7 +125,12 @@ pub enum Conditional<T> {
 }
 
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters (the contract's rule, checked with
-/// the signing crate's `valid_idempotency_key`).
+/// the signing crate's `valid_idempotency_key`), a fresh UUID v4 or one you give (an order
+/// number, say, or a key you persisted to resume an operation).
+///
+/// The client sends it as given, a bare value. The server also accepts the RFC 8941 sf-string
+/// form (draft-ietf-httpapi-idempotency-key-header-09: `"inv-42"`) as the same key as the bare
+/// `inv-42`; so a key you give in double quotes is, to the server, the key between them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
@@ -196,6 +201,11 @@ mod tests {
         assert!(IdempotencyKey::parse("inv-42").is_ok());
         for bad in ["", "a b", "a\r\nb", "caf\u{e9}", &"k".repeat(256)] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+        // A key the caller gives is taken as given, whatever its shape (not only a UUID or an
+        // RFC 8941 token, which cannot start with a digit).
+        for given in ["9-invoice", "\"quoted\"", "a:b/c", &"k".repeat(255)] {
+            assert_eq!(IdempotencyKey::parse(given).unwrap().as_str(), given);
         }
     }
 
