@@ -19,21 +19,29 @@ use crate::types::IdempotencyKey;
 /// the clock stepped back (then the fence refuses it, with no effect).
 pub(crate) const REMEMBERED_KEYS: usize = 4096;
 
+/// Entries are under the key the server reads (`"k"` and `k` are one key to it).
 #[derive(Default)]
 pub(crate) struct Ledger {
-    created: Mutex<HashMap<IdempotencyKey, i64>>,
-    running: Mutex<HashMap<IdempotencyKey, Arc<tokio::sync::Mutex<()>>>>,
+    created: Mutex<HashMap<String, i64>>,
+    running: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The key as the server names it.
+fn name(key: &IdempotencyKey) -> String {
+    replaysafe_signing::idempotency_key_from_header(key.as_str())
+        .unwrap_or_else(|| key.as_str().to_owned())
 }
 
 impl Ledger {
     /// The `created` of the next attempt under `key`: `max(now, previous + 1)`, remembered.
     pub(crate) fn next_created(&self, key: &IdempotencyKey, now: i64) -> i64 {
+        let key = name(key);
         let mut created = self.created.lock().expect("ledger lock");
-        let next = match created.get(key) {
+        let next = match created.get(&key) {
             Some(&last) => now.max(last.saturating_add(1)),
             None => now,
         };
-        if created.len() >= REMEMBERED_KEYS && !created.contains_key(key) {
+        if created.len() >= REMEMBERED_KEYS && !created.contains_key(&key) {
             let oldest = created
                 .iter()
                 .min_by_key(|(_, &c)| c)
@@ -42,13 +50,14 @@ impl Ledger {
                 created.remove(&oldest);
             }
         }
-        created.insert(key.clone(), next);
+        created.insert(key, next);
         next
     }
 
     /// The latest `created` signed under `key`, if remembered.
     pub(crate) fn last_created(&self, key: &IdempotencyKey) -> Option<i64> {
-        self.created.lock().expect("ledger lock").get(key).copied()
+        let created = self.created.lock().expect("ledger lock");
+        created.get(&name(key)).copied()
     }
 
     /// Holds `key` for one operation; an operation with the same key waits for it.
@@ -57,12 +66,12 @@ impl Ledger {
             .running
             .lock()
             .expect("ledger lock")
-            .entry(key.clone())
+            .entry(name(key))
             .or_default()
             .clone();
         Hold {
             guard: Some(lock.lock_owned().await),
-            key: key.clone(),
+            key: name(key),
             ledger: self,
         }
     }
@@ -71,7 +80,7 @@ impl Ledger {
 /// One running operation's hold on its key. Dropping it lets the next one run.
 pub(crate) struct Hold<'a> {
     guard: Option<OwnedMutexGuard<()>>,
-    key: IdempotencyKey,
+    key: String,
     ledger: &'a Ledger,
 }
 
@@ -106,8 +115,9 @@ mod tests {
         assert_eq!(ledger.next_created(&k, 900), 1002, "clock stepped back");
         assert_eq!(ledger.next_created(&k, 2000), 2000, "clock moved on");
         assert_eq!(ledger.last_created(&k), Some(2000));
-        // Another key has its own sequence.
+        // Another key has its own sequence; the quoted form of a key is that key.
         assert_eq!(ledger.next_created(&key("other"), 900), 900);
+        assert_eq!(ledger.next_created(&key("\"k\""), 900), 2001);
     }
 
     #[test]
