@@ -1,6 +1,6 @@
 # The verbs a newcomer looks for. Targets stay thin: the logic lives in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run test fmt lint build bench clean-local
+.PHONY: help run test unit fmt lint build bench clean-local
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -10,6 +10,9 @@ run: ## Serve the API at http://127.0.0.1:9000 (DynamoDB Local, tables, demo cli
 
 test: ## fmt check, clippy, then all tests against a fresh DynamoDB Local (what CI runs)
 	@scripts/test.sh
+
+unit: ## Every test that needs no database (unit, doc, mock and stub-server tests): seconds once built
+	@scripts/unit.sh
 
 fmt: ## Format the code
 	cargo fmt --all
