@@ -1,6 +1,6 @@
 # The verbs a newcomer looks for. Targets stay thin: the logic lives in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run test unit fmt lint build bench clean-local
+.PHONY: help run test unit db fmt lint build bench clean-local
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,6 +13,9 @@ test: ## fmt check, clippy, then all tests against a fresh DynamoDB Local (what 
 
 unit: ## Every test that needs no database (unit, doc, mock and stub-server tests): seconds once built
 	@scripts/unit.sh
+
+db: ## DynamoDB Local in the foreground: prints the env to export in another shell; Ctrl-C stops it
+	@scripts/db.sh
 
 fmt: ## Format the code
 	cargo fmt --all
