@@ -8,7 +8,7 @@ help: ## List the targets
 run: ## Serve the API at http://127.0.0.1:9000 (DynamoDB Local, tables, demo client, hot reload)
 	@scripts/run.sh
 
-test: ## fmt, clippy, every test on a fresh DynamoDB Local, deploy checks (what CI runs). ARGS='-p replaysafe-tests --test api finality': only cargo test ARGS, no fmt/clippy/deploy checks, on make db's DynamoDB if exported
+test: ## fmt, clippy, every test on a fresh DynamoDB Local, deploy checks (what CI runs). ARGS='--test api finality': only cargo test ARGS, no fmt/clippy/deploy checks, on make db's DynamoDB if exported
 	@scripts/test.sh $(ARGS)
 
 unit: ## Every test that needs no database (unit, doc, mock and stub-server tests): seconds once built

@@ -35,8 +35,8 @@ cat >&2 <<HINT
 
   DynamoDB Local    http://127.0.0.1:$port   (in memory: gone when it stops)
   paste             the export line above into another shell, then e.g.
-                      cargo test -p replaysafe-tests --test api finality
-                      make test ARGS='-p replaysafe-tests --test api finality'
+                      cargo test --test api finality
+                      make test ARGS='--test api finality'
                       make run     (uses it instead of starting its own)
   stop              Ctrl-C
 
