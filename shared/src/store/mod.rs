@@ -10,6 +10,7 @@ pub mod nonces;
 pub mod schema;
 pub(crate) mod transact;
 pub mod transfers;
+mod warm_up;
 
 use aws_sdk_dynamodb::Client;
 use aws_smithy_http_client::tls;
