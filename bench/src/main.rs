@@ -16,8 +16,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use replaysafe::config::DynamoDbTimeouts;
 use replaysafe::domain::ClientId;
-use replaysafe::store::sdk_client;
+use replaysafe::store::sdk_client_with;
 use replaysafe::{Clock, SystemClock};
 use replaysafe_bench::cold::{cold_start, summarize, ColdRun, ColdSummary};
 use replaysafe_bench::floor::Floor;
@@ -38,7 +39,14 @@ fn path_knob(name: &str, default: &str) -> PathBuf {
 }
 
 async fn instrumented_app() -> TestApp {
-    let client = calls::instrumented(&sdk_client(Some(&endpoint())).await);
+    // A fresh DynamoDB Local's JVM can take seconds over its first table creations: the
+    // functions' production timeouts would fail the setup, not measure anything.
+    let patient = DynamoDbTimeouts {
+        connect: Duration::from_secs(5),
+        attempt: Duration::from_secs(30),
+        operation: Duration::from_secs(60),
+    };
+    let client = calls::instrumented(&sdk_client_with(Some(&endpoint()), patient).await);
     TestApp::with_sdk_client(client, |_| {}).await
 }
 
