@@ -10,12 +10,10 @@ cd "$ROOT"
 "$ROOT/scripts/bootstrap.sh" dynamodb
 
 # The peer's pinned Python dependencies, in the project venv.
-want="$(grep -v '^#' bench/peer/requirements.txt | tr '\n' ' ')"
+want="$(grep -v '^#' bench/peer/requirements.txt | sort | tr '\n' ' ')"
 have=""
-[[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -c '
-import importlib.metadata as m
-try: print(f"aws-lambda-powertools=={m.version(\"aws-lambda-powertools\")} boto3=={m.version(\"boto3\")} ")
-except m.PackageNotFoundError: pass' 2>/dev/null || true)"
+[[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -m pip freeze 2>/dev/null |
+  grep -E '^(aws-lambda-powertools|boto3)==' | sort | tr '\n' ' ' || true)"
 if [[ "$have" != "$want" ]]; then
   [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
   log "installing the peer's dependencies (pip): $want"
