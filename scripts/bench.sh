@@ -13,7 +13,7 @@ cd "$ROOT"
 want="$(grep -v '^#' bench/peer/requirements.txt | sort | tr '\n' ' ')"
 have=""
 [[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -m pip freeze 2>/dev/null |
-  grep -E '^(aws-lambda-powertools|boto3)==' | sort | tr '\n' ' ' || true)"
+  tr '_' '-' | grep -E '^(aws-lambda-powertools|boto3)==' | sort | tr '\n' ' ' || true)"
 if [[ "$have" != "$want" ]]; then
   [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
   log "installing the peer's dependencies (pip): $want"
