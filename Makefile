@@ -26,7 +26,7 @@ lint: ## fmt check and clippy with warnings as errors
 build: ## Every function as a Lambda zip for arm64 (cargo lambda, release), with sizes; ARCH=x86_64 to override
 	@scripts/build.sh
 
-bench: ## DynamoDB calls, round trips and time outside DynamoDB per request path
+bench: ## replaysafe vs a Powertools peer and the SDK floor, cold start, concurrency: writes bench/RESULTS.md
 	@scripts/bench.sh
 
 clean-local: ## Stop local DynamoDB instances, delete .local/ and .venv (tools reinstall on next run)

@@ -24,15 +24,13 @@ impl Payments {
     }
 
     /// The guard's settings and tables and the app's tables from the environment; one SDK
-    /// client for all of them.
+    /// client for all of them, warmed up in Lambda's init phase.
     pub async fn from_env() -> Result<Self, replaysafe::config::ConfigError> {
         let config = Config::from_env()?;
         let client = replaysafe::store::sdk_client_with(None, Some(config.dynamodb_timeouts)).await;
-        let guard = Guard::new(
-            Store::new(client.clone(), config.tables.clone()),
-            config,
-            Arc::new(SystemClock),
-        );
+        let store = Store::new(client.clone(), config.tables.clone());
+        store.warm_up().await;
+        let guard = Guard::new(store, config, Arc::new(SystemClock));
         Ok(Self::new(
             guard,
             PaymentsStore::new(client, PaymentsTables::from_env()),

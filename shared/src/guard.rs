@@ -150,10 +150,12 @@ impl Guard {
         }
     }
 
-    /// Config from the environment and an SDK client; once per cold start.
+    /// Config from the environment and an SDK client, warmed up (see [`Store::warm_up`]); once
+    /// per cold start, in Lambda's init phase.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let store = Store::connect(config.tables.clone(), config.dynamodb_timeouts).await;
+        store.warm_up().await;
         Ok(Self::new(store, config, Arc::new(SystemClock)))
     }
 

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod nonces;
 pub mod schema;
 pub(crate) mod transact;
+mod warm_up;
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;

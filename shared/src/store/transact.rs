@@ -48,6 +48,11 @@ impl<E> Write<E> {
             refusal: Box::new(refusal),
         }
     }
+
+    /// The item this write puts in the transaction.
+    pub fn item(&self) -> &TransactWriteItem {
+        &self.item
+    }
 }
 
 /// The transaction was cancelled; one reason per item, in the order the items were given.
