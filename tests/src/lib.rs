@@ -541,18 +541,23 @@ pub async fn send_via(app: &Payments, call: &Call) -> Answer {
     let endpoint = Endpoint::route(&call.method, path)
         .or_else(|| by_collection(&call.method, path))
         .unwrap_or_else(|| panic!("no route for {} {path}", call.method));
-    let response = endpoint.serve(app, &req).await;
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
-        Body::Empty => String::new(),
-        _ => String::new(),
-    };
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
+    Answer::of(endpoint.serve(app, &req).await)
+}
+
+impl Answer {
+    /// A handler's response, as a client reads it.
+    pub fn of(response: lambda_http::Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = match body {
+            Body::Text(t) => t,
+            Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
+            _ => String::new(),
+        };
+        Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
     }
 }
 
