@@ -75,6 +75,12 @@ const CODES: [(&str, ProblemCode); 20] = [
 ];
 
 impl ProblemCode {
+    /// Every slug the contract defines (what `openapi.yaml` lists, as a test checks).
+    pub fn known_slugs() -> impl Iterator<Item = &'static str> {
+        CODES.iter().map(|(slug, _)| *slug)
+    }
+
+    /// The code for a slug; `Other` for one the contract does not define.
     pub fn parse(slug: &str) -> Self {
         CODES
             .iter()
