@@ -1,6 +1,6 @@
 # The verbs a newcomer looks for. Targets stay thin: the logic lives in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run test fmt lint build bench soak fuzz clean-local
+.PHONY: help run test unit db fmt lint build bench soak fuzz clean-local
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -8,8 +8,14 @@ help: ## List the targets
 run: ## Serve the API at http://127.0.0.1:9000 (DynamoDB Local, tables, demo client, hot reload)
 	@scripts/run.sh
 
-test: ## fmt check, clippy, then all tests against a fresh DynamoDB Local (what CI runs)
-	@scripts/test.sh
+test: ## fmt, clippy, every test on a fresh DynamoDB Local, deploy checks (what CI runs). ARGS='--test api finality': only cargo test ARGS, no fmt/clippy/deploy checks, on make db's DynamoDB if exported
+	@scripts/test.sh $(ARGS)
+
+unit: ## Every test that needs no database (unit, doc, mock and stub-server tests): seconds once built
+	@scripts/unit.sh
+
+db: ## DynamoDB Local in the foreground: prints the env to export in another shell; Ctrl-C stops it
+	@scripts/db.sh
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -20,7 +26,7 @@ lint: ## fmt check and clippy with warnings as errors
 build: ## Every function as a Lambda zip for arm64 (cargo lambda, release), with sizes; ARCH=x86_64 to override
 	@scripts/build.sh
 
-bench: ## DynamoDB calls, round trips and time outside DynamoDB per request path
+bench: ## replaysafe vs a Powertools peer and the SDK floor, cold start, concurrency: writes bench/RESULTS.md
 	@scripts/bench.sh
 
 soak: ## The long reliability suite (faults, crashes, bank workload, schemathesis); writes target/reliability-report.md

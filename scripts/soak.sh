@@ -17,7 +17,7 @@ report="$ROOT/target/reliability-report.md"
 cases="${SOAK_PROPTEST_CASES:-10000}"
 examples="${SOAK_SCHEMATHESIS_EXAMPLES:-300}"
 log "building the tests"
-cargo test -q --no-run -p replaysafe-signing -p replaysafe -p replaysafe-tests
+cargo test -q --no-run -p replaysafe-signing -p replaysafe -p payments -p replaysafe-tests
 
 steps=() failed=0
 # step NAME COMMAND...: runs it with its output in target/reliability/NAME.log, records the result.
@@ -31,11 +31,11 @@ step() {
 
 started=$SECONDS
 step properties env PROPTEST_CASES="$cases" \
-  cargo test -q -p replaysafe-signing -p replaysafe --test props
-step faults-and-crashes cargo test -q -p replaysafe-tests --test reliability -- faults:: crash::
+  cargo test -q -p replaysafe-signing -p replaysafe -p payments --test props
+step faults-and-crashes cargo test -q -p replaysafe-tests --test reliability -- --include-ignored faults:: crash::
 step bank env BANK_TRANSFERS="${SOAK_TRANSFERS:-5000}" BANK_WORKERS="${SOAK_WORKERS:-16}" \
   BANK_FAULT_RATE="${SOAK_FAULT_RATE:-0.05}" BANK_HELD_RATE="${SOAK_HELD_RATE:-0.03}" \
-  BANK_REPORT="$out/bank.md" cargo test -q -p replaysafe-tests --test reliability -- bank
+  BANK_REPORT="$out/bank.md" cargo test -q -p replaysafe-tests --test reliability -- --include-ignored bank
 step schemathesis "$ROOT/scripts/schemathesis.sh" "$examples"
 
 {

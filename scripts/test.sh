@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # What `make test` and CI run: fmt + clippy, then the whole workspace's tests against ONE fresh
-# in-memory DynamoDB Local (port: DYNAMODB_TEST_PORT, default a free port), stopped on any exit.
+# in-memory DynamoDB Local (port: DYNAMODB_TEST_PORT, default a free port), stopped on any exit,
+# then the deploy checks.
+#
+# With arguments (`make test ARGS=...`), only `cargo test <arguments>`: no fmt, clippy or deploy
+# checks. It runs against the DynamoDB Local of `make db` when AWS_ENDPOINT_URL_DYNAMODB names
+# one on this machine, else against a fresh one of its own as above.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+if (($# > 0)) && [[ "${AWS_ENDPOINT_URL_DYNAMODB:-}" =~ ^http://(127\.0\.0\.1|localhost): ]]; then
+  log "cargo test $* (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB)"
+  aws_dummy_env
+  exec cargo test "$@"
+fi
+
 "$ROOT/scripts/bootstrap.sh" dynamodb
-"$ROOT/scripts/lint.sh"
+if (($# == 0)); then "$ROOT/scripts/lint.sh"; fi
 
 port="${DYNAMODB_TEST_PORT:-$(free_port)}"
 # Own pid file name: never reuse (or stop) a dev instance started by dynamodb-local.sh.
@@ -22,6 +33,12 @@ dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/test-dynamodb.log" tied
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 aws_dummy_env
+
+if (($# > 0)); then
+  log "cargo test $* (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
+  cargo test "$@"
+  exit
+fi
 
 log "cargo test (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
 cargo test --workspace

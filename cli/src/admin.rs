@@ -2,11 +2,11 @@
 
 use base64::Engine;
 use clap::{Args, Subcommand};
-use replaysafe::domain::ClientId;
+use payments::store::create_all_tables;
+use payments::PaymentsTables;
 use replaysafe::store::clients::ClientRecord;
-use replaysafe::store::schema::create_tables;
 use replaysafe::store::sdk_client;
-use replaysafe::{Clock, Store, SystemClock, Tables};
+use replaysafe::{ClientId, Clock, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
 use crate::Failure;
@@ -43,10 +43,15 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
     match admin {
         Admin::CreateTables(target) => {
             let (client, tables) = target.connect().await;
-            let created = create_tables(&client, &tables)
+            let app = PaymentsTables::with_prefix_and_env(&target.table_prefix);
+            let created = create_all_tables(&client, &tables, &app)
                 .await
                 .map_err(|e| Failure::Unreachable(format!("creating tables failed: {e}")))?;
-            for (name, _) in tables.specs() {
+            let names = tables.specs().map(|(n, _)| n.to_owned());
+            for name in names
+                .iter()
+                .chain(app.specs().map(|(n, _)| n.to_owned()).iter())
+            {
                 let state = if created.iter().any(|c| c == name) {
                     "created"
                 } else {

@@ -7,7 +7,9 @@ use clap::Args;
 use replaysafe_client::{Client, Credentials, Error, IdempotencyKey, PreparedRequest, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
-use crate::connect::{read_data, CLIENT_ENV, DEFAULT_CLIENT_FILE, DEFAULT_ENDPOINT, ENDPOINT_ENV};
+use crate::connect::{
+    read_data, resume_command, CLIENT_ENV, DEFAULT_CLIENT_FILE, DEFAULT_ENDPOINT, ENDPOINT_ENV,
+};
 use crate::Failure;
 
 #[derive(Args)]
@@ -109,7 +111,15 @@ pub async fn call(args: CallArgs) -> Result<(), Failure> {
             serde_json::to_string_pretty(&saved).expect("serializable"),
         )?;
     }
-    send(&client, &request).await
+    let sent = send(&client, &request, true).await;
+    if sent.is_err() && key.is_some() {
+        // As `transfer create` does: a command run next with this key must sign later than
+        // this attempt, which the server may have fenced.
+        if let Some(created) = request.created() {
+            replaysafe_client::wait_past(created).await;
+        }
+    }
+    sent
 }
 
 pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
@@ -136,7 +146,7 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
         headers: saved.headers,
         body: saved.body.into_bytes(),
     };
-    send(&client, &request).await
+    send(&client, &request, false).await
 }
 
 /// A client for one attempt: `call` and `replay` show exactly one request and its answer.
@@ -152,9 +162,21 @@ fn connect(endpoint: &str, credentials: Option<&std::path::Path>) -> Result<Clie
         .map_err(|e| Failure::Usage(e.to_string()))
 }
 
-async fn send(client: &Client, request: &PreparedRequest) -> Result<(), Failure> {
+/// Sends once and prints the answer. `resumable`: the command takes `--idempotency-key`, so
+/// for a POST whose outcome is left open it prints the command that resumes it.
+async fn send(client: &Client, request: &PreparedRequest, resumable: bool) -> Result<(), Failure> {
+    let resume = |e: &Error| match e.idempotency_key() {
+        Some(key) if resumable && e.outcome_unknown() => {
+            format!("\nresume: {}", resume_command(key))
+        }
+        _ => String::new(),
+    };
     let response = client.send_once(request).await.map_err(|e| match e {
-        e @ Error::Transport { .. } => Failure::Unreachable(e.to_string()),
+        e @ Error::Transport { .. } => Failure::Unreachable(format!("{e}{}", resume(&e))),
+        e @ Error::Protocol { .. } => {
+            eprintln!("error: {e}{}", resume(&e));
+            Failure::Status
+        }
         e => Failure::Usage(e.to_string()),
     })?;
     eprintln!("HTTP {}", response.status);
@@ -174,8 +196,12 @@ async fn send(client: &Client, request: &PreparedRequest) -> Result<(), Failure>
         }
     }
     if response.is_success() {
-        Ok(())
-    } else {
-        Err(Failure::Status)
+        return Ok(());
     }
+    let problem = response.problem();
+    if problem.outcome_unknown() {
+        let e = Error::Api(problem);
+        eprintln!("the outcome is unknown{}", resume(&e));
+    }
+    Err(Failure::Status)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use replaysafe_client::{Client, Credentials, Error, RetryPolicy};
+use replaysafe_client::{Client, Credentials, Error, IdempotencyKey, RetryPolicy};
 
 use crate::Failure;
 
@@ -109,33 +109,77 @@ impl ApiArgs {
 
     /// Reports a client error (stderr, and stdout with `--json`) and picks the exit code.
     pub fn fail(&self, error: Error) -> Failure {
+        self.report(error, false)
+    }
+
+    /// [`ApiArgs::fail`] for a command that takes `--idempotency-key`: when the outcome is
+    /// unknown, it also prints the command that resumes the operation.
+    pub fn fail_resumable(&self, error: Error) -> Failure {
+        self.report(error, true)
+    }
+
+    fn report(&self, error: Error, resumable: bool) -> Failure {
+        let resume = error
+            .idempotency_key()
+            .filter(|_| resumable && error.outcome_unknown())
+            .map(resume_command);
+        if self.json {
+            let mut fields = match &error {
+                Error::Api(p) => serde_json::json!({
+                    "status": p.status,
+                    "code": p.code.as_str(),
+                    "title": p.title,
+                    "detail": p.detail,
+                    "retry_after": p.retry_after.map(|d| d.as_secs()),
+                }),
+                e => serde_json::json!({ "message": e.to_string() }),
+            };
+            if let Some(key) = error.idempotency_key() {
+                fields["idempotency_key"] = key.as_str().into();
+                fields["outcome_unknown"] = error.outcome_unknown().into();
+            }
+            if let Some(command) = &resume {
+                fields["resume"] = command.as_str().into();
+            }
+            if !matches!(error, Error::InvalidInput(_) | Error::Credentials(_)) {
+                println!("{}", serde_json::json!({ "error": fields }));
+            }
+        }
+        let resume_line = resume
+            .map(|command| format!("\nresume: {command}"))
+            .unwrap_or_default();
         match error {
-            Error::Api(p) => {
-                if self.json {
-                    let problem = serde_json::json!({
-                        "error": {
-                            "status": p.status,
-                            "code": p.code.as_str(),
-                            "title": p.title,
-                            "detail": p.detail,
-                            "retry_after": p.retry_after.map(|d| d.as_secs()),
-                        }
-                    });
-                    println!("{problem}");
-                }
-                eprintln!("error: {p}");
+            e @ Error::Api(_) => {
+                eprintln!("error: {e}{resume_line}");
                 Failure::Status
             }
-            Error::Protocol(m) => {
-                eprintln!("error: unexpected answer from {}: {m}", self.endpoint);
+            e @ Error::Protocol { .. } => {
+                eprintln!("error: from {}: {e}{resume_line}", self.endpoint);
                 Failure::Status
             }
             e @ Error::Transport { .. } => Failure::Unreachable(format!(
-                "{e} (is the API running? `make run` serves it at http://127.0.0.1:9000)"
+                "{e} (is the API running? `make run` serves it at http://127.0.0.1:9000){resume_line}"
             )),
             Error::InvalidInput(m) | Error::Credentials(m) => Failure::Usage(m),
         }
     }
+}
+
+/// This command line again, resuming its operation: the same arguments, with
+/// `--idempotency-key KEY` in place of any key given, quoted for a POSIX shell.
+pub fn resume_command(key: &IdempotencyKey) -> String {
+    let mut words = Vec::new();
+    let mut args = std::env::args();
+    while let Some(arg) = args.next() {
+        if arg == "--idempotency-key" {
+            args.next();
+        } else if !arg.starts_with("--idempotency-key=") {
+            words.push(arg);
+        }
+    }
+    words.push("--idempotency-key".into());
+    words.push(key.to_string());
+    shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
 }
 
 /// `--data` as given: JSON, or `@FILE` to read it from a file.

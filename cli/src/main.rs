@@ -26,7 +26,9 @@ const EXAMPLES: &str = "Quick start (with `make run` serving the API in another 
 API commands read the client from --client FILE or REPLAYSAFE_CLIENT (default
 .local/demo-client.json, written by `make run`) and the API from --endpoint URL or
 REPLAYSAFE_ENDPOINT (default http://127.0.0.1:9000). They retry safely: every attempt is signed
-anew with the operation's one Idempotency-Key.
+anew with the operation's one Idempotency-Key. When a create's outcome is unknown (no answer
+after the retries), the error says so and a `resume:` line gives the command that resumes it:
+the same arguments with --idempotency-key KEY. Never retry it with a new key.
 
 Exit codes:
   0  success (2xx, or 304 for `account get --if-none-match`)

@@ -2,7 +2,8 @@
 
 use clap::{Args, Subcommand};
 use replaysafe_client::{
-    Account, Conditional, Created, Fetched, IdempotencyKey, NewAccount, NewTransfer, Transfer,
+    Account, Client, Conditional, Created, Error, Fetched, IdempotencyKey, NewAccount, NewTransfer,
+    Transfer,
 };
 use serde_json::json;
 
@@ -105,6 +106,15 @@ fn key(given: Option<String>) -> Result<IdempotencyKey, Failure> {
     }
 }
 
+/// A failed POST: refused, or its outcome unknown. Before exiting, wait until the clock is past
+/// the second of its last attempt: the server may have fenced the key at that `created`, and a
+/// command run right after this one to retry with the same key must sign a later one, or it is
+/// refused as `attempt-superseded`. (At most a second, unless retries signed ahead of the clock.)
+async fn fail_post(api: &ApiArgs, client: &Client, key: &IdempotencyKey, e: Error) -> Failure {
+    client.wait_past_last_attempt(key).await;
+    api.fail_resumable(e)
+}
+
 pub async fn account(cmd: AccountCmd) -> Result<(), Failure> {
     let api = cmd.api;
     let client = api.connect()?;
@@ -117,10 +127,11 @@ pub async fn account(cmd: AccountCmd) -> Result<(), Failure> {
         } => {
             let mut new = NewAccount::new(currency, initial_balance);
             new.account_id = id;
-            let created = client
-                .create_account_with_key(&new, key(idempotency_key)?)
-                .await
-                .map_err(|e| api.fail(e))?;
+            let key = key(idempotency_key)?;
+            let created = match client.create_account_with_key(&new, key.clone()).await {
+                Ok(created) => created,
+                Err(e) => return Err(fail_post(&api, &client, &key, e).await),
+            };
             print_created(&api, "account", &created, |a| {
                 let mut lines = account_lines(a);
                 if let Some(at) = &a.created_at {
@@ -177,10 +188,11 @@ pub async fn transfer(cmd: TransferCmd) -> Result<(), Failure> {
         } => {
             let mut new = NewTransfer::new(from, to, amount, currency);
             new.reference = reference;
-            let created = client
-                .create_transfer_with_key(&new, key(idempotency_key)?)
-                .await
-                .map_err(|e| api.fail(e))?;
+            let key = key(idempotency_key)?;
+            let created = match client.create_transfer_with_key(&new, key.clone()).await {
+                Ok(created) => created,
+                Err(e) => return Err(fail_post(&api, &client, &key, e).await),
+            };
             print_created(&api, "transfer", &created, |t| {
                 let summary = format!(": {} {} from {} to {}", t.amount, t.currency, t.from, t.to);
                 (t.transfer_id.clone(), summary, transfer_lines(t))

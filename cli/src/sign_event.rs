@@ -1,12 +1,12 @@
 //! `replaysafe sign-event`: a freshly signed copy of an API Gateway event template (`events/`),
-//! for `cargo lambda invoke --data-file`. The signing itself is `replaysafe::events::sign_event`,
+//! for `cargo lambda invoke --data-file`. The signing itself is `replaysafe_client::events::sign_event`,
 //! which the deploy tests run too.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use replaysafe::events::{sign_event, EventEdits};
 use replaysafe::{Clock, SystemClock};
+use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_client::Credentials;
 use replaysafe_signing::random_nonce;
 

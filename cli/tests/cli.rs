@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use assert_cmd::assert::OutputAssertExt;
 use assert_cmd::Command;
+use payments::{Payments, PaymentsStore, PaymentsTables};
 use predicates::str::contains;
 use replaysafe::store::sdk_client;
 use replaysafe::{Config, Guard, Store, SystemClock, Tables};
@@ -61,6 +62,14 @@ impl Stack {
         }
     }
 
+    /// A stack with acc_alice (10000 EUR) and acc_bob (0 EUR), both alice's.
+    async fn with_alice_and_bob() -> Self {
+        let stack = Self::start().await;
+        stack.open("acc_alice", 10_000).await;
+        stack.open("acc_bob", 0).await;
+        stack
+    }
+
     /// `replaysafe` aimed at this stack through the environment, as a user would set it.
     fn cli(&self) -> Command {
         let mut cmd = cli();
@@ -71,6 +80,20 @@ impl Stack {
 
     async fn run(&self, args: &[&str]) -> Output {
         run(self.cli(), args).await
+    }
+
+    /// `created` (a `--json` answer) is the stored answer of the only transfer, 1500 from
+    /// acc_alice (10000 before) to acc_bob (0 before), debited and credited once.
+    async fn assert_the_one_transfer_of_1500(&self, created: &Value) {
+        assert_eq!(created["replayed"], true, "{created}");
+        let stored = self.app.transfers().await;
+        assert_eq!(stored.len(), 1, "exactly one transfer");
+        assert_eq!(
+            created["transfer"]["transfer_id"],
+            stored[0].transfer_id.as_str()
+        );
+        assert_eq!(self.app.balance("acc_alice").await, 8_500, "one debit");
+        assert_eq!(self.app.balance("acc_bob").await, 1_500, "one credit");
     }
 
     /// Opens an EUR account owned by alice (in-process: no CLI involved).
@@ -485,6 +508,10 @@ async fn api_errors_exit_1_with_the_problem_code() {
     let problem = json(&out);
     assert_eq!(problem["error"]["code"], "insufficient-funds");
     assert_eq!(problem["error"]["status"], 409);
+    // A refusal is an outcome: it names the key, and there is nothing to resume.
+    assert!(problem["error"]["idempotency_key"].is_string(), "{problem}");
+    assert_eq!(problem["error"]["outcome_unknown"], false);
+    assert!(problem["error"].get("resume").is_none());
 
     for (args, code) in [
         (vec!["account", "get", "acc_nobody"], "404 not-found"),
@@ -718,9 +745,11 @@ async fn admin_creates_tables_and_a_client_the_api_accepts() {
 
     // That client, through the API on those tables.
     let tables = Tables::with_prefix(&prefix);
-    let store = Store::new(sdk_client(Some(&dynamodb)).await, tables.clone());
+    let sdk = sdk_client(Some(&dynamodb)).await;
+    let store = Store::new(sdk.clone(), tables.clone());
     let guard = Guard::new(store, Config::new(tables), std::sync::Arc::new(SystemClock));
-    let server = ApiServer::start(guard).await;
+    let ledger = PaymentsStore::new(sdk, PaymentsTables::with_prefix(&prefix));
+    let server = ApiServer::start(Payments::new(guard, ledger)).await;
     let scratch = Scratch::new();
     let file = scratch.file("client.json", &client.to_string());
     let mut cmd = cli();
@@ -769,9 +798,7 @@ async fn admin_creates_tables_and_a_client_the_api_accepts() {
 /// gets the original transfer back, not a second one.
 #[tokio::test]
 async fn a_retry_after_a_lost_answer_returns_the_original_transfer() {
-    let stack = Stack::start().await;
-    stack.open("acc_alice", 10_000).await;
-    stack.open("acc_bob", 0).await;
+    let stack = Stack::with_alice_and_bob().await;
 
     // Through the CLI.
     let proxy = DroppingProxy::start(stack.server.addr, 1).await;
@@ -797,17 +824,9 @@ async fn a_retry_after_a_lost_answer_returns_the_original_transfer() {
         .success()
         .stderr(contains("retry: attempt 1 got connection failed"));
     let created = json(&out);
-    assert_eq!(created["replayed"], true, "{created}");
     assert_eq!(created["attempts"], 2);
     assert_eq!((proxy.forwarded(), proxy.lost()), (2, 1));
-    let stored = stack.app.transfers().await;
-    assert_eq!(stored.len(), 1, "exactly one transfer");
-    assert_eq!(
-        created["transfer"]["transfer_id"],
-        stored[0].transfer_id.as_str()
-    );
-    assert_eq!(stack.app.balance("acc_alice").await, 8_500, "one debit");
-    assert_eq!(stack.app.balance("acc_bob").await, 1_500, "one credit");
+    stack.assert_the_one_transfer_of_1500(&created).await;
 
     // Through the library, losing two answers in a row.
     let proxy = DroppingProxy::start(stack.server.addr, 2).await;
@@ -831,4 +850,132 @@ async fn a_retry_after_a_lost_answer_returns_the_original_transfer() {
             .has_idempotency_record(&stack.app.alice, created.idempotency_key.as_str())
             .await
     );
+}
+
+/// `transfer create` of `amount` EUR from `from` to `to`.
+fn transfer_create(
+    from: &'static str,
+    to: &'static str,
+    amount: &'static str,
+) -> Vec<&'static str> {
+    vec![
+        "transfer",
+        "create",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--amount",
+        amount,
+        "--currency",
+        "EUR",
+    ]
+}
+
+/// Waits until a wall-clock second has just begun: what follows (a few CLI runs of a few tens of
+/// milliseconds each) starts within the second of the first attempt.
+fn at_the_start_of_a_second() {
+    let into = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    if into > 50 {
+        std::thread::sleep(Duration::from_millis(u64::from(1000 - into) + 5));
+    }
+}
+
+/// The proxy lets the only attempt commit and loses its answer: the CLI cannot know what
+/// happened. It says so, names the key, and prints the command that resumes the operation;
+/// run as printed, it returns the original transfer, and money moved once.
+#[tokio::test]
+async fn an_unknown_outcome_prints_the_command_that_resumes_it() {
+    let stack = Stack::with_alice_and_bob().await;
+    let proxy = DroppingProxy::start(stack.server.addr, 1).await;
+    let mut args = transfer_create("acc_alice", "acc_bob", "1500");
+    args.extend(["--reference", "rent march", "--max-attempts", "1"]);
+    args.extend(["--endpoint", &proxy.url]);
+    let out = stack.run(&args).await;
+    out.clone().assert().code(3);
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    let resume = lines[1].strip_prefix("resume: ").expect(&err);
+    let words = shlex::split(resume).expect("a shell command");
+    let key = words.last().unwrap().clone();
+    assert!(
+        lines[0].starts_with("error: no answer from")
+            && lines[0].contains(&format!(
+                "the outcome is unknown: resume it with the same Idempotency-Key {key}"
+            )),
+        "{err}"
+    );
+    assert_eq!(words[0], env!("CARGO_BIN_EXE_replaysafe"));
+    assert_eq!(words[words.len() - 2], "--idempotency-key");
+    assert!(words.iter().any(|w| w == "rent march"), "{words:?}");
+    assert_eq!(
+        stack.app.transfers().await.len(),
+        1,
+        "the lost attempt committed"
+    );
+
+    let mut again = stack.cli();
+    again.args(&words[1..]);
+    let out = run(again, &["--json"]).await;
+    out.clone().assert().success();
+    let created = json(&out);
+    assert_eq!(created["idempotency_key"], key.as_str());
+    stack.assert_the_one_transfer_of_1500(&created).await;
+
+    // --json, with a key given: the error object carries it, and the resume command keeps it
+    // (once).
+    let proxy = DroppingProxy::start(stack.server.addr, 1).await;
+    let open = "account create --currency EUR --idempotency-key open-7 --max-attempts 1 --json";
+    let mut args: Vec<&str> = open.split(' ').collect();
+    args.extend(["--endpoint", &proxy.url]);
+    let out = stack.run(&args).await;
+    out.clone().assert().code(3);
+    let error = &json(&out)["error"];
+    assert_eq!(error["idempotency_key"], "open-7");
+    assert_eq!(error["outcome_unknown"], true);
+    let words = shlex::split(error["resume"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        words.iter().filter(|w| *w == "--idempotency-key").count(),
+        1
+    );
+    assert_eq!(words.last().map(String::as_str), Some("open-7"));
+}
+
+/// Refused, then the cause fixed and the same command run at once: the server fenced the key at
+/// the refused attempt's `created`, and the new process signs after it (the refused command
+/// waited for the clock to pass that second before it exited), so it goes through.
+#[tokio::test]
+async fn a_refused_transfer_retried_at_once_with_its_key_goes_through() {
+    let stack = Stack::start().await;
+    stack.open("acc_alice", 100).await;
+    stack.open("acc_bob", 0).await;
+    stack.open("acc_carol", 10_000).await;
+    let pay = |from, to, amount, key| {
+        let mut args = transfer_create(from, to, amount);
+        args.extend(["--idempotency-key", key]);
+        args
+    };
+    at_the_start_of_a_second();
+    let out = stack
+        .run(&pay("acc_alice", "acc_bob", "500", "pay-500"))
+        .await;
+    out.clone().assert().code(1);
+    assert!(one_line_error(&out).contains("409 insufficient-funds"));
+    let out = stack
+        .run(&pay("acc_carol", "acc_alice", "1000", "fund-1000"))
+        .await;
+    out.clone().assert().success();
+    let out = stack
+        .run(&pay("acc_alice", "acc_bob", "500", "pay-500"))
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("created: 500 EUR from acc_alice to acc_bob"));
+    assert_eq!(stack.app.balance("acc_alice").await, 600);
+    assert_eq!(stack.app.balance("acc_bob").await, 500);
 }

@@ -3,14 +3,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use replaysafe_signing::{random_nonce, Signer};
+use replaysafe_signing::{random_nonce, AttemptParams, Signer};
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 
+use crate::attempts::Ledger;
 use crate::credentials::Credentials;
 use crate::error::{Error, Problem, ProblemCode};
 use crate::prepared::{now_unix, PreparedRequest};
-use crate::retry::{parse_retry_after, verdict, RetryPolicy, Verdict};
+use crate::retry::{parse_retry_after, verdict, Resign, RetryPolicy, Verdict, EXPIRES_MARGIN};
+use crate::transport::{self, SendError};
 use crate::types::{
     check_id, Account, Conditional, Created, Fetched, IdempotencyKey, NewAccount, NewTransfer,
     Transfer,
@@ -40,6 +42,8 @@ pub struct RawResponse {
     pub body: Vec<u8>,
     /// HTTP requests it took.
     pub attempts: u32,
+    /// The key the request carried (a POST).
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 impl RawResponse {
@@ -56,10 +60,13 @@ impl RawResponse {
         (200..300).contains(&self.status) || self.status == 304
     }
 
-    /// The problem, for an error status.
+    /// The problem, for an error status, with the request's key.
     pub fn problem(&self) -> Problem {
         let retry_after = self.header("retry-after").and_then(parse_retry_after);
-        Problem::from_answer(self.status, &self.body, retry_after)
+        Problem {
+            idempotency_key: self.idempotency_key.clone(),
+            ..Problem::from_answer(self.status, &self.body, retry_after)
+        }
     }
 
     /// The problem code, when the body is a problem document.
@@ -123,10 +130,7 @@ impl ClientBuilder {
         let origin = url.origin().ascii_serialization();
         let base_path = url.path().trim_end_matches('/').to_owned();
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .user_agent(concat!("replaysafe-client/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let http = transport::http_client(self.connect_timeout)
             .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -136,12 +140,19 @@ impl ClientBuilder {
                 signer: self.signer,
                 policy: self.policy,
                 on_retry: self.on_retry,
+                ledger: Ledger::default(),
             }),
         })
     }
 }
 
-/// A client of the API for one set of credentials. Cheap to clone (shared connection pool).
+/// A client of the API for one set of credentials. Cheap to clone (shared connection pool, and
+/// shared memory of the keys it signed: each key's latest `created`, and which keys have an
+/// operation running, so a clone never runs a second operation with a key at the same time).
+///
+/// It follows no redirect (the signature does not cover the host, so a redirect would hand a
+/// valid attempt, and on 307/308 its body, to wherever it points) and reads at most
+/// [`crate::MAX_ANSWER_BYTES`] of an answer.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -156,6 +167,7 @@ struct Inner {
     signer: Signer,
     policy: RetryPolicy,
     on_retry: Option<RetryHook>,
+    ledger: Ledger,
 }
 
 impl Client {
@@ -305,11 +317,13 @@ impl Client {
 
     // ---- The retry loop ----
 
-    /// Sends one logical request under the retry policy: every attempt is signed anew (fresh
-    /// `created`, random nonce) with the same `idempotency_key` and the same `body` bytes.
-    /// Returns the final answer whatever its status (use [`RawResponse::problem`]); errs only
-    /// when no answer arrived. `path` is relative to the endpoint and may carry a query.
-    /// `extra_headers` are sent unsigned (e.g. `if-none-match`).
+    /// Sends one logical request under the retry policy: every attempt is signed anew (a
+    /// `created` later than the previous attempt's under the same key, a short `expires`, a
+    /// random nonce) with the same `idempotency_key` and the same `body` bytes, one attempt at
+    /// a time; a second call with the same key waits until this one is done.
+    /// Returns the final answer whatever its status (use [`RawResponse::problem`]); errs when
+    /// no answer arrived, or an unreadable one. `path` is relative to the endpoint and may
+    /// carry a query. `extra_headers` are sent unsigned (e.g. `if-none-match`).
     pub async fn execute(
         &self,
         method: &str,
@@ -324,21 +338,27 @@ impl Client {
                 "a POST needs an Idempotency-Key".into(),
             ));
         }
+        // Held until the operation ends: never two operations of one key in flight.
+        let _hold = match idempotency_key {
+            Some(key) => Some(self.inner.ledger.hold(key).await),
+            None => None,
+        };
         let policy = &self.inner.policy;
         let started = Instant::now();
-        let mut resigned = false;
+        let mut resigned: Vec<Resign> = Vec::new();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.prepare(method, path, &body, idempotency_key);
-            for (name, value) in extra_headers {
-                request.set_header(name, *value);
-            }
             let left = policy.max_elapsed.saturating_sub(started.elapsed());
             let timeout = policy
                 .attempt_timeout
                 .min(left)
                 .max(Duration::from_millis(1));
+            let mut request = self.sign_attempt(method, path, &body, idempotency_key, timeout);
+            for (name, value) in extra_headers {
+                request.set_header(name, *value);
+            }
+            // Awaited to its end (answer or timeout) before anything else is signed.
             let outcome = self.send(&request, timeout).await;
             let (verdict, retry_after, reason) = match &outcome {
                 Ok(r) => {
@@ -350,13 +370,14 @@ impl Client {
                     let after = r.header("retry-after").and_then(parse_retry_after);
                     (verdict(r.status, code.as_ref()), after, reason)
                 }
+                Err(e) if e.too_long => (Verdict::Final, None, e.to_string()),
                 Err(e) => (Verdict::Retry, None, e.to_string()),
             };
             let delay = match verdict {
                 Verdict::Final => None,
-                Verdict::Resign if resigned => None,
-                Verdict::Resign => {
-                    resigned = true;
+                Verdict::Resign(why) if resigned.contains(&why) => None,
+                Verdict::Resign(why) => {
+                    resigned.push(why);
                     Some(Duration::ZERO)
                 }
                 Verdict::Retry => {
@@ -377,12 +398,7 @@ impl Client {
                         r.attempts = attempt;
                         Ok(r)
                     }
-                    Err(e) => Err(Error::Transport {
-                        url: self.url(path),
-                        message: e.to_string(),
-                        attempts: attempt,
-                        timed_out: e.timed_out,
-                    }),
+                    Err(e) => Err(self.no_answer(&request, e, attempt)),
                 };
             };
             if let Some(hook) = &self.inner.on_retry {
@@ -397,7 +413,56 @@ impl Client {
         }
     }
 
-    /// Signs a request now, with a random nonce. `path` is relative to the endpoint.
+    /// Signs the next attempt: `created` after every earlier attempt of the key, `expires` when
+    /// waiting for its answer ends plus a margin.
+    fn sign_attempt(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        idempotency_key: Option<&IdempotencyKey>,
+        timeout: Duration,
+    ) -> PreparedRequest {
+        let now = now_unix();
+        let created = match idempotency_key {
+            Some(key) => self.inner.ledger.next_created(key, now),
+            None => now,
+        };
+        let lifetime = (timeout + EXPIRES_MARGIN).as_secs_f64().ceil() as i64;
+        let nonce = random_nonce();
+        let attempt = AttemptParams {
+            created,
+            expires: Some(created.saturating_add(lifetime)),
+            nonce: &nonce,
+        };
+        self.prepare_attempt(method, path, body, idempotency_key, &attempt)
+    }
+
+    /// The latest `created` this client signed under `key` (None if it signed none, or
+    /// forgot it: it remembers the last few thousand keys). A later attempt of the operation
+    /// must be signed after it: the server fences a refused attempt's `created`.
+    pub fn last_created(&self, key: &IdempotencyKey) -> Option<i64> {
+        self.inner.ledger.last_created(key)
+    }
+
+    /// Waits until the wall clock is past the second of the latest attempt signed under `key`
+    /// (at most 10 s), so that another process resuming the operation after this one ends
+    /// signs a later `created` and is not refused as `attempt-superseded`. This client needs no
+    /// such wait: it signs later by itself. For a program that exits after a refusal or an
+    /// unknown outcome (the CLI does this).
+    pub async fn wait_past_last_attempt(&self, key: &IdempotencyKey) {
+        let Some(last) = self.last_created(key) else {
+            return;
+        };
+        let past =
+            std::time::UNIX_EPOCH + Duration::from_secs(last.saturating_add(1).max(0) as u64);
+        if let Ok(wait) = past.duration_since(std::time::SystemTime::now()) {
+            tokio::time::sleep(wait.min(Duration::from_secs(10))).await;
+        }
+    }
+
+    /// Signs a request now, with a random nonce and no `expires` (for a request sent by hand,
+    /// later: `replaysafe sign`). `path` is relative to the endpoint.
     pub fn prepare(
         &self,
         method: &str,
@@ -415,7 +480,7 @@ impl Client {
         )
     }
 
-    /// Signs a request with a given `created` and nonce.
+    /// Signs a request with a given `created` and nonce, and no `expires`.
     pub fn prepare_at(
         &self,
         method: &str,
@@ -425,6 +490,23 @@ impl Client {
         created: i64,
         nonce: &str,
     ) -> PreparedRequest {
+        let attempt = AttemptParams {
+            created,
+            expires: None,
+            nonce,
+        };
+        self.prepare_attempt(method, path, body, idempotency_key, &attempt)
+    }
+
+    /// Signs a request with the given signature parameters.
+    pub fn prepare_attempt(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        idempotency_key: Option<&IdempotencyKey>,
+        attempt: &AttemptParams,
+    ) -> PreparedRequest {
         let full_path = format!("{}{path}", self.inner.base_path);
         PreparedRequest::sign(
             &self.inner.signer,
@@ -432,22 +514,16 @@ impl Client {
             &full_path,
             body,
             idempotency_key,
-            created,
-            nonce,
+            attempt,
         )
     }
 
     /// Sends `request` exactly as it is, once: no retry, no re-signing (what `replay` and an
-    /// attacker do). Errs only when no answer arrived.
+    /// attacker do). Errs only when no answer arrived, or an unreadable one.
     pub async fn send_once(&self, request: &PreparedRequest) -> Result<RawResponse, Error> {
         self.send(request, self.inner.policy.attempt_timeout)
             .await
-            .map_err(|e| Error::Transport {
-                url: format!("{}{}", self.inner.origin, request.path),
-                message: e.to_string(),
-                attempts: 1,
-                timed_out: e.timed_out,
-            })
+            .map_err(|e| self.no_answer(request, e, 1))
     }
 
     async fn send(
@@ -456,72 +532,39 @@ impl Client {
         timeout: Duration,
     ) -> Result<RawResponse, SendError> {
         let url = format!("{}{}", self.inner.origin, request.path);
-        let method =
-            reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| SendError {
-                message: format!("not an HTTP method: {:?}", request.method),
-                timed_out: false,
-            })?;
-        let mut builder = self.inner.http.request(method, &url).timeout(timeout);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        if !request.body.is_empty() {
-            builder = builder.body(request.body.clone());
-        }
-        let response = builder.send().await.map_err(SendError::from)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        // An answer cut off mid-body is no answer: retried like a lost one.
-        let body = response.bytes().await.map_err(SendError::from)?.to_vec();
+        let answer = transport::send(&self.inner.http, &url, request, timeout).await?;
         Ok(RawResponse {
-            status,
-            headers,
-            body,
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
             attempts: 1,
+            idempotency_key: key_of(request),
         })
     }
-}
 
-/// A transport failure of one attempt.
-struct SendError {
-    message: String,
-    timed_out: bool,
-}
-
-impl From<reqwest::Error> for SendError {
-    fn from(e: reqwest::Error) -> Self {
-        // reqwest's Display is "error sending request for url (…)"; the cause is in the sources.
-        let mut message = if e.is_timeout() {
-            "timed out".to_owned()
-        } else if e.is_connect() {
-            "cannot connect".to_owned()
-        } else {
-            "connection failed".to_owned()
-        };
-        let mut source = std::error::Error::source(&e);
-        let mut last = String::new();
-        while let Some(s) = source {
-            let text = s.to_string();
-            // hyper-util's "client error (Connect)" layers say nothing the next source does not.
-            let noise = text.starts_with("client error (");
-            if !text.is_empty() && !noise && !last.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-                last = text;
-            }
-            source = s.source();
+    /// The error for an attempt that got no usable answer, with the request's key.
+    fn no_answer(&self, request: &PreparedRequest, e: SendError, attempts: u32) -> Error {
+        let idempotency_key = key_of(request);
+        if e.too_long {
+            return Error::Protocol {
+                message: e.message,
+                idempotency_key,
+            };
         }
-        SendError {
-            message,
-            timed_out: e.is_timeout(),
+        Error::Transport {
+            url: format!("{}{}", self.inner.origin, request.path),
+            message: e.message,
+            attempts,
+            timed_out: e.timed_out,
+            idempotency_key,
         }
     }
 }
 
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
+fn key_of(request: &PreparedRequest) -> Option<IdempotencyKey> {
+    request
+        .header("idempotency-key")
+        .and_then(|k| IdempotencyKey::parse(k).ok())
 }
 
 fn json_body<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -529,15 +572,16 @@ fn json_body<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn decode<T: DeserializeOwned>(response: &RawResponse) -> Result<T, Error> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        Error::Protocol(format!(
+    serde_json::from_slice(&response.body).map_err(|e| Error::Protocol {
+        message: format!(
             "{} answer is not the expected JSON ({e}): {}",
             response.status,
             String::from_utf8_lossy(&response.body)
                 .chars()
                 .take(200)
                 .collect::<String>()
-        ))
+        ),
+        idempotency_key: response.idempotency_key.clone(),
     })
 }
 

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::retry::settles;
+use crate::types::IdempotencyKey;
+
 /// The contract's problem codes, with a fallback for codes this client does not know yet (a
 /// newer server) and for error answers that are not problem documents (an empty code).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,6 +27,17 @@ pub enum ProblemCode {
     InsufficientFunds,
     CurrencyMismatch,
     RequestInProgress,
+    /// 409: this attempt was signed no later than an attempt of the same key that the server
+    /// refused (its fence), so it had no effect, and it never will. Final for this attempt.
+    ///
+    /// A client's own retries never meet it: it signs each attempt of a key later than the one
+    /// before. It means another process used the key and was refused, this process's clock
+    /// stepped back, or an older copy of an attempt arrived late. The operation stands refused.
+    /// If you still mean to perform it (the cause fixed), call again with the same key: the new
+    /// attempt is signed later, and proceeds once it is signed after the fence (a second after
+    /// the refused attempt). Never switch to a new key to "get around" it unless you know the
+    /// refusal was final for what you meant to do.
+    AttemptSuperseded,
     BodyTooLarge,
     IdempotencyKeyReused,
     Unavailable,
@@ -31,7 +45,7 @@ pub enum ProblemCode {
     Other(String),
 }
 
-const CODES: [(&str, ProblemCode); 19] = [
+const CODES: [(&str, ProblemCode); 20] = [
     ("invalid-json", ProblemCode::InvalidJson),
     ("validation-failed", ProblemCode::ValidationFailed),
     (
@@ -53,6 +67,7 @@ const CODES: [(&str, ProblemCode); 19] = [
     ("insufficient-funds", ProblemCode::InsufficientFunds),
     ("currency-mismatch", ProblemCode::CurrencyMismatch),
     ("request-in-progress", ProblemCode::RequestInProgress),
+    ("attempt-superseded", ProblemCode::AttemptSuperseded),
     ("body-too-large", ProblemCode::BodyTooLarge),
     ("idempotency-key-reused", ProblemCode::IdempotencyKeyReused),
     ("unavailable", ProblemCode::Unavailable),
@@ -60,6 +75,12 @@ const CODES: [(&str, ProblemCode); 19] = [
 ];
 
 impl ProblemCode {
+    /// Every slug the contract defines (what `openapi.yaml` lists, as a test checks).
+    pub fn known_slugs() -> impl Iterator<Item = &'static str> {
+        CODES.iter().map(|(slug, _)| *slug)
+    }
+
+    /// The code for a slug; `Other` for one the contract does not define.
     pub fn parse(slug: &str) -> Self {
         CODES
             .iter()
@@ -96,6 +117,8 @@ pub struct Problem {
     pub detail: String,
     /// `Retry-After`, when the answer had one (409 `request-in-progress`, 503 `unavailable`).
     pub retry_after: Option<Duration>,
+    /// The operation's key, for the answer to a POST.
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +142,7 @@ impl Problem {
                 title: p.title,
                 detail: p.detail,
                 retry_after,
+                idempotency_key: None,
             },
             _ => {
                 let text = String::from_utf8_lossy(body);
@@ -130,14 +154,23 @@ impl Problem {
                     title: reason(status).to_owned(),
                     detail,
                     retry_after,
+                    idempotency_key: None,
                 }
             }
         }
+    }
+
+    /// The answer to a POST that does not settle it: one the retry policy retries or re-signs
+    /// (it gave up), or a redirect. Another attempt may have taken effect, or still can until
+    /// its `expires`: resume with the same key.
+    pub fn outcome_unknown(&self) -> bool {
+        self.idempotency_key.is_some() && !settles(self.status, Some(&self.code))
     }
 }
 
 fn reason(status: u16) -> &'static str {
     match status {
+        300..=399 => "Redirect (not followed)",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -173,24 +206,64 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The words every error of a POST with an open outcome ends with.
+struct Unknown<'a>(Option<&'a IdempotencyKey>);
+
+impl<'a> Unknown<'a> {
+    fn of(problem: &'a Problem) -> Self {
+        Unknown(
+            problem
+                .idempotency_key
+                .as_ref()
+                .filter(|_| problem.outcome_unknown()),
+        )
+    }
+}
+
+impl fmt::Display for Unknown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(key) => write!(
+                f,
+                "; the outcome is unknown: resume it with the same Idempotency-Key {key} \
+                 (a new key could execute it twice)"
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a call failed. Every error of a POST that sent something carries the operation's
+/// [`IdempotencyKey`] ([`Error::idempotency_key`]), and says when the outcome is unknown
+/// ([`Error::outcome_unknown`]): then resume the operation with that same key (a new key could
+/// execute it twice). [`Error::InvalidInput`] and [`Error::Credentials`] come before anything
+/// is sent.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The API answered with an error status. For a retryable problem (409
     /// `request-in-progress`, 5xx) this is the last answer, after the retry policy gave up.
-    #[error("{0}")]
+    #[error("{}{}", .0, Unknown::of(.0))]
     Api(Problem),
     /// No answer arrived: connection refused or reset, timeout, or the answer was cut off.
-    #[error("no answer from {url} after {attempts} attempt(s): {message}")]
+    #[error("no answer from {url} after {attempts} attempt(s): {message}{}", Unknown(.idempotency_key.as_ref()))]
     Transport {
         url: String,
         message: String,
         attempts: u32,
         /// The last attempt timed out (rather than failed to connect, say).
         timed_out: bool,
+        /// The operation's key, for a POST: its outcome is unknown.
+        idempotency_key: Option<IdempotencyKey>,
     },
-    /// A success status whose body is not what the contract says.
-    #[error("unexpected answer: {0}")]
-    Protocol(String),
+    /// An answer that is not what the contract says: a success status with another body, or
+    /// a body longer than [`crate::MAX_ANSWER_BYTES`]. Not retried.
+    #[error("unexpected answer: {message}{}", Unknown(.idempotency_key.as_ref()))]
+    Protocol {
+        message: String,
+        /// The operation's key, for a POST: its outcome is unknown (the stored answer, if any,
+        /// comes back when it is resumed with this key).
+        idempotency_key: Option<IdempotencyKey>,
+    },
     /// The request cannot be sent as given (an invalid id or idempotency key, a bad endpoint).
     #[error("{0}")]
     InvalidInput(String),
@@ -205,6 +278,31 @@ impl Error {
         match self {
             Error::Api(p) => Some(&p.code),
             _ => None,
+        }
+    }
+
+    /// The key of the POST that failed (None for a GET, or when nothing was sent).
+    pub fn idempotency_key(&self) -> Option<&IdempotencyKey> {
+        match self {
+            Error::Api(p) => p.idempotency_key.as_ref(),
+            Error::Transport {
+                idempotency_key, ..
+            }
+            | Error::Protocol {
+                idempotency_key, ..
+            } => idempotency_key.as_ref(),
+            Error::InvalidInput(_) | Error::Credentials(_) => None,
+        }
+    }
+
+    /// A POST whose outcome is unknown: no answer, an answer that is not one (see
+    /// [`Problem::outcome_unknown`]), or an unreadable one. Resume it with
+    /// [`Error::idempotency_key`]. False for a refusal: that is final (the server fences it),
+    /// nothing happened, and no earlier attempt of the operation ever will.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Error::Api(p) => p.outcome_unknown(),
+            _ => self.idempotency_key().is_some(),
         }
     }
 }
@@ -248,5 +346,43 @@ mod tests {
         );
         let p = Problem::from_answer(503, b"", Some(Duration::from_secs(2)));
         assert_eq!(p.to_string(), "503 Service Unavailable (retry after 2 s)");
+    }
+
+    #[test]
+    fn an_open_outcome_says_so_and_names_the_key() {
+        let key = IdempotencyKey::parse("inv-42").unwrap();
+        let body = br#"{"code":"unavailable","detail":"try later"}"#;
+        let mut p = Problem::from_answer(503, body, None);
+        assert!(!p.outcome_unknown(), "a GET has no outcome to lose");
+        p.idempotency_key = Some(key.clone());
+        assert!(p.outcome_unknown());
+        assert_eq!(
+            p.to_string(),
+            "503 unavailable: try later",
+            "the answer as it came"
+        );
+        assert_eq!(
+            Error::Api(p).to_string(),
+            "503 unavailable: try later; the outcome is unknown: resume it with the same \
+             Idempotency-Key inv-42 (a new key could execute it twice)"
+        );
+        let refused = Problem {
+            idempotency_key: Some(key.clone()),
+            ..Problem::from_answer(409, br#"{"code":"insufficient-funds","detail":"d"}"#, None)
+        };
+        assert!(!refused.outcome_unknown());
+        assert_eq!(Error::Api(refused).to_string(), "409 insufficient-funds: d");
+        let lost = Error::Transport {
+            url: "http://x/transfers".into(),
+            message: "timed out".into(),
+            attempts: 3,
+            timed_out: true,
+            idempotency_key: Some(key.clone()),
+        };
+        assert!(lost.outcome_unknown());
+        assert_eq!(lost.idempotency_key(), Some(&key));
+        assert!(lost
+            .to_string()
+            .ends_with("Idempotency-Key inv-42 (a new key could execute it twice)"));
     }
 }

@@ -3,24 +3,48 @@
 //! It does what a caller of a replay-safe API must do, by default:
 //!
 //! - **signs every attempt** per the contract (RFC 9421 HMAC-SHA256 over `@method`, `@path`,
-//!   `@query`, `content-digest`, `idempotency-key`; RFC 9530 `Content-Digest`), with a fresh
-//!   `created` and a random nonce each time;
+//!   `@query`, `content-digest`, `idempotency-key`; RFC 9530 `Content-Digest`), with a random
+//!   nonce, a `created` later than the previous attempt's under the same key (`max(now,
+//!   previous + 1)`, even if the clock steps back), and a short `expires` (`created` + the
+//!   attempt's timeout + [`EXPIRES_MARGIN`]): an attempt lost on the way is refused as stale a
+//!   few seconds later instead of staying deliverable for the whole replay window;
 //! - **one `Idempotency-Key` per logical operation** (a UUID v4 unless you give one), kept across
 //!   every retry of that operation, with the **same body bytes** (serialized once);
+//! - **one attempt at a time, never hedged**: the next attempt is signed only once the previous
+//!   one was answered or given up, and a second call with a key already running waits for it.
+//!   The answer to the latest-signed attempt is the operation's outcome;
 //! - **retries what is safe to retry**: connection errors, timeouts, 5xx (503 `unavailable`
 //!   included), 409 `request-in-progress`, and 429 (API Gateway's throttling, answered before
 //!   the function runs), with exponential backoff, full jitter, a cap, and `Retry-After`
 //!   honoured. It never retries any other 4xx: those stored nothing and will not change by
 //!   themselves;
-//! - **re-signs once on 401 `nonce-reused`**: the server consumed that nonce but the answer never
-//!   arrived (e.g. an intermediary delivered the same bytes twice). A new nonce with the same key
-//!   gets the operation's stored answer;
+//! - **re-signs once, at once, with the same key** on 401 `nonce-reused` (the server consumed
+//!   that nonce but the answer never arrived: a new nonce gets the operation's stored answer),
+//!   and once on 401 `signature-invalid`, 401 `signature-missing` or 400 `digest-mismatch` (an
+//!   honest client and server never produce them: the bytes were changed on the way, and the
+//!   untampered copy may still be held);
+//! - **settles its own attempts**: after a refusal the server fences the key at the refused
+//!   attempt's `created`, so no earlier attempt can ever take effect. A retry you ask for with
+//!   the same key (the cause fixed) is signed after it (the client remembers each key's latest
+//!   `created`, see [`Client::last_created`]), so it proceeds. 409 `attempt-superseded` means an
+//!   attempt was not signed after such a fence: see [`ProblemCode::AttemptSuperseded`];
+//! - **says when an outcome is unknown**: a 5xx, 429, 409 `request-in-progress`, a timeout, a
+//!   lost answer, a 401 `nonce-reused`, an answer to altered bytes, a redirect and an
+//!   unreadable answer are not outcomes of a POST (another copy of an attempt may have taken
+//!   effect). When it gives up on one, the error says so ([`Error::outcome_unknown`]) and, like
+//!   every error of a POST, carries the key ([`Error::idempotency_key`]): resume the operation
+//!   with that key, never a new one, or it may execute twice;
+//! - **follows no redirect** (the signature does not cover the host: a redirect would hand a
+//!   valid attempt, and on 307/308 its body, to wherever it points) and **reads at most
+//!   [`MAX_ANSWER_BYTES`]** of an answer (longer: [`Error::Protocol`]);
 //! - **stops well within the idempotency retention**: [`RetryPolicy::max_elapsed`] (5 min by
 //!   default) bounds the whole operation, while the server keeps a key's answer for
 //!   `IDEMPOTENCY_TTL_SECONDS` (24 h by default). A retry later than the retention would be a
 //!   new operation, so the client must never get near it. If you persist a key to resume an
 //!   operation after a crash ([`Client::create_transfer_with_key`]), resume it within the
-//!   retention too.
+//!   retention too. A process that exits after a refusal or an unknown outcome, to be resumed
+//!   by another one, calls [`Client::wait_past_last_attempt`] first, so that the other signs
+//!   later.
 //!
 //! Results say what happened: [`Created::replayed`] is true when the answer is the stored answer
 //! of an earlier request with the same key (`Idempotent-Replayed: true`), and
@@ -38,6 +62,8 @@
 //! match client.create_transfer(&transfer).await {
 //!     Ok(created) => println!("{} (replayed: {})", created.value.transfer_id, created.replayed),
 //!     Err(Error::Api(p)) if p.code == ProblemCode::InsufficientFunds => println!("not enough money"),
+//!     // Keep the key: resuming with it returns the operation's answer, never a second transfer.
+//!     Err(e) if e.outcome_unknown() => println!("unknown, resume with {:?}", e.idempotency_key()),
 //!     Err(e) => return Err(e),
 //! }
 //! # Ok(()) }
@@ -52,18 +78,22 @@
 //! signing implementation, which the server's verifier also uses (the contract's test vector is
 //! checked on both sides), so client and server cannot drift apart.
 
+mod attempts;
 mod client;
 mod credentials;
 mod error;
+pub mod events;
 mod prepared;
 mod retry;
+mod transport;
 mod types;
 
 pub use client::{check_path, Client, ClientBuilder, RawResponse, RetryEvent};
 pub use credentials::Credentials;
 pub use error::{Error, Problem, ProblemCode};
-pub use prepared::{now_unix, PreparedRequest};
-pub use retry::RetryPolicy;
+pub use prepared::{now_unix, wait_past, PreparedRequest};
+pub use retry::{RetryPolicy, EXPIRES_MARGIN};
+pub use transport::MAX_ANSWER_BYTES;
 pub use types::{
     valid_id, Account, Conditional, Created, Fetched, IdempotencyKey, NewAccount, NewTransfer,
     Transfer,

@@ -1,6 +1,8 @@
 //! One signed HTTP request, exactly as it goes on the wire.
 
-use replaysafe_signing::Signer;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use replaysafe_signing::{AttemptParams, Signer};
 
 use crate::types::IdempotencyKey;
 
@@ -18,19 +20,19 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
-    /// Signs `method path` with `body` at `created` with `nonce`. A POST needs a key.
+    /// Signs `method path` with `body` with the attempt's `created`, `expires` and nonce. A
+    /// POST needs a key.
     pub fn sign(
         signer: &Signer,
         method: &str,
         path: &str,
         body: &[u8],
         idempotency_key: Option<&IdempotencyKey>,
-        created: i64,
-        nonce: &str,
+        attempt: &AttemptParams,
     ) -> Self {
         // The key type only holds visible ASCII, so the signer's CR/LF panic cannot happen.
         let key = idempotency_key.map(IdempotencyKey::as_str);
-        let signed = signer.sign(method, path, body, key, created, nonce);
+        let signed = signer.sign_attempt(method, path, body, key, attempt);
         let mut headers = Vec::with_capacity(5);
         if let Some(key) = key {
             headers.push(("idempotency-key".to_owned(), key.to_owned()));
@@ -76,6 +78,13 @@ impl PreparedRequest {
             .ok()
     }
 
+    /// The `expires` the signature carries, if any.
+    pub fn expires(&self) -> Option<i64> {
+        signature_param(self.header("signature-input")?, "expires")?
+            .parse()
+            .ok()
+    }
+
     /// The nonce the signature carries.
     pub fn nonce(&self) -> Option<String> {
         signature_param(self.header("signature-input")?, "nonce")
@@ -94,10 +103,20 @@ fn signature_param<'a>(input: &'a str, name: &str) -> Option<&'a str> {
 
 /// Unix time in seconds: every attempt's `created`.
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
+}
+
+/// Waits until the wall clock is past the second `created` (at most 10 s: longer means the
+/// clock stepped back, and waiting for it would not help), so that an attempt signed by another
+/// process after this returns carries a later `created`.
+pub async fn wait_past(created: i64) {
+    let past = UNIX_EPOCH + Duration::from_secs(created.saturating_add(1).max(0) as u64);
+    if let Ok(wait) = past.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait.min(Duration::from_secs(10))).await;
+    }
 }
 
 #[cfg(test)]
@@ -117,8 +136,11 @@ mod tests {
             "/transfers",
             body,
             Some(&key),
-            1_763_812_800,
-            "q9X2mY7rT1vK4pLs8dWz3A",
+            &AttemptParams {
+                created: 1_763_812_800,
+                expires: None,
+                nonce: "q9X2mY7rT1vK4pLs8dWz3A",
+            },
         );
         assert_eq!(
             r.header("Content-Digest"),
@@ -131,14 +153,21 @@ mod tests {
         assert_eq!(r.header("idempotency-key"), Some(key.as_str()));
         assert_eq!(r.created(), Some(1_763_812_800));
         assert_eq!(r.nonce().as_deref(), Some("q9X2mY7rT1vK4pLs8dWz3A"));
+        assert_eq!(r.expires(), None);
         assert_eq!(r.body, body);
     }
 
     #[test]
     fn get_has_no_digest_or_key() {
         let signer = Signer::new("c", vec![7; 32]);
-        let r = PreparedRequest::sign(&signer, "GET", "/accounts/a", b"", None, 1, "n");
+        let attempt = AttemptParams {
+            created: 1,
+            expires: Some(16),
+            nonce: "n",
+        };
+        let r = PreparedRequest::sign(&signer, "GET", "/accounts/a", b"", None, &attempt);
         let names: Vec<_> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["signature-input", "signature"]);
+        assert_eq!((r.created(), r.expires()), (Some(1), Some(16)));
     }
 }

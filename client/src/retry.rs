@@ -4,13 +4,35 @@ use std::time::Duration;
 
 use crate::error::ProblemCode;
 
-/// How a logical operation is retried. Every attempt is signed anew (fresh `created`, random
-/// nonce) with the operation's one `Idempotency-Key` and the same body bytes.
+/// How a logical operation is retried. Every attempt is signed anew (random nonce) with the
+/// operation's one `Idempotency-Key` and the same body bytes, with a `created` later than the
+/// attempt before it (`max(now, previous + 1)`, even if the clock steps back) and a short
+/// `expires`: `created` + the attempt's timeout (rounded up to seconds) + [`EXPIRES_MARGIN`].
+/// An attempt lost on the way is thus refused as stale a few seconds after the client stopped
+/// waiting for it, instead of staying deliverable for the server's whole replay window. (So
+/// the client's clock must be within about that much of the server's.)
 ///
 /// Retried: connection errors, timeouts, an answer cut off, any 5xx, 409
 /// `request-in-progress`, and 429 (API Gateway's throttling, answered before the function runs,
-/// so nothing happened). Re-signed at once, a single time: 401 `nonce-reused`. Everything else
-/// is final.
+/// so nothing happened). Re-signed at once, a single time each: 401 `nonce-reused` (the server
+/// consumed the nonce, the answer was lost), and 401 `signature-invalid`, 401
+/// `signature-missing`, 400 `digest-mismatch` (an honest client and server never produce them:
+/// the bytes were changed on the way, and the untampered copy may still be held). Everything
+/// else is final, and so is a redirect (never followed, see [`crate::Client`]).
+///
+/// **One attempt at a time, never hedged.** The next attempt is signed only after the previous
+/// one was answered or abandoned (its timeout), and a client runs one operation per key at a
+/// time (a second call with the same key waits for the first). The answer to the latest-signed
+/// attempt is the operation's outcome: the server's fence makes a refusal final for every
+/// attempt signed before it, but a refusal of an older attempt while a newer one is still
+/// unanswered would say nothing about the newer one.
+///
+/// **What is not an outcome.** A 5xx, a 429, a 409 `request-in-progress`, a timeout, a lost
+/// answer, a 401 `nonce-reused`, an answer to altered bytes and a redirect all leave a POST's
+/// outcome open: another copy of an attempt (someone on the path keeps one) may have taken
+/// effect, or still can until its `expires`. When the policy gives up on them, the error says
+/// the outcome is unknown ([`crate::Error::outcome_unknown`]) and carries the key
+/// ([`crate::Error::idempotency_key`]): resume with the same key, never a new one.
 ///
 /// The wait before attempt `n + 1` is "full jitter": uniform in
 /// `[0, min(max_delay, base_delay * 2^(n-1))]`, and never less than the answer's `Retry-After`.
@@ -73,6 +95,10 @@ impl RetryPolicy {
     }
 }
 
+/// How far past an attempt's timeout its `expires` lies: room for the clocks of client and
+/// server to differ a little, and for the last bytes of a request sent just before the timeout.
+pub const EXPIRES_MARGIN: Duration = Duration::from_secs(5);
+
 /// What one attempt's outcome calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -80,19 +106,41 @@ pub(crate) enum Verdict {
     Final,
     /// Wait (backoff, at least `Retry-After`), sign again, send again.
     Retry,
-    /// 401 `nonce-reused`: sign again now, once.
-    Resign,
+    /// Sign again now, once per reason.
+    Resign(Resign),
+}
+
+/// Why an attempt is re-signed at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resign {
+    /// 401 `nonce-reused`: the server consumed the nonce; the answer never arrived.
+    NonceReused,
+    /// 401 `signature-invalid` or `signature-missing`, 400 `digest-mismatch`: the bytes were
+    /// changed on the way.
+    Altered,
 }
 
 /// The verdict for an answer with `status` and, for a problem, its `code`.
 pub(crate) fn verdict(status: u16, code: Option<&ProblemCode>) -> Verdict {
+    use ProblemCode::*;
     match (status, code) {
         (500..=599, _) => Verdict::Retry,
-        (409, Some(ProblemCode::RequestInProgress)) => Verdict::Retry,
+        (409, Some(RequestInProgress)) => Verdict::Retry,
         (429, _) => Verdict::Retry,
-        (401, Some(ProblemCode::NonceReused)) => Verdict::Resign,
+        (401, Some(NonceReused)) => Verdict::Resign(Resign::NonceReused),
+        (401, Some(SignatureInvalid | SignatureMissing)) | (400, Some(DigestMismatch)) => {
+            Verdict::Resign(Resign::Altered)
+        }
         _ => Verdict::Final,
     }
+}
+
+/// Whether a final answer settles a POST: a success, or a refusal that no other attempt of the
+/// operation can overturn (fenced by the server, or one every copy of the attempt gets). Not an
+/// answer the policy retries or re-signs, and not a redirect: who answered it, and whether the
+/// request went further, is unknown.
+pub(crate) fn settles(status: u16, code: Option<&ProblemCode>) -> bool {
+    verdict(status, code) == Verdict::Final && !(300..=399).contains(&status)
 }
 
 /// `Retry-After` in delta-seconds (what this API sends). An HTTP-date is ignored: the backoff
@@ -117,13 +165,24 @@ mod tests {
             Verdict::Retry
         );
         assert_eq!(verdict(429, None), Verdict::Retry);
-        assert_eq!(verdict(401, code("nonce-reused").as_ref()), Verdict::Resign);
+        assert_eq!(
+            verdict(401, code("nonce-reused").as_ref()),
+            Verdict::Resign(Resign::NonceReused)
+        );
+        for (status, c) in [
+            (401, "signature-invalid"),
+            (401, "signature-missing"),
+            (400, "digest-mismatch"),
+        ] {
+            let v = verdict(status, code(c).as_ref());
+            assert_eq!(v, Verdict::Resign(Resign::Altered), "{c}");
+        }
         for (status, c) in [
             (400, "validation-failed"),
-            (400, "digest-mismatch"),
             (401, "stale-request"),
-            (401, "signature-invalid"),
+            (401, "unknown-key"),
             (404, "not-found"),
+            (409, "attempt-superseded"),
             (409, "insufficient-funds"),
             (409, "account-exists"),
             (413, "body-too-large"),
@@ -133,6 +192,35 @@ mod tests {
         }
         assert_eq!(verdict(201, None), Verdict::Final);
         assert_eq!(verdict(304, None), Verdict::Final);
+        assert_eq!(verdict(307, None), Verdict::Final, "never followed");
+    }
+
+    #[test]
+    fn which_answers_settle_a_post() {
+        let code = |c: &str| Some(ProblemCode::parse(c));
+        assert!(settles(201, None));
+        for (status, c) in [
+            (409, "insufficient-funds"),
+            (404, "not-found"),
+            (400, "validation-failed"),
+            (409, "attempt-superseded"),
+            (422, "idempotency-key-reused"),
+            (401, "unknown-key"),
+        ] {
+            assert!(settles(status, code(c).as_ref()), "{c}");
+        }
+        for (status, c) in [
+            (503, "unavailable"),
+            (409, "request-in-progress"),
+            (401, "nonce-reused"),
+            (401, "signature-invalid"),
+            (400, "digest-mismatch"),
+            (429, ""),
+            (307, ""),
+            (302, ""),
+        ] {
+            assert!(!settles(status, code(c).as_ref()), "{status} {c}");
+        }
     }
 
     #[test]

@@ -124,8 +124,14 @@ pub enum Conditional<T> {
     },
 }
 
-/// An `Idempotency-Key`: 1 to 255 visible ASCII characters (the contract's rule, checked with
-/// the signing crate's `valid_idempotency_key`).
+/// An `Idempotency-Key`: a fresh UUID v4, or one you give (an order number, say, or a key you
+/// persisted to resume an operation): 1 to 255 visible ASCII characters (the contract's rule).
+///
+/// The client sends it as given; its own keys are bare. The server also reads the RFC 8941
+/// sf-string form (draft-ietf-httpapi-idempotency-key-header-09: `"inv-42"`) as the same key
+/// as the bare `inv-42`, so a key you give in double quotes is, to the server, the key between
+/// them, and must be a well-formed sf-string: [`IdempotencyKey::parse`] checks it with the
+/// server's own reading (`replaysafe_signing::idempotency_key_from_header`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
@@ -137,12 +143,13 @@ impl IdempotencyKey {
 
     pub fn parse(key: impl Into<String>) -> Result<Self, Error> {
         let key = key.into();
-        if replaysafe_signing::valid_idempotency_key(&key) {
+        // As the server reads the header this value is sent in.
+        if replaysafe_signing::idempotency_key_from_header(&key).is_some() {
             Ok(Self(key))
         } else {
             Err(Error::InvalidInput(format!(
                 "invalid Idempotency-Key {key:?}: it must be 1 to 255 visible ASCII characters \
-                 (no spaces or line breaks)"
+                 (no spaces or line breaks), bare or as a well-formed \"quoted\" string"
             )))
         }
     }
@@ -194,8 +201,21 @@ mod tests {
         assert_eq!(k.as_str().len(), 36);
         assert_ne!(k, IdempotencyKey::new_v4());
         assert!(IdempotencyKey::parse("inv-42").is_ok());
-        for bad in ["", "a b", "a\r\nb", "caf\u{e9}", &"k".repeat(256)] {
+        for bad in [
+            "",
+            "a b",
+            "a\r\nb",
+            "caf\u{e9}",
+            &"k".repeat(256),
+            "\"unclosed",
+            "\"a b\"",
+        ] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+        // A key the caller gives is taken as given, whatever its shape (not only a UUID or an
+        // RFC 8941 token, which cannot start with a digit).
+        for given in ["9-invoice", "\"quoted\"", "a:b/c", &"k".repeat(255)] {
+            assert_eq!(IdempotencyKey::parse(given).unwrap().as_str(), given);
         }
     }
 

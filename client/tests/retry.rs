@@ -23,6 +23,8 @@ enum Step {
     Drop,
     /// Reads the request and keeps the connection silent this long: a timeout.
     Stall(Duration),
+    /// A 200 whose length is not announced: the body ends when the connection closes.
+    Unsized(String),
 }
 
 fn problem(status: u16, code: &str) -> Step {
@@ -101,9 +103,17 @@ impl Seen {
     }
 
     fn created(&self) -> i64 {
+        self.param("created").expect("created")
+    }
+
+    fn expires(&self) -> Option<i64> {
+        self.param("expires")
+    }
+
+    fn param(&self, name: &str) -> Option<i64> {
         let input = self.header("signature-input").expect("signed");
-        let after = input.split(";created=").nth(1).unwrap();
-        after.split(';').next().unwrap().parse().unwrap()
+        let after = input.split(&format!(";{name}=")).nth(1)?;
+        Some(after.split(';').next().unwrap().parse().unwrap())
     }
 }
 
@@ -155,6 +165,13 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Seen>>>, script: Vec<St
     match step {
         Step::Drop => {}
         Step::Stall(d) => tokio::time::sleep(d).await,
+        Step::Unsized(body) => {
+            let head =
+                "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
         Step::Answer {
             status,
             headers,
@@ -353,12 +370,13 @@ async fn lost_answers_and_timeouts_are_retried() {
 
 #[tokio::test]
 async fn other_4xx_are_never_retried() {
+    // 400 digest-mismatch and 401 signature-invalid were here: they are re-signed once now
+    // (altered_bytes_are_resigned_once_with_the_same_key).
     for (status, code) in [
         (400, "validation-failed"),
-        (400, "digest-mismatch"),
         (401, "stale-request"),
-        (401, "signature-invalid"),
         (401, "unknown-key"),
+        (409, "attempt-superseded"),
         (404, "not-found"),
         (409, "insufficient-funds"),
         (409, "account-exists"),
@@ -371,6 +389,13 @@ async fn other_4xx_are_never_retried() {
             .create_transfer(&transfer)
             .await
             .unwrap_err();
+        // A refusal settles the operation: final, and it names the key.
+        assert!(!err.outcome_unknown(), "{err}");
+        let sent = stub.seen()[0].header("idempotency-key").unwrap().to_owned();
+        assert_eq!(
+            err.idempotency_key().map(|k| k.as_str()),
+            Some(sent.as_str())
+        );
         let Error::Api(p) = err else {
             panic!("{code}: {err:?}")
         };
@@ -658,4 +683,297 @@ async fn send_once_sends_the_exact_bytes_once() {
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].headers, seen[1].headers, "byte for byte");
     assert_eq!(seen[0].body, b"{\"a\":1}");
+}
+
+/// Waits until a wall-clock second has just begun, so that what follows (a few local round
+/// trips) happens within one second: a `created` taken from the clock alone would repeat.
+async fn at_the_start_of_a_second() {
+    let into = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    if into > 50 {
+        tokio::time::sleep(Duration::from_millis(u64::from(1000 - into) + 5)).await;
+    }
+}
+
+fn key(k: &str) -> replaysafe_client::IdempotencyKey {
+    k.parse().unwrap()
+}
+
+/// One transfer through a stub answering `script`: every request the stub saw, all attempts of
+/// one operation.
+async fn one_transfer(script: Vec<Step>, policy: RetryPolicy) -> Vec<Seen> {
+    let stub = Stub::start(script).await;
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    client(&stub, policy)
+        .create_transfer(&transfer)
+        .await
+        .unwrap();
+    let seen = stub.seen();
+    assert_one_operation(&seen);
+    seen
+}
+
+#[tokio::test]
+async fn every_attempt_expires_soon_after_its_timeout() {
+    let policy = RetryPolicy {
+        attempt_timeout: Duration::from_millis(2500),
+        ..fast()
+    };
+    let script = vec![problem(503, "unavailable"), created(201, TRANSFER, false)];
+    let seen = one_transfer(script, policy).await;
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        // 2.5 s of timeout and 5 s of margin, rounded up: dead 8 s after it was signed.
+        assert_eq!(
+            s.expires(),
+            Some(s.created() + 8),
+            "{:?}",
+            s.header("signature-input")
+        );
+    }
+    assert_eq!(replaysafe_client::EXPIRES_MARGIN, Duration::from_secs(5));
+    // GETs too.
+    let stub = Stub::start(vec![created(200, TRANSFER, false)]).await;
+    client(&stub, fast()).get_transfer("trf_1").await.unwrap();
+    let get = &stub.seen()[0];
+    assert_eq!(get.expires(), Some(get.created() + 10));
+}
+
+#[tokio::test]
+async fn altered_bytes_are_resigned_once_with_the_same_key() {
+    for (status, code) in [
+        (401, "signature-invalid"),
+        (401, "signature-missing"),
+        (400, "digest-mismatch"),
+    ] {
+        let stub = Stub::start(vec![problem(status, code), created(201, TRANSFER, false)]).await;
+        let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+        let done = client(&stub, fast())
+            .create_transfer(&transfer)
+            .await
+            .unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_eq!(done.attempts, 2, "{code}");
+        assert_one_operation(&stub.seen());
+
+        // Only once: a second one is final, and the outcome stays open (the untampered copy
+        // of either attempt may still be delivered until it expires).
+        let stub = Stub::start(vec![problem(status, code)]).await;
+        let given = key("order-7");
+        let err = client(&stub, fast())
+            .create_transfer_with_key(&transfer, given.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code().map(|c| c.as_str()), Some(code));
+        assert_eq!(stub.seen().len(), 2, "{code}");
+        assert!(err.outcome_unknown(), "{code}");
+        assert_eq!(err.idempotency_key(), Some(&given));
+    }
+}
+
+#[tokio::test]
+async fn created_strictly_increases_across_the_attempts_of_one_operation() {
+    at_the_start_of_a_second().await;
+    let script = vec![
+        Step::Drop,
+        problem(503, "unavailable"),
+        problem(401, "nonce-reused"),
+        with_retry_after(problem(409, "request-in-progress"), "0"),
+        created(201, TRANSFER, true),
+    ];
+    let seen = one_transfer(script, fast()).await;
+    assert_eq!(seen.len(), 5);
+    // All five within a second or so of wall clock, yet each signed after the one before.
+    for pair in seen.windows(2) {
+        assert!(pair[1].created() > pair[0].created(), "{seen:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_a_refusal_is_signed_a_second_after_it() {
+    at_the_start_of_a_second().await;
+    let stub = Stub::start(vec![
+        problem(409, "insufficient-funds"),
+        created(201, TRANSFER, false),
+    ])
+    .await;
+    let client = client(&stub, fast());
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let k = key("invoice-9");
+    let refused = client
+        .create_transfer_with_key(&transfer, k.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(&ProblemCode::InsufficientFunds));
+    // The caller fixes the cause and asks again, at once, with the same key.
+    let done = client
+        .create_transfer_with_key(&transfer, k.clone())
+        .await
+        .unwrap();
+    assert_eq!(done.idempotency_key, k);
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    // The server's fence holds the refused attempt's `created`: not after it is superseded.
+    assert!(
+        seen[1].created() > seen[0].created(),
+        "{} then {}",
+        seen[0].created(),
+        seen[1].created()
+    );
+    assert_eq!(client.last_created(&k), Some(seen[1].created()));
+    // A clone shares the memory.
+    assert_eq!(client.clone().last_created(&k), Some(seen[1].created()));
+}
+
+#[tokio::test]
+async fn one_operation_per_key_at_a_time() {
+    // Whichever request comes first is held 400 ms, then dropped unanswered.
+    let stub = Stub::start(vec![
+        Step::Stall(Duration::from_millis(400)),
+        created(201, TRANSFER, true),
+    ])
+    .await;
+    let once = client(&stub, RetryPolicy::no_retries());
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let twin = once.clone(); // clones share the hold
+    let (a, b) = tokio::join!(
+        once.create_transfer_with_key(&transfer, key("same")),
+        twin.create_transfer_with_key(&transfer, key("same")),
+    );
+    // One call's only attempt was lost, the other's was answered; never both in flight.
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    let gap = seen[1].at - seen[0].at;
+    assert!(
+        gap >= Duration::from_millis(400),
+        "two in flight at once: {gap:?}"
+    );
+    assert!(seen[1].created() > seen[0].created());
+
+    // Other keys do not wait.
+    let stub = Stub::start(vec![
+        Step::Stall(Duration::from_millis(400)),
+        created(201, TRANSFER, false),
+    ])
+    .await;
+    let once = client(&stub, RetryPolicy::no_retries());
+    let (_, _) = tokio::join!(
+        once.create_transfer_with_key(&transfer, key("one")),
+        once.create_transfer_with_key(&transfer, key("two")),
+    );
+    let seen = stub.seen();
+    assert!(seen[1].at - seen[0].at < Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn giving_up_on_a_post_says_the_outcome_is_unknown_and_carries_the_key() {
+    let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+    let scripts: [(&str, Vec<Step>); 4] = [
+        ("unavailable", vec![problem(503, "unavailable")]),
+        ("nonce-reused", vec![problem(401, "nonce-reused")]),
+        ("throttled", vec![problem(429, "")]),
+        ("timed out", vec![Step::Stall(Duration::from_secs(3))]),
+    ];
+    for (what, script) in scripts {
+        let stub = Stub::start(script).await;
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            attempt_timeout: Duration::from_millis(500),
+            ..fast()
+        };
+        let given = key("pay-77");
+        let err = client(&stub, policy)
+            .create_transfer_with_key(&transfer, given.clone())
+            .await
+            .unwrap_err();
+        assert!(err.outcome_unknown(), "{what}: {err}");
+        assert_eq!(err.idempotency_key(), Some(&given), "{what}");
+        let text = err.to_string();
+        assert!(
+            text.contains("the outcome is unknown") && text.contains("same Idempotency-Key pay-77"),
+            "{what}: {text}"
+        );
+        assert_eq!(stub.seen().len(), 2, "{what}");
+    }
+
+    // Nothing listening: the POST may still have left on an earlier attempt.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let nowhere = Client::builder(&format!("http://127.0.0.1:{port}"), &credentials())
+        .unwrap()
+        .retry_policy(RetryPolicy::no_retries())
+        .build()
+        .unwrap();
+    let err = nowhere.create_transfer(&transfer).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }) && err.outcome_unknown());
+    assert!(err.idempotency_key().is_some());
+    // A GET has no outcome to lose, and no key.
+    let err = nowhere.get_transfer("trf_1").await.unwrap_err();
+    assert!(!err.outcome_unknown() && err.idempotency_key().is_none());
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let elsewhere = Stub::start(vec![created(201, TRANSFER, false)]).await;
+    let location: &'static str = Box::leak(format!("{}/transfers", elsewhere.url).into_boxed_str());
+    for status in [307, 308, 302] {
+        let stub = Stub::start(vec![Step::Answer {
+            status,
+            headers: vec![("location", location)],
+            body: String::new(),
+        }])
+        .await;
+        let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+        let err = client(&stub, fast())
+            .create_transfer(&transfer)
+            .await
+            .unwrap_err();
+        let Error::Api(p) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(p.status, status);
+        assert!(err.outcome_unknown(), "{err}");
+        assert_eq!(stub.seen().len(), 1, "not retried");
+    }
+    assert!(
+        elsewhere.seen().is_empty(),
+        "the signed request went elsewhere"
+    );
+}
+
+#[tokio::test]
+async fn an_over_long_answer_is_a_protocol_error() {
+    // Valid JSON, one byte past the cap: read whole, it would decode.
+    let reference = "x".repeat(replaysafe_client::MAX_ANSWER_BYTES);
+    let long = TRANSFER.replace(
+        "\"reference\":null",
+        &format!("\"reference\":\"{reference}\""),
+    );
+    for step in [created(201, &long, false), Step::Unsized(long.clone())] {
+        let stub = Stub::start(vec![step]).await;
+        let transfer = NewTransfer::new("acc_a", "acc_b", 5, "EUR");
+        let err = client(&stub, fast())
+            .create_transfer(&transfer)
+            .await
+            .unwrap_err();
+        let Error::Protocol { message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains("longer than 1048576 bytes"), "{message}");
+        assert!(err.outcome_unknown() && err.idempotency_key().is_some());
+        assert_eq!(stub.seen().len(), 1, "not retried");
+    }
+    // At the cap exactly, still read: `null` (4 bytes) becomes `"x…x"` (n + 2 bytes).
+    let n = replaysafe_client::MAX_ANSWER_BYTES - TRANSFER.len() + 4 - 2;
+    let fits = TRANSFER.replace(
+        "\"reference\":null",
+        &format!("\"reference\":\"{}\"", "x".repeat(n)),
+    );
+    assert_eq!(fits.len(), replaysafe_client::MAX_ANSWER_BYTES);
+    let stub = Stub::start(vec![Step::Unsized(fits)]).await;
+    client(&stub, fast()).get_transfer("trf_1").await.unwrap();
 }

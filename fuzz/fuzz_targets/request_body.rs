@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use replaysafe::domain::{NewAccount, NewTransfer};
+use payments::domain::{NewAccount, NewTransfer};
+use replaysafe::Problem;
 
 fuzz_target!(|data: &[u8]| {
     let is_json = serde_json::from_slice::<serde_json::Value>(data).is_ok();

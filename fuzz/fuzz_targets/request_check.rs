@@ -1,20 +1,22 @@
-//! The whole request check (`Guard::verify`: size, idempotency key, signature, digest,
-//! freshness) on requests that are signed with the client's secret and then possibly changed,
+//! The whole request check (`Guard::admit_read` with a read that does nothing: size,
+//! idempotency key, signature, digest, freshness, then the nonce) on requests that are signed with the client's secret and then possibly changed,
 //! or not signed at all. Never a panic; a request passes only if it was signed and nothing the
-//! signature covers changed afterwards. The client lookup is answered by an SDK mock.
+//! signature covers changed afterwards. The client lookup and the nonce put are answered by SDK
+//! mocks (every nonce is new to them, so only the checks before it can refuse).
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use lambda_http::{Body, RequestExt};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use replaysafe::http::Incoming;
-use replaysafe::{Config, Guard, ManualClock, Store, Tables};
+use replaysafe::{Config, Guard, GuardError, ManualClock, Store, Tables};
 use replaysafe_signing::Signer;
 
 const NOW: i64 = 1_763_812_800;
@@ -60,7 +62,12 @@ fn guard() -> &'static (tokio::runtime::Runtime, Guard) {
             })
             .repeatedly()
             .build();
-        let sdk = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&client]);
+        let nonce = mock!(aws_sdk_dynamodb::Client::put_item)
+            .sequence()
+            .output(|| PutItemOutput::builder().build())
+            .repeatedly()
+            .build();
+        let sdk = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&client, &nonce]);
         let tables = Tables::with_prefix("fuzz-");
         let mut config = Config::new(tables.clone());
         config.client_cache = Duration::from_secs(86_400);
@@ -199,7 +206,8 @@ fuzz_target!(|case: Case| {
     };
     let request = request.with_lambda_context(lambda_http::Context::default());
     let incoming = Incoming::from_lambda(&request);
-    let verdict = runtime.block_on(guard.verify(&incoming));
+    let read = async { Ok::<(), GuardError>(()) };
+    let verdict = runtime.block_on(guard.admit_read(&incoming, read));
     let tampered = (&method_bytes, &target_bytes, &body, &key)
         != (&signed_as.0, &signed_as.1, &signed_as.2, &signed_as.3)
         || headers[..signed_as.4.len()] != signed_as.4[..];

@@ -4,50 +4,60 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-/// The five tables. Tests build these from a fresh prefix; functions read them from the env.
+/// The guard's three tables. Tests build these from a fresh prefix; functions read them from
+/// the env.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
+    /// Who may sign: client id, secret, status.
     pub clients: String,
-    pub accounts: String,
-    pub transfers: String,
+    /// One item per (client, key): a success's record or a refusal's fence.
     pub idempotency: String,
+    /// One item per (client, nonce) while the nonce could still pass freshness.
     pub nonces: String,
 }
 
 impl Tables {
+    /// `<prefix>clients`, `<prefix>idempotency`, `<prefix>nonces`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}clients"),
-            accounts: format!("{prefix}accounts"),
-            transfers: format!("{prefix}transfers"),
             idempotency: format!("{prefix}idempotency"),
             nonces: format!("{prefix}nonces"),
         }
     }
 
-    /// `TABLE_PREFIX` (default `replaysafe-`) names all five; `CLIENTS_TABLE`, `ACCOUNTS_TABLE`,
-    /// `TRANSFERS_TABLE`, `IDEMPOTENCY_TABLE` and `NONCES_TABLE` override one each (SAM sets these).
+    /// `TABLE_PREFIX` (default `replaysafe-`) names all three; `CLIENTS_TABLE`,
+    /// `IDEMPOTENCY_TABLE` and `NONCES_TABLE` override one each (SAM sets these).
     pub fn from_env() -> Self {
-        let prefix = std::env::var("TABLE_PREFIX").unwrap_or_else(|_| "replaysafe-".into());
-        Self::with_prefix_and_env(&prefix)
+        Self::with_prefix_and_env(&table_prefix_from_env())
     }
 
-    /// `prefix` names all five; the per-table env vars override one each.
+    /// `prefix` names all three; the per-table env vars override one each.
     pub fn with_prefix_and_env(prefix: &str) -> Self {
         let base = Self::with_prefix(prefix);
-        let pick = |var: &str, default: String| std::env::var(var).unwrap_or(default);
         Self {
-            clients: pick("CLIENTS_TABLE", base.clients),
-            accounts: pick("ACCOUNTS_TABLE", base.accounts),
-            transfers: pick("TRANSFERS_TABLE", base.transfers),
-            idempotency: pick("IDEMPOTENCY_TABLE", base.idempotency),
-            nonces: pick("NONCES_TABLE", base.nonces),
+            clients: env_or("CLIENTS_TABLE", base.clients),
+            idempotency: env_or("IDEMPOTENCY_TABLE", base.idempotency),
+            nonces: env_or("NONCES_TABLE", base.nonces),
         }
     }
 }
 
+/// `TABLE_PREFIX`, or `replaysafe-`.
+pub fn table_prefix_from_env() -> String {
+    std::env::var("TABLE_PREFIX").unwrap_or_else(|_| "replaysafe-".into())
+}
+
+/// The environment variable `var`, or `default`.
+pub fn env_or(var: &str, default: String) -> String {
+    std::env::var(var).unwrap_or(default)
+}
+
+/// The guard's settings. [`Config::new`] gives the defaults; set fields to change them, and
+/// [`Config::check_retention`] before use (as [`Config::from_env`] does).
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The guard's tables.
     pub tables: Tables,
     /// `REPLAY_WINDOW_SECONDS`: how far `created` may be from now.
     pub replay_window_seconds: i64,
@@ -65,13 +75,18 @@ pub struct Config {
     /// hung call is answered 503 `unavailable` with `Retry-After`, not by API Gateway's bare
     /// 5xx: a POST makes at most three calls in sequence (nonce ∥ read, transaction, fence).
     pub dynamodb_timeouts: DynamoDbTimeouts,
+    /// The base of every problem's `type` URI: `<base><code>`.
+    pub problem_type_base: String,
 }
 
 /// The SDK's timeouts for DynamoDB calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DynamoDbTimeouts {
+    /// To open a connection.
     pub connect: Duration,
+    /// One attempt of a call.
     pub attempt: Duration,
+    /// A call, its retries and their backoff included.
     pub operation: Duration,
 }
 
@@ -99,15 +114,20 @@ pub fn min_idempotency_ttl(replay_window_seconds: i64) -> i64 {
     (2 * replay_window_seconds + 60).max(MIN_IDEMPOTENCY_TTL_SECONDS)
 }
 
+/// A setting the cold start refuses, with why.
 #[derive(Debug, Error)]
 #[error("invalid configuration: {name} = {value:?} ({why})")]
 pub struct ConfigError {
+    /// The environment variable.
     pub name: &'static str,
+    /// Its value.
     pub value: String,
+    /// Why it was refused.
     pub why: &'static str,
 }
 
 impl Config {
+    /// The defaults: a 300 s window, 24 h retention, 60 s secret cache, 64 KiB bodies.
     pub fn new(tables: Tables) -> Self {
         Self {
             tables,
@@ -117,9 +137,12 @@ impl Config {
             max_body_bytes: 64 * 1024,
             transaction_attempts: 4,
             dynamodb_timeouts: DynamoDbTimeouts::default(),
+            problem_type_base: "https://replaysafe.dev/problems/".into(),
         }
     }
 
+    /// `REPLAY_WINDOW_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`, `CLIENT_CACHE_SECONDS`,
+    /// `PROBLEM_TYPE_BASE` and the table names from the environment; unsafe values refused.
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut config = Self::new(Tables::from_env());
         config.replay_window_seconds = seconds("REPLAY_WINDOW_SECONDS", 300, 1..=3600)?;
@@ -127,6 +150,9 @@ impl Config {
             seconds("IDEMPOTENCY_TTL_SECONDS", 86_400, 60..=30 * 86_400)?;
         config.client_cache =
             Duration::from_secs(seconds("CLIENT_CACHE_SECONDS", 60, 0..=3600)? as u64);
+        if let Ok(base) = std::env::var("PROBLEM_TYPE_BASE") {
+            config.problem_type_base = base;
+        }
         config.check_retention()?;
         Ok(config)
     }

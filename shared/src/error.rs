@@ -1,81 +1,141 @@
-//! Every way a request can fail, with the contract's code. `http::problem` turns one into an
-//! RFC 9457 response; nothing else decides a status.
+//! The guard's own errors, and [`Problem`]: what any error type needs to be answered as an
+//! RFC 9457 problem. An app's error type implements it and wraps [`GuardError`]; `http::problem`
+//! renders either, and nothing else decides a status.
 
 use thiserror::Error;
 
 use crate::idempotency::StoredRefusal;
 
+/// An error that can be answered as an RFC 9457 problem.
+///
+/// ```
+/// use replaysafe::Problem;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum OrderError {
+///     #[error("an order with this id already exists")]
+///     Exists,
+///     #[error(transparent)]
+///     Guard(#[from] replaysafe::GuardError),
+/// }
+///
+/// impl Problem for OrderError {
+///     fn status(&self) -> u16 {
+///         match self { Self::Exists => 409, Self::Guard(e) => e.status() }
+///     }
+///     fn code(&self) -> &str {
+///         match self { Self::Exists => "order-exists", Self::Guard(e) => e.code() }
+///     }
+///     fn title(&self) -> &str {
+///         match self { Self::Exists => "Order exists", Self::Guard(e) => e.title() }
+///     }
+///     fn retry_after(&self) -> Option<u32> {
+///         match self { Self::Exists => None, Self::Guard(e) => e.retry_after() }
+///     }
+///     fn is_refusal(&self) -> bool {
+///         matches!(self, Self::Exists)
+///     }
+/// }
+/// assert_eq!(OrderError::Exists.code(), "order-exists");
+/// ```
+pub trait Problem: std::fmt::Display + std::fmt::Debug {
+    /// The HTTP status.
+    fn status(&self) -> u16;
+    /// The slug that ends the problem's `type` and fills its `code`.
+    fn code(&self) -> &str;
+    /// A short, fixed summary.
+    fn title(&self) -> &str;
+    /// What the client is told; the `Display` text unless overridden. Server faults (5xx) get a
+    /// fixed sentence whatever this says.
+    fn detail(&self) -> String {
+        self.to_string()
+    }
+    /// Seconds a client should wait before retrying, for the errors that invite a retry.
+    fn retry_after(&self) -> Option<u32> {
+        None
+    }
+    /// A final answer to the operation, given after its nonce was consumed (the body or a
+    /// business rule refused it). The guard fences the key before answering one, so that no
+    /// attempt signed earlier can take effect afterwards.
+    fn is_refusal(&self) -> bool {
+        false
+    }
+}
+
+/// Every way the guard itself refuses or fails a request, with the contract's code.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum ApiError {
+pub enum GuardError {
+    /// 413: the body is over the configured limit.
     #[error("the body is larger than {limit} bytes")]
-    BodyTooLarge { limit: usize },
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// 400: a POST without `Idempotency-Key`.
     #[error("a POST needs an Idempotency-Key header")]
     IdempotencyKeyMissing,
+    /// 400: a key that is not 1 to 255 visible ASCII characters, bare or as an sf-string.
     #[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
     IdempotencyKeyInvalid,
+    /// 401: no `Signature` or `Signature-Input`.
     #[error("the request carries no Signature or Signature-Input")]
     SignatureMissing,
+    /// 401: a malformed signature, one covering too little, or a wrong MAC.
     #[error("{0}")]
     SignatureInvalid(String),
+    /// 401: the `keyid` is not an active client.
     #[error("the signature's keyid is not an active client")]
     UnknownKey,
+    /// 400: `Content-Digest` lacks `sha-256` or does not match the body.
     #[error("{0}")]
     DigestMismatch(String),
+    /// 401: `created` outside the window, or `expires` past.
     #[error("the signature was created outside the accepted window")]
     StaleRequest,
+    /// 401: this client used the nonce before.
     #[error("this nonce was already used")]
     NonceReused,
-    #[error("{0}")]
-    InvalidJson(String),
-    #[error("{0}")]
-    ValidationFailed(String),
-    #[error("no such resource")]
-    NotFound,
-    #[error("an account with this id already exists")]
-    AccountExists,
-    #[error("the accounts hold different currencies")]
-    CurrencyMismatch,
-    #[error("the balance does not cover the amount")]
-    InsufficientFunds,
+    /// 409: another attempt with the key is mid-transaction.
     #[error("a request with this Idempotency-Key is being processed; retry shortly")]
     RequestInProgress,
+    /// 422: the key's stored answer is for another request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    /// 409: an attempt signed no later than the key's last refusal.
     #[error("a later attempt of this operation was already answered; this one has no effect")]
     AttemptSuperseded,
     /// The refusal this very invocation answered earlier (the SDK re-sent its fence write, or
     /// Lambda re-delivered the invocation), answered again as it was.
     #[error("{}", .0.detail)]
     Refused(StoredRefusal),
+    /// 500: the answer to store does not fit a DynamoDB item; refused before the transaction.
+    #[error("the response is too large to store")]
+    ResponseTooLarge,
+    /// 503: DynamoDB throttled, timed out or was unreachable.
     #[error("the service is busy; retry shortly")]
     Unavailable,
+    /// 500: our fault; the cause went to the log where it happened.
     #[error("internal error")]
     Internal,
 }
 
-impl ApiError {
-    pub fn status(&self) -> u16 {
-        use ApiError::*;
+impl Problem for GuardError {
+    fn status(&self) -> u16 {
+        use GuardError::*;
         match self {
-            InvalidJson(_)
-            | ValidationFailed(_)
-            | IdempotencyKeyMissing
-            | IdempotencyKeyInvalid
-            | DigestMismatch(_) => 400,
+            IdempotencyKeyMissing | IdempotencyKeyInvalid | DigestMismatch(_) => 400,
             SignatureMissing | SignatureInvalid(_) | UnknownKey | StaleRequest | NonceReused => 401,
-            NotFound => 404,
-            AccountExists | InsufficientFunds | CurrencyMismatch | RequestInProgress
-            | AttemptSuperseded => 409,
-            Refused(r) => r.status,
+            RequestInProgress | AttemptSuperseded => 409,
             BodyTooLarge { .. } => 413,
             IdempotencyKeyReused => 422,
-            Internal => 500,
+            Refused(r) => r.status,
+            ResponseTooLarge | Internal => 500,
             Unavailable => 503,
         }
     }
 
-    pub fn code(&self) -> &str {
-        use ApiError::*;
+    fn code(&self) -> &str {
+        use GuardError::*;
         match self {
             BodyTooLarge { .. } => "body-too-large",
             IdempotencyKeyMissing => "idempotency-key-missing",
@@ -86,23 +146,17 @@ impl ApiError {
             DigestMismatch(_) => "digest-mismatch",
             StaleRequest => "stale-request",
             NonceReused => "nonce-reused",
-            InvalidJson(_) => "invalid-json",
-            ValidationFailed(_) => "validation-failed",
-            NotFound => "not-found",
-            AccountExists => "account-exists",
-            CurrencyMismatch => "currency-mismatch",
-            InsufficientFunds => "insufficient-funds",
             RequestInProgress => "request-in-progress",
             IdempotencyKeyReused => "idempotency-key-reused",
             AttemptSuperseded => "attempt-superseded",
             Refused(r) => &r.code,
             Unavailable => "unavailable",
-            Internal => "internal",
+            ResponseTooLarge | Internal => "internal",
         }
     }
 
-    pub fn title(&self) -> &str {
-        use ApiError::*;
+    fn title(&self) -> &str {
+        use GuardError::*;
         match self {
             BodyTooLarge { .. } => "Body too large",
             IdempotencyKeyMissing => "Idempotency-Key missing",
@@ -113,41 +167,18 @@ impl ApiError {
             DigestMismatch(_) => "Content-Digest mismatch",
             StaleRequest => "Stale request",
             NonceReused => "Nonce reused",
-            InvalidJson(_) => "Invalid JSON",
-            ValidationFailed(_) => "Validation failed",
-            NotFound => "Not found",
-            AccountExists => "Account exists",
-            CurrencyMismatch => "Currency mismatch",
-            InsufficientFunds => "Insufficient funds",
             RequestInProgress => "Request in progress",
             IdempotencyKeyReused => "Idempotency-Key reused",
             AttemptSuperseded => "Attempt superseded",
             Refused(r) => &r.title,
             Unavailable => "Service unavailable",
-            Internal => "Internal error",
+            ResponseTooLarge | Internal => "Internal error",
         }
     }
 
-    /// A final answer to the operation, given after its nonce was consumed: the body or a
-    /// business rule refused it. The guard fences the key before answering one, so that no
-    /// attempt signed earlier can take effect afterwards.
-    pub fn is_refusal(&self) -> bool {
-        use ApiError::*;
-        matches!(
-            self,
-            InvalidJson(_)
-                | ValidationFailed(_)
-                | NotFound
-                | AccountExists
-                | CurrencyMismatch
-                | InsufficientFunds
-        )
-    }
-
-    /// Seconds a client should wait before retrying, for the errors that invite a retry.
-    pub fn retry_after(&self) -> Option<u32> {
+    fn retry_after(&self) -> Option<u32> {
         match self {
-            ApiError::RequestInProgress | ApiError::Unavailable => Some(1),
+            GuardError::RequestInProgress | GuardError::Unavailable => Some(1),
             _ => None,
         }
     }

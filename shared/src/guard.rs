@@ -50,18 +50,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
-
 use crate::auth::{ClientCache, Signed, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::error::ApiError;
+use crate::error::{GuardError, Problem};
 use crate::http::Incoming;
 use crate::idempotency::{Fence, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse};
 use crate::store::idempotency::{live, FenceWrite};
-use crate::store::transact::TransactError;
-use crate::store::{Cancelled, Store};
+use crate::store::transact::{TransactError, Write};
+use crate::store::Store;
 
+/// The guard: built once per cold start, lent to every request.
 pub struct Guard {
     store: Store,
     config: Config,
@@ -69,10 +68,18 @@ pub struct Guard {
     clients: ClientCache,
 }
 
+impl AsRef<Guard> for Guard {
+    fn as_ref(&self) -> &Guard {
+        self
+    }
+}
+
 /// A POST that passed every check up to the nonce, with what the idempotency table held for
-/// its key when it arrived.
+/// its key when it arrived. Only [`Guard::post`] makes one for an endpoint, so an endpoint
+/// cannot run unadmitted.
 #[derive(Debug)]
 pub struct Admitted {
+    /// Who signed it, when, under which key; its fingerprint.
     pub signed: Signed,
     prior: Option<KeyState>,
 }
@@ -82,7 +89,7 @@ impl Admitted {
     /// `attempt-superseded` for an attempt signed no later than the key's fence, `None` for a
     /// first request or one signed after the fence (which still meets the key's condition inside
     /// the transaction, should a concurrent attempt get there first).
-    pub fn prior_answer(&self) -> Result<Option<Committed>, ApiError> {
+    pub fn prior_answer(&self) -> Result<Option<Committed>, GuardError> {
         match self.prior.clone() {
             None => Ok(None),
             Some(KeyState::Answered(record)) => answer(record, &self.signed).map(Some),
@@ -90,12 +97,22 @@ impl Admitted {
             Some(KeyState::Fenced(fence)) => Err(superseded(fence, &self.signed)),
         }
     }
+
+    /// The client that signed the request.
+    pub fn client_id(&self) -> &crate::ids::ClientId {
+        &self.signed.client_id
+    }
+
+    /// The `now` (unix seconds) every check of this request used: stamp the app's writes with it.
+    pub fn now(&self) -> i64 {
+        self.signed.now
+    }
 }
 
 /// A record's answer to an attempt. The record this very invocation wrote (the runtime
 /// re-delivering a request, the SDK re-sending a write that committed) is its own answer, not a
 /// replay.
-fn answer(record: IdempotencyRecord, signed: &Signed) -> Result<Committed, ApiError> {
+fn answer(record: IdempotencyRecord, signed: &Signed) -> Result<Committed, GuardError> {
     if record.request_id == signed.request_id {
         return Ok(Committed::Fresh(record.response));
     }
@@ -104,22 +121,25 @@ fn answer(record: IdempotencyRecord, signed: &Signed) -> Result<Committed, ApiEr
 
 /// A fence's answer to an attempt signed no later than it: the invocation that wrote it gets
 /// its refusal again; any other is superseded.
-fn superseded(fence: Fence, signed: &Signed) -> ApiError {
+fn superseded(fence: Fence, signed: &Signed) -> GuardError {
     if fence.request_id == signed.request_id {
-        ApiError::Refused(fence.refusal)
+        GuardError::Refused(fence.refusal)
     } else {
-        ApiError::AttemptSuperseded
+        GuardError::AttemptSuperseded
     }
 }
 
 /// How a POST ended: its own effect committed, or the key's stored answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
+    /// This attempt's effect committed (or this invocation's own earlier commit).
     Fresh(StoredResponse),
+    /// Another attempt's stored answer: `Idempotent-Replayed: true`.
     Replayed(StoredResponse),
 }
 
 impl Guard {
+    /// A guard over `store` (the library's three tables), with `config` and `clock`.
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         let clients = ClientCache::new(config.client_cache);
         Self {
@@ -130,24 +150,28 @@ impl Guard {
         }
     }
 
-    /// Config from the environment and an SDK client; once per cold start.
+    /// Config from the environment and an SDK client, warmed up (see [`Store::warm_up`]); once
+    /// per cold start, in Lambda's init phase.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let store = Store::connect(config.tables.clone(), config.dynamodb_timeouts).await;
+        store.warm_up().await;
         Ok(Self::new(store, config, Arc::new(SystemClock)))
     }
 
+    /// The library's tables.
     pub fn store(&self) -> &Store {
         &self.store
     }
 
+    /// The settings it runs with.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// Checks 1 to 5 (size, key, signature, digest, freshness); no DynamoDB call when the
-    /// client's secret is cached.
-    pub async fn verify(&self, req: &Incoming<'_>) -> Result<Signed, ApiError> {
+    /// client's secret is cached. Private: without the nonce a request is not replay-safe.
+    async fn verify(&self, req: &Incoming<'_>) -> Result<Signed, GuardError> {
         let verifier = Verifier {
             store: &self.store,
             clients: &self.clients,
@@ -159,11 +183,11 @@ impl Guard {
 
     /// A read: verifies, then consumes the nonce while `read` runs (one round trip). `read` is
     /// not polled unless verification passed; a nonce refusal wins over its result.
-    pub async fn admit_read<T>(
+    pub async fn admit_read<T, E: From<GuardError>>(
         &self,
         req: &Incoming<'_>,
-        read: impl Future<Output = Result<T, ApiError>>,
-    ) -> Result<(Signed, T), ApiError> {
+        read: impl Future<Output = Result<T, E>>,
+    ) -> Result<(Signed, T), E> {
         let signed = self.verify(req).await?;
         let (nonce, value) = tokio::join!(self.consume_nonce(&signed), read);
         nonce?;
@@ -172,32 +196,38 @@ impl Guard {
 
     /// A POST, the whole way: [`Guard::admit`], then `parse` the body, then the key's prior
     /// answer if it has one, else `execute` (which ends in [`Guard::commit`]); a refusal on the
-    /// way (`parse`'s, or a business rule's) is answered only after the key is fenced against
-    /// the attempts signed before this one.
-    pub async fn post<T>(
+    /// way (`parse`'s, or a business rule's: [`Problem::is_refusal`]) is answered only after the
+    /// key is fenced against the attempts signed before this one.
+    pub async fn post<T, E>(
         &self,
         req: &Incoming<'_>,
-        parse: impl FnOnce(&[u8]) -> Result<T, ApiError>,
-        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Committed, ApiError>,
-    ) -> Result<Committed, ApiError> {
+        parse: impl FnOnce(&[u8]) -> Result<T, E>,
+        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Committed, E>,
+    ) -> Result<Committed, E>
+    where
+        E: Problem + From<GuardError>,
+    {
         let admitted = self.admit(req).await?;
         let outcome = match parse(req.body) {
             Err(e) => Err(e),
             Ok(parsed) => match admitted.prior_answer() {
                 Ok(None) => execute(&admitted, parsed).await,
                 Ok(Some(prior)) => Ok(prior),
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             },
         };
         self.settle(&admitted, outcome).await
     }
 
     /// Makes a refusal final before it is answered (see the module docs).
-    async fn settle(
+    async fn settle<E>(
         &self,
         admitted: &Admitted,
-        outcome: Result<Committed, ApiError>,
-    ) -> Result<Committed, ApiError> {
+        outcome: Result<Committed, E>,
+    ) -> Result<Committed, E>
+    where
+        E: Problem + From<GuardError>,
+    {
         let refusal = match outcome {
             Err(e) if e.is_refusal() => e,
             other => return other,
@@ -210,7 +240,7 @@ impl Guard {
         let key = signed
             .idempotency_key
             .as_ref()
-            .ok_or(ApiError::IdempotencyKeyMissing)?;
+            .ok_or(GuardError::IdempotencyKeyMissing)?;
         let fence = Fence {
             created: signed.created,
             request_id: signed.request_id.clone(),
@@ -226,18 +256,19 @@ impl Guard {
             // covers it as well as our own would.
             FenceWrite::Written | FenceWrite::Held(KeyState::Fenced(_)) => Err(refusal),
             // A concurrent attempt succeeded first: its answer, not our refusal.
-            FenceWrite::Held(KeyState::Answered(record)) => answer(record, signed),
+            FenceWrite::Held(KeyState::Answered(record)) => Ok(answer(record, signed)?),
         }
     }
 
     /// A POST: verifies, then consumes the nonce while reading the key's idempotency record
-    /// (one round trip).
-    pub async fn admit(&self, req: &Incoming<'_>) -> Result<Admitted, ApiError> {
+    /// (one round trip). [`Guard::post`] is the way for an endpoint; this step alone is public
+    /// for tests that stage what happens between the read and the transaction.
+    pub async fn admit(&self, req: &Incoming<'_>) -> Result<Admitted, GuardError> {
         let signed = self.verify(req).await?;
         let key = signed
             .idempotency_key
             .as_ref()
-            .ok_or(ApiError::IdempotencyKeyMissing)?;
+            .ok_or(GuardError::IdempotencyKeyMissing)?;
         let (nonce, prior) = tokio::join!(
             self.consume_nonce(&signed),
             self.store.get_key_state(&signed.client_id, key, signed.now)
@@ -249,7 +280,7 @@ impl Guard {
         })
     }
 
-    async fn consume_nonce(&self, signed: &Signed) -> Result<(), ApiError> {
+    async fn consume_nonce(&self, signed: &Signed) -> Result<(), GuardError> {
         // Past this moment the request fails freshness, so the record may go.
         let expires_at = signed.created + self.config.replay_window_seconds + 60;
         self.store
@@ -266,68 +297,77 @@ impl Guard {
     /// Commits `writes` and the idempotency record holding `response` in ONE
     /// `TransactWriteItems`. When a live record already holds the key, its answer comes back
     /// instead (or 422); when a fence at or after this attempt does, 409 `attempt-superseded`.
-    /// Otherwise `refusal` names the business rule that cancelled the transaction, given the
-    /// reasons of `writes` only (index 0 is the first of `writes`); a refusal stores no answer
-    /// under the key ([`Guard::post`] fences it).
-    pub async fn commit(
+    /// When writes' conditions failed, the refusal of the failed write with the lowest status is
+    /// answered (among equal statuses, the earliest write's): list writes in the order their
+    /// refusals should win. A refusal stores no answer under the key ([`Guard::post`] fences
+    /// it). Conflicts and throttling are retried a bounded number of times, then 503.
+    pub async fn commit<E>(
         &self,
         admitted: &Admitted,
-        writes: Vec<TransactWriteItem>,
+        writes: Vec<Write<E>>,
         response: StoredResponse,
-        refusal: impl Fn(&Cancelled) -> Option<ApiError>,
-    ) -> Result<Committed, ApiError> {
+    ) -> Result<Committed, E>
+    where
+        E: Problem + From<GuardError>,
+    {
         let signed = &admitted.signed;
         let key = signed
             .idempotency_key
             .as_ref()
-            .ok_or(ApiError::IdempotencyKeyMissing)?;
+            .ok_or(GuardError::IdempotencyKeyMissing)?;
         let record = IdempotencyRecord {
             fingerprint: signed.fingerprint.clone(),
             response,
             request_id: signed.request_id.clone(),
             expires_at: signed.now + self.config.idempotency_ttl_seconds,
         };
-        let mut items =
-            vec![self
-                .store
-                .claim_key(&signed.client_id, key, &record, signed.created, signed.now)];
-        items.extend(writes);
+        let claim =
+            self.store
+                .claim_key(&signed.client_id, key, &record, signed.created, signed.now)?;
+        let mut items = vec![claim];
+        items.extend(writes.iter().map(|w| w.item.clone()));
 
         let attempts = self.config.transaction_attempts.max(1);
         for attempt in 1..=attempts {
             let cancelled = match self.store.transact(items.clone()).await {
                 Ok(()) => return Ok(Committed::Fresh(record.response)),
-                Err(TransactError::Failed(e)) => return Err(e),
+                Err(TransactError::Failed(e)) => return Err(e.into()),
                 Err(TransactError::Cancelled(c)) => c,
             };
             if cancelled.failed_condition(0) {
                 let held = cancelled
                     .old_item(0)
                     .and_then(|item| live(item, signed.now))
-                    .ok_or(ApiError::Internal)?;
+                    .ok_or(GuardError::Internal)?;
                 return match held {
-                    KeyState::Answered(record) => answer(record, signed),
-                    KeyState::Fenced(fence) => Err(superseded(fence, signed)),
+                    KeyState::Answered(record) => Ok(answer(record, signed)?),
+                    KeyState::Fenced(fence) => Err(superseded(fence, signed).into()),
                 };
             }
             if cancelled.code(0) == "TransactionConflict" {
-                return Err(ApiError::RequestInProgress);
+                return Err(GuardError::RequestInProgress.into());
             }
-            let own = Cancelled(cancelled.0.iter().skip(1).cloned().collect());
-            if let Some(refused) = refusal(&own) {
+            let refusals = writes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| cancelled.failed_condition(i + 1))
+                .map(|(i, w)| (w.refusal)(cancelled.old_item(i + 1)));
+            if let Some(refused) = refusals.min_by_key(|e| e.status()) {
+                if refused.status() >= 500 {
+                    tracing::error!(codes = ?cancelled.codes(), "a write's condition failed for no business reason");
+                }
                 return Err(refused);
             }
             if !cancelled.is_transient() {
-                let codes: Vec<&str> = (0..cancelled.0.len()).map(|i| cancelled.code(i)).collect();
-                tracing::error!(?codes, "transaction cancelled for no known reason");
-                return Err(ApiError::Internal);
+                tracing::error!(codes = ?cancelled.codes(), "transaction cancelled for no known reason");
+                return Err(GuardError::Internal.into());
             }
             if attempt < attempts {
                 tokio::time::sleep(backoff(attempt)).await;
             }
         }
         tracing::warn!(attempts, "transaction kept conflicting or throttled");
-        Err(ApiError::Unavailable)
+        Err(GuardError::Unavailable.into())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{GuardError, Problem};
 
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters, scoped to the client that sent it.
 /// The header is an sf-string (`"abc"`, draft-ietf-httpapi-idempotency-key-header-09) or a
@@ -12,11 +12,11 @@ use crate::error::ApiError;
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    pub fn parse(header: Option<&str>) -> Result<Self, ApiError> {
-        let value = header.ok_or(ApiError::IdempotencyKeyMissing)?;
+    pub fn parse(header: Option<&str>) -> Result<Self, GuardError> {
+        let value = header.ok_or(GuardError::IdempotencyKeyMissing)?;
         replaysafe_signing::idempotency_key_from_header(value)
             .map(Self)
-            .ok_or(ApiError::IdempotencyKeyInvalid)
+            .ok_or(GuardError::IdempotencyKeyInvalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -73,11 +73,11 @@ pub struct IdempotencyRecord {
 
 impl IdempotencyRecord {
     /// What a later request with the same key gets: its stored answer, or 422.
-    pub fn answer(self, fingerprint: &Fingerprint) -> Result<StoredResponse, ApiError> {
+    pub fn answer(self, fingerprint: &Fingerprint) -> Result<StoredResponse, GuardError> {
         if &self.fingerprint == fingerprint {
             Ok(self.response)
         } else {
-            Err(ApiError::IdempotencyKeyReused)
+            Err(GuardError::IdempotencyKeyReused)
         }
     }
 }
@@ -93,12 +93,13 @@ pub struct StoredRefusal {
 }
 
 impl StoredRefusal {
-    pub fn of(err: &ApiError) -> Self {
+    /// The refusal as it is answered.
+    pub fn of(err: &dyn Problem) -> Self {
         Self {
             status: err.status(),
             code: err.code().to_owned(),
             title: err.title().to_owned(),
-            detail: err.to_string(),
+            detail: err.detail(),
         }
     }
 }
@@ -145,12 +146,12 @@ mod tests {
     fn keys_are_visible_ascii() {
         assert_eq!(
             IdempotencyKey::parse(None),
-            Err(ApiError::IdempotencyKeyMissing)
+            Err(GuardError::IdempotencyKeyMissing)
         );
         for bad in ["", "a b", "ключ", &"k".repeat(256), "\"k", "\"\""] {
             assert_eq!(
                 IdempotencyKey::parse(Some(bad)),
-                Err(ApiError::IdempotencyKeyInvalid)
+                Err(GuardError::IdempotencyKeyInvalid)
             );
         }
         assert!(IdempotencyKey::parse(Some(&"k".repeat(255))).is_ok());

@@ -18,4 +18,4 @@ pub use base::{hmac_sha256, required_components, signature_base, verify_hmac, Me
 pub use digest::{content_digest, verify_content_digest, DigestError};
 pub use input::{parse_signature, SignatureError, SignatureInput};
 pub use key::idempotency_key_from_header;
-pub use sign::{random_nonce, valid_idempotency_key, SignedHeaders, Signer};
+pub use sign::{random_nonce, valid_idempotency_key, AttemptParams, SignedHeaders, Signer};

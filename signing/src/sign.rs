@@ -15,6 +15,17 @@ pub struct Signer {
     pub secret: Vec<u8>,
 }
 
+/// The signature parameters that change from one attempt to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptParams<'a> {
+    /// Unix seconds the attempt is signed at.
+    pub created: i64,
+    /// Unix seconds after which the server refuses the attempt as stale (`now > expires`).
+    /// None: only the server's replay window bounds it (what the contract's test vector signs).
+    pub expires: Option<i64>,
+    pub nonce: &'a str,
+}
+
 /// Header values to send; `content_digest` is None for an empty body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
@@ -39,8 +50,8 @@ impl Signer {
         Ok(Self::new(client_id, STANDARD.decode(secret_b64.trim())?))
     }
 
-    /// Signs a request. `path_and_query` is split on the first '?'. Covers exactly
-    /// `required_components`, label "sig1", params created, nonce, keyid, alg: the
+    /// Signs a request with no `expires`. `path_and_query` is split on the first '?'. Covers
+    /// exactly `required_components`, label "sig1", params created, nonce, keyid, alg: the
     /// layout of the contract's test vector.
     ///
     /// # Panics
@@ -55,6 +66,32 @@ impl Signer {
         created: i64,
         nonce: &str,
     ) -> SignedHeaders {
+        let params = AttemptParams {
+            created,
+            expires: None,
+            nonce,
+        };
+        self.sign_attempt(method, path_and_query, body, idempotency_key, &params)
+    }
+
+    /// [`Signer::sign`], with `expires` (when given) signed right after `created`: params
+    /// created, expires, nonce, keyid, alg.
+    ///
+    /// # Panics
+    /// As [`Signer::sign`].
+    pub fn sign_attempt(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+        attempt: &AttemptParams,
+    ) -> SignedHeaders {
+        let AttemptParams {
+            created,
+            expires,
+            nonce,
+        } = *attempt;
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (path_and_query, None),
@@ -72,18 +109,21 @@ impl Signer {
                     params: vec![],
                 })
                 .collect(),
-            params: vec![
-                ("created".into(), BareItem::Integer(created)),
-                ("nonce".into(), string(nonce)),
-                ("keyid".into(), string(&self.client_id)),
-                ("alg".into(), string(ALG)),
-            ],
+            params: [("created".to_owned(), BareItem::Integer(created))]
+                .into_iter()
+                .chain(expires.map(|e| ("expires".to_owned(), BareItem::Integer(e))))
+                .chain([
+                    ("nonce".into(), string(nonce)),
+                    ("keyid".into(), string(&self.client_id)),
+                    ("alg".into(), string(ALG)),
+                ])
+                .collect(),
         };
         let input = SignatureInput {
             label: LABEL.into(),
             components: components.iter().map(|c| c.to_string()).collect(),
             created,
-            expires: None,
+            expires,
             nonce: nonce.into(),
             keyid: self.client_id.clone(),
             alg: Some(ALG.into()),

@@ -169,6 +169,50 @@ fn round_trips() {
 }
 
 #[test]
+fn expires_is_signed_after_created_and_verifies() {
+    let attempt = AttemptParams {
+        created: CREATED,
+        expires: Some(CREATED + 15),
+        nonce: NONCE,
+    };
+    let h = signer().sign_attempt("POST", "/transfers", BODY, Some(IDEM), &attempt);
+    assert_eq!(
+        h.signature_input,
+        INPUT.replace(";nonce=", ";expires=1763812815;nonce=")
+    );
+    let req = Req {
+        input: h.signature_input,
+        signature: h.signature.clone(),
+        ..Req::vector()
+    };
+    let base = req.verify().unwrap();
+    assert!(base.ends_with(";created=1763812800;expires=1763812815;nonce=\"q9X2mY7rT1vK4pLs8dWz3A\";keyid=\"cli_7f3a\";alg=\"hmac-sha256\""));
+    let (input, _) = parse_signature(&req.input, &req.signature).unwrap();
+    assert_eq!(input.expires, Some(CREATED + 15));
+    // Without expires, sign_attempt is the contract's vector, byte for byte.
+    let vector = signer().sign_attempt(
+        "POST",
+        "/transfers",
+        BODY,
+        Some(IDEM),
+        &AttemptParams {
+            expires: None,
+            ..attempt
+        },
+    );
+    assert_eq!(
+        (vector.signature_input.as_str(), vector.signature.as_str()),
+        (INPUT, SIGNATURE)
+    );
+    // expires is covered: moving it breaks the signature.
+    let stretched = Req {
+        input: req.input.replace("1763812815", "1763899999"),
+        ..req
+    };
+    assert_eq!(stretched.verify(), Err(SignatureError::Mismatch));
+}
+
+#[test]
 fn parameters_in_another_order_still_verify() {
     let params =
         r#"keyid="cli_7f3a";alg="hmac-sha256";nonce="q9X2mY7rT1vK4pLs8dWz3A";created=1763812800"#;

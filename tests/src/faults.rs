@@ -348,5 +348,6 @@ fn with_connection_close(answer: Vec<u8>) -> Vec<u8> {
 
 /// The functions' SDK client (see the module documentation), for `url` (the proxy).
 pub async fn faulty_sdk_client(url: &str) -> aws_sdk_dynamodb::Client {
-    replaysafe::store::sdk_client(Some(url)).await
+    let timeouts = replaysafe::config::DynamoDbTimeouts::default();
+    replaysafe::store::sdk_client_with(Some(url), Some(timeouts)).await
 }

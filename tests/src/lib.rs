@@ -11,10 +11,12 @@ use base64::Engine;
 
 use http::HeaderMap;
 use lambda_http::{Body, Context, Request, RequestExt};
+use payments::routes::Endpoint;
+use payments::store::create_all_tables;
+use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::store::clients::ClientRecord;
-use replaysafe::store::schema::create_tables;
 use replaysafe::store::sdk_client;
-use replaysafe::{api, Clock, Config, Guard, ManualClock, Store, Tables};
+use replaysafe::{Clock, Config, Guard, ManualClock, Store, Tables};
 use replaysafe_signing::{
     hmac_sha256, parse_signature, random_nonce, signature_base, Message, Signer,
 };
@@ -51,9 +53,13 @@ impl TestClient {
 }
 
 pub struct TestApp {
-    pub guard: Guard,
+    /// The app the functions run: the guard and the payments store.
+    pub app: Payments,
     pub clock: Arc<ManualClock>,
+    /// The guard's tables (clients, nonces, idempotency).
     pub store: Store,
+    /// The app's tables (accounts, transfers).
+    pub ledger: PaymentsStore,
     pub alice: TestClient,
 }
 
@@ -73,21 +79,44 @@ impl TestApp {
     ) -> Self {
         let prefix = format!("t{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let tables = Tables::with_prefix(&prefix);
-        create_tables(&client, &tables)
+        let app_tables = PaymentsTables::with_prefix(&prefix);
+        create_all_tables(&client, &tables, &app_tables)
             .await
             .expect("create tables");
-        let store = Store::new(client, tables.clone());
+        let store = Store::new(client.clone(), tables.clone());
+        let ledger = PaymentsStore::new(client, app_tables);
         let mut config = Config::new(tables);
         tune(&mut config);
         let clock = Arc::new(ManualClock::new(T0));
         let guard = Guard::new(store.clone(), config, clock.clone());
         let alice = new_client(&store).await;
         Self {
-            guard,
+            app: Payments::new(guard, ledger.clone()),
             clock,
             store,
+            ledger,
             alice,
         }
+    }
+
+    /// The guard the endpoints run under.
+    pub fn guard(&self) -> &Guard {
+        self.app.guard()
+    }
+
+    /// The same app, but its guard on `store` (e.g. tables that do not exist, an SDK client
+    /// behind a faulty proxy) and `clock`.
+    pub fn app_on(&self, store: Store, clock: Arc<dyn Clock>) -> Payments {
+        self.app_with(store, self.ledger.clone(), clock)
+    }
+
+    /// [`TestApp::app_on`], with the app's tables on `ledger` too.
+    pub fn app_with(&self, store: Store, ledger: PaymentsStore, clock: Arc<dyn Clock>) -> Payments {
+        let config = Config {
+            tables: store.tables().clone(),
+            ..self.guard().config().clone()
+        };
+        Payments::new(Guard::new(store, config, clock), ledger)
     }
 
     pub async fn new_client(&self) -> TestClient {
@@ -114,7 +143,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, call: &Call) -> Answer {
-        send_via(&self.guard, call).await
+        send_via(&self.app, call).await
     }
 
     /// Creates an account owned by `client`.
@@ -130,8 +159,8 @@ impl TestApp {
 
     /// The balance as stored, read past the API.
     pub async fn balance(&self, id: &str) -> u64 {
-        let id = replaysafe::domain::AccountId::parse(id).unwrap();
-        self.store
+        let id = payments::domain::AccountId::parse(id).unwrap();
+        self.ledger
             .get_account(&id)
             .await
             .unwrap()
@@ -158,7 +187,7 @@ impl TestApp {
 }
 
 async fn new_client(store: &Store) -> TestClient {
-    let id = replaysafe::domain::ClientId::generate();
+    let id = replaysafe::ClientId::generate();
     let secret: Vec<u8> = rand::random::<[u8; 32]>().to_vec();
     let record = ClientRecord {
         client_id: id.clone(),
@@ -425,7 +454,7 @@ impl TestApp {
         client: &TestClient,
         key: &str,
     ) -> Option<replaysafe::idempotency::IdempotencyRecord> {
-        let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
+        let client_id = replaysafe::ClientId::parse(&client.id).unwrap();
         let key = replaysafe::idempotency::IdempotencyKey::parse(Some(key)).unwrap();
         match self.key_state(&client_id, &key).await {
             Some(replaysafe::idempotency::KeyState::Answered(record)) => Some(record),
@@ -438,7 +467,7 @@ impl TestApp {
     pub async fn admit(&self, call: &Call) -> replaysafe::Admitted {
         let req = call.request();
         let incoming = replaysafe::http::Incoming::from_lambda(&req);
-        let admitted = self.guard.admit(&incoming).await.expect("admitted");
+        let admitted = self.guard().admit(&incoming).await.expect("admitted");
         assert_eq!(
             admitted.prior_answer(),
             Ok(None),
@@ -450,7 +479,7 @@ impl TestApp {
     /// What lives under a key at the app clock's now (a record or a fence), read past the API.
     pub async fn key_state(
         &self,
-        client_id: &replaysafe::domain::ClientId,
+        client_id: &replaysafe::ClientId,
         key: &replaysafe::idempotency::IdempotencyKey,
     ) -> Option<replaysafe::idempotency::KeyState> {
         self.store
@@ -465,7 +494,7 @@ impl TestApp {
         client: &TestClient,
         key: &str,
     ) -> Option<replaysafe::idempotency::Fence> {
-        let client_id = replaysafe::domain::ClientId::parse(&client.id).unwrap();
+        let client_id = replaysafe::ClientId::parse(&client.id).unwrap();
         let key = replaysafe::idempotency::IdempotencyKey::parse(Some(key)).unwrap();
         match self.key_state(&client_id, &key).await {
             Some(replaysafe::idempotency::KeyState::Fenced(fence)) => Some(fence),
@@ -492,34 +521,43 @@ impl TestApp {
     }
 }
 
-/// Sends `call` through the handlers of any guard (e.g. one built on tables that do not exist).
-pub async fn send_via(guard: &Guard, call: &Call) -> Answer {
+/// The endpoint with an id under the path's first segment (`GET /accounts/` → get-account):
+/// API Gateway answers such paths itself, but the handlers must refuse their ids all the same.
+fn by_collection(method: &str, path: &str) -> Option<Endpoint> {
+    let collection = path.split('/').nth(1)?;
+    payments::routes::ENDPOINTS
+        .iter()
+        .find(|(_, m, route, _)| {
+            *m == method && route.contains('{') && route.split('/').nth(1) == Some(collection)
+        })
+        .map(|(e, ..)| *e)
+}
+
+/// Sends `call` through the handlers of any app (e.g. one whose guard sits on tables that do
+/// not exist), routed by the endpoint table.
+pub async fn send_via(app: &Payments, call: &Call) -> Answer {
     let req = call.request();
-    let response = match (
-        call.method.as_str(),
-        call.path.split('?').next().unwrap_or(""),
-    ) {
-        ("POST", "/accounts") => api::serve(guard, &req, api::create_account).await,
-        ("POST", "/transfers") => api::serve(guard, &req, api::create_transfer).await,
-        ("GET", p) if p.starts_with("/accounts/") => {
-            api::serve(guard, &req, api::get_account).await
+    let path = call.path.split('?').next().unwrap_or("");
+    let endpoint = Endpoint::route(&call.method, path)
+        .or_else(|| by_collection(&call.method, path))
+        .unwrap_or_else(|| panic!("no route for {} {path}", call.method));
+    Answer::of(endpoint.serve(app, &req).await)
+}
+
+impl Answer {
+    /// A handler's response, as a client reads it.
+    pub fn of(response: lambda_http::Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = match body {
+            Body::Text(t) => t,
+            Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
+            _ => String::new(),
+        };
+        Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
         }
-        ("GET", p) if p.starts_with("/transfers/") => {
-            api::serve(guard, &req, api::get_transfer).await
-        }
-        (m, p) => panic!("no route for {m} {p}"),
-    };
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
-        Body::Empty => String::new(),
-        _ => String::new(),
-    };
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
     }
 }
 
@@ -579,8 +617,9 @@ impl TestApp {
 
     pub async fn snapshot(&self) -> Snapshot {
         let tables = self.store.tables().clone();
+        let ledger = self.ledger.tables().clone();
         let accounts = self
-            .scan_all(&tables.accounts)
+            .scan_all(&ledger.accounts)
             .await
             .iter()
             .map(|item| {
@@ -591,7 +630,7 @@ impl TestApp {
             .collect();
         Snapshot {
             accounts,
-            transfers: self.scan_all(&tables.transfers).await.len(),
+            transfers: self.scan_all(&ledger.transfers).await.len(),
             // Stored answers only: a refusal's fence is not an effect (it stores no answer).
             idempotency: self
                 .scan_all(&tables.idempotency)
@@ -603,7 +642,7 @@ impl TestApp {
     }
 
     pub async fn transfers(&self) -> Vec<StoredTransfer> {
-        let table = self.store.tables().transfers.clone();
+        let table = self.ledger.tables().transfers.clone();
         self.scan_all(&table)
             .await
             .iter()
@@ -712,23 +751,15 @@ impl TestApp {
     pub async fn with_system_clock() -> Self {
         let mut app = Self::new().await;
         app.clock.set(replaysafe::SystemClock.now());
-        app.guard = Guard::new(
-            app.store.clone(),
-            app.guard.config().clone(),
-            Arc::new(replaysafe::SystemClock),
-        );
+        app.app = app.app_on(app.store.clone(), Arc::new(replaysafe::SystemClock));
         app
     }
 
     /// Serves this app's tables over HTTP with the real clock (see
     /// [`TestApp::with_system_clock`]).
     pub async fn http_server(&self) -> server::ApiServer {
-        let guard = Guard::new(
-            self.store.clone(),
-            self.guard.config().clone(),
-            Arc::new(replaysafe::SystemClock),
-        );
-        server::ApiServer::start(guard).await
+        server::ApiServer::start(self.app_on(self.store.clone(), Arc::new(replaysafe::SystemClock)))
+            .await
     }
 }
 

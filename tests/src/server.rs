@@ -1,6 +1,6 @@
 //! The real handlers over real HTTP, for clients that speak HTTP (the CLI, the client crate):
 //! what `make run` serves through `cargo lambda watch`, without cargo-lambda. Each request
-//! becomes a `lambda_http::Request` and goes to `replaysafe::api::serve` with the endpoint the
+//! becomes a `lambda_http::Request` and goes to `replaysafe::http::serve` with the endpoint the
 //! workspace's watch router (Cargo.toml) names for its method and path.
 //!
 //! HTTP/1.1 is read with `httparse` over a tokio listener on 127.0.0.1:0, one request per
@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use lambda_http::{Body, Context, RequestExt};
-use replaysafe::{api, Guard};
+use payments::routes::Endpoint;
+use payments::Payments;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -37,16 +38,15 @@ impl Drop for ApiServer {
 }
 
 impl ApiServer {
-    /// Serves `guard` (use [`crate::TestApp::with_system_clock`]'s: HTTP clients sign with the
-    /// real time).
-    pub async fn start(guard: Guard) -> Self {
+    /// Serves `app` (use [`crate::TestApp::http_server`]: HTTP clients sign with the real time).
+    pub async fn start(app: Payments) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let guard = Arc::new(guard);
+        let app = Arc::new(app);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let guard = guard.clone();
-                tokio::spawn(async move { serve_connection(stream, &guard).await });
+                let app = app.clone();
+                tokio::spawn(async move { serve_connection(stream, &app).await });
             }
         });
         Self {
@@ -114,38 +114,18 @@ pub async fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, guard: &Guard) {
+async fn serve_connection(mut stream: TcpStream, app: &Payments) {
     let Some(raw) = read_request(&mut stream).await else {
         return;
     };
-    let response = handle(guard, raw).await;
+    let response = handle(app, raw).await;
     let _ = stream.write_all(&response).await;
     let _ = stream.shutdown().await;
 }
 
-/// The endpoint of the watch router in Cargo.toml, by method and path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
-    CreateAccount,
-    GetAccount,
-    CreateTransfer,
-    GetTransfer,
-}
-
-fn route(method: &str, path: &str) -> Option<Endpoint> {
-    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    match (method, segments.as_slice()) {
-        ("POST", ["accounts"]) => Some(Endpoint::CreateAccount),
-        ("GET", ["accounts", id]) if !id.is_empty() => Some(Endpoint::GetAccount),
-        ("POST", ["transfers"]) => Some(Endpoint::CreateTransfer),
-        ("GET", ["transfers", id]) if !id.is_empty() => Some(Endpoint::GetTransfer),
-        _ => None,
-    }
-}
-
-async fn handle(guard: &Guard, raw: RawRequest) -> Vec<u8> {
+async fn handle(app: &Payments, raw: RawRequest) -> Vec<u8> {
     let path = raw.target.split('?').next().unwrap_or_default().to_owned();
-    let Some(endpoint) = route(&raw.method, &path) else {
+    let Some(endpoint) = Endpoint::route(&raw.method, &path) else {
         let body = format!("no route for {} {path}\n", raw.method);
         return write_response(404, &[("content-type", b"text/plain")], body.as_bytes());
     };
@@ -166,12 +146,7 @@ async fn handle(guard: &Guard, raw: RawRequest) -> Vec<u8> {
         return write_response(400, &[], b"malformed request\n");
     };
     let request = request.with_lambda_context(context);
-    let response = match endpoint {
-        Endpoint::CreateAccount => api::serve(guard, &request, api::create_account).await,
-        Endpoint::GetAccount => api::serve(guard, &request, api::get_account).await,
-        Endpoint::CreateTransfer => api::serve(guard, &request, api::create_transfer).await,
-        Endpoint::GetTransfer => api::serve(guard, &request, api::get_transfer).await,
-    };
+    let response = endpoint.serve(app, &request).await;
     let (parts, body) = response.into_parts();
     let body: Vec<u8> = match body {
         Body::Text(t) => t.into_bytes(),
@@ -284,32 +259,5 @@ impl DroppingProxy {
     /// Answers dropped on the way back.
     pub fn lost(&self) -> usize {
         self.lost.load(Ordering::SeqCst)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_match_the_watch_router() {
-        assert_eq!(route("POST", "/accounts"), Some(Endpoint::CreateAccount));
-        assert_eq!(route("GET", "/accounts/acc_a"), Some(Endpoint::GetAccount));
-        assert_eq!(route("POST", "/transfers"), Some(Endpoint::CreateTransfer));
-        assert_eq!(
-            route("GET", "/transfers/trf_1"),
-            Some(Endpoint::GetTransfer)
-        );
-        for (m, p) in [
-            ("GET", "/accounts"),
-            ("POST", "/accounts/acc_a"),
-            ("GET", "/accounts/"),
-            ("GET", "/accounts/a/b"),
-            ("DELETE", "/transfers/t"),
-            ("GET", "/"),
-            ("GET", "transfers/t"),
-        ] {
-            assert_eq!(route(m, p), None, "{m} {p}");
-        }
     }
 }

@@ -7,24 +7,33 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use lambda_http::{Body, Request};
-use replaysafe::error::ApiError;
-use replaysafe::events::{sign_event, EventEdits};
-use replaysafe::store::schema::{create_tables, TABLE_SPECS};
+use payments::routes::ENDPOINTS;
+use payments::store::create_all_tables;
+use payments::{PaymentsError, PaymentsTables};
+use replaysafe::store::schema::{TableSpec, TABLE_SPECS};
 use replaysafe::store::sdk_client;
-use replaysafe::{api, Clock, Tables};
+use replaysafe::{Clock, GuardError, Problem, Tables};
+use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::random_nonce;
 use replaysafe_tests::{endpoint, Answer, TestApp, TestClient};
 use serde_json::{json, Value};
 
-/// The env var that names each table, as `shared/src/config.rs` reads them, in `TABLE_SPECS`
-/// order.
+/// The env var that names each table, as `shared/src/config.rs` and `payments/src/store`
+/// read them, in `TABLE_SPECS` order (the guard's, then the app's).
 const TABLE_ENV: [(&str, &str); 5] = [
     ("CLIENTS_TABLE", "clients"),
-    ("ACCOUNTS_TABLE", "accounts"),
-    ("TRANSFERS_TABLE", "transfers"),
     ("IDEMPOTENCY_TABLE", "idempotency"),
     ("NONCES_TABLE", "nonces"),
+    ("ACCOUNTS_TABLE", "accounts"),
+    ("TRANSFERS_TABLE", "transfers"),
 ];
+
+/// Every table the deployed app uses, with its spec, under `prefix`.
+fn all_specs(tables: &(Tables, PaymentsTables)) -> Vec<(&str, TableSpec)> {
+    let mut all = tables.0.specs().to_vec();
+    all.extend(tables.1.specs());
+    all
+}
 
 /// The DynamoDB actions each function's code makes, on which table (by logical name). Every
 /// request reads its client and consumes its nonce; a POST reads its idempotency record and
@@ -220,15 +229,22 @@ fn functions(template: &Value) -> Vec<Function<'_>> {
 #[tokio::test]
 async fn template_tables_match_the_local_bootstrap() {
     let template = yaml("template.yaml");
-    let logicals: Vec<&str> = TABLE_SPECS.iter().map(|s| s.logical).collect();
+    let logicals: Vec<&str> = TABLE_SPECS
+        .iter()
+        .chain(&payments::store::TABLE_SPECS)
+        .map(|s| s.logical)
+        .collect();
     let env_logicals: Vec<&str> = TABLE_ENV.iter().map(|(_, l)| *l).collect();
     assert_eq!(env_logicals, logicals, "TABLE_ENV follows TABLE_SPECS");
 
     // What the local bootstrap (`replaysafe admin create-tables`, the tests) really creates.
     let client = sdk_client(Some(&endpoint())).await;
     let prefix = format!("deploy{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let tables = Tables::with_prefix(&prefix);
-    create_tables(&client, &tables)
+    let tables = (
+        Tables::with_prefix(&prefix),
+        PaymentsTables::with_prefix(&prefix),
+    );
+    create_all_tables(&client, &tables.0, &tables.1)
         .await
         .expect("create tables");
 
@@ -241,7 +257,7 @@ async fn template_tables_match_the_local_bootstrap() {
         "every table in template.yaml is named by one env var, and only those"
     );
 
-    for ((var, logical), (name, spec)) in TABLE_ENV.iter().zip(tables.specs()) {
+    for ((var, logical), (name, spec)) in TABLE_ENV.iter().zip(all_specs(&tables)) {
         assert_eq!(*logical, spec.logical);
         let id = by_env[var];
         let table = &declared[id];
@@ -345,7 +361,7 @@ async fn template_tables_match_the_local_bootstrap() {
         assert_eq!(ttl_attribute, spec.ttl_attribute, "{name}: TTL");
     }
 
-    for (name, _) in tables.specs() {
+    for (name, _) in all_specs(&tables) {
         let _ = client.delete_table().table_name(name).send().await;
     }
 }
@@ -640,9 +656,13 @@ fn the_template_cannot_deploy_a_retention_too_short_for_its_window() {
 /// Every problem code the server can answer with is in openapi.yaml, and nothing else.
 #[test]
 fn openapi_documents_every_problem_code() {
-    use ApiError::*;
-    // A match without a wildcard: a new variant does not compile until it is listed here.
-    fn listed(e: &ApiError) -> bool {
+    use GuardError::*;
+    use PaymentsError::{
+        AccountExists, CurrencyMismatch, Guard, InsufficientFunds, InvalidJson, NotFound,
+        ValidationFailed,
+    };
+    // Matches without a wildcard: a new variant does not compile until it is listed here.
+    fn listed_guard(e: &GuardError) -> bool {
         match e {
             BodyTooLarge { .. }
             | IdempotencyKeyMissing
@@ -653,22 +673,23 @@ fn openapi_documents_every_problem_code() {
             | DigestMismatch(_)
             | StaleRequest
             | NonceReused
-            | InvalidJson(_)
-            | ValidationFailed(_)
-            | NotFound
-            | AccountExists
-            | CurrencyMismatch
-            | InsufficientFunds
             | RequestInProgress
             | IdempotencyKeyReused
             | AttemptSuperseded
             | Unavailable
             | Internal => true,
-            // Answers again a refusal listed above, with its code.
-            Refused(_) => false,
+            // Answers again a refusal listed below, with its code; or `internal`.
+            Refused(_) | ResponseTooLarge => false,
         }
     }
-    let all = [
+    fn listed(e: &PaymentsError) -> bool {
+        match e {
+            Guard(g) => listed_guard(g),
+            InvalidJson(_) | ValidationFailed(_) | NotFound | AccountExists | CurrencyMismatch
+            | InsufficientFunds => true,
+        }
+    }
+    let all: Vec<PaymentsError> = [
         BodyTooLarge { limit: 1 },
         IdempotencyKeyMissing,
         IdempotencyKeyInvalid,
@@ -678,18 +699,23 @@ fn openapi_documents_every_problem_code() {
         DigestMismatch(String::new()),
         StaleRequest,
         NonceReused,
+        RequestInProgress,
+        IdempotencyKeyReused,
+        AttemptSuperseded,
+        Unavailable,
+        Internal,
+    ]
+    .into_iter()
+    .map(PaymentsError::from)
+    .chain([
         InvalidJson(String::new()),
         ValidationFailed(String::new()),
         NotFound,
         AccountExists,
         CurrencyMismatch,
         InsufficientFunds,
-        RequestInProgress,
-        IdempotencyKeyReused,
-        AttemptSuperseded,
-        Unavailable,
-        Internal,
-    ];
+    ])
+    .collect();
     assert!(all.iter().all(listed));
     let openapi = yaml("openapi.yaml");
     let documented: BTreeSet<&str> = openapi["components"]["schemas"]["Problem"]["properties"]
@@ -722,14 +748,12 @@ async fn invoke(app: &TestApp, function: &str, event: &Value) -> Answer {
         event["rawPath"].as_str().unwrap(),
         "the $default stage adds no prefix to the path that is signed"
     );
-    let guard = &app.guard;
-    let response = match function {
-        "create-account" => api::serve(guard, &req, api::create_account).await,
-        "get-account" => api::serve(guard, &req, api::get_account).await,
-        "create-transfer" => api::serve(guard, &req, api::create_transfer).await,
-        "get-transfer" => api::serve(guard, &req, api::get_transfer).await,
-        other => panic!("no handler for {other}"),
-    };
+    let endpoint = ENDPOINTS
+        .iter()
+        .find(|(_, _, _, f)| *f == function)
+        .map(|(e, ..)| *e)
+        .unwrap_or_else(|| panic!("no handler for {function}"));
+    let response = endpoint.serve(&app.app, &req).await;
     let (parts, body) = response.into_parts();
     let body = match body {
         Body::Text(t) => t,

@@ -1,14 +1,11 @@
-//! Create transfer: wiring only. Config and the DynamoDB client are built once per cold start.
-
-use lambda_http::{run, service_fn, Error, Request};
-use replaysafe::{api, Guard};
+//! Create transfer: the guard and the payments store are built once per cold start, then every
+//! invocation is served by `payments::create_transfer`.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    replaysafe::telemetry::init();
-    let guard = &Guard::from_env().await?;
-    run(service_fn(move |req: Request| async move {
-        api::handle(guard, &req, api::create_transfer).await
-    }))
+async fn main() -> Result<(), lambda_http::Error> {
+    replaysafe::lambda::run(
+        payments::Payments::from_env().await?,
+        payments::create_transfer,
+    )
     .await
 }

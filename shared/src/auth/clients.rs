@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::ClientId;
-use crate::error::ApiError;
+use crate::error::GuardError;
+use crate::ids::ClientId;
 use crate::store::clients::ClientRecord;
 use crate::store::Store;
 
@@ -28,7 +28,7 @@ impl ClientCache {
         &self,
         store: &Store,
         id: &ClientId,
-    ) -> Result<Option<ClientRecord>, ApiError> {
+    ) -> Result<Option<ClientRecord>, GuardError> {
         if let Some(record) = self.cached(id) {
             return Ok(Some(record));
         }

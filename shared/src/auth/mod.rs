@@ -10,10 +10,10 @@ use replaysafe_signing::{
     parse_signature, signature_base, verify_content_digest, verify_hmac, Message, SignatureError,
 };
 
-use crate::domain::ClientId;
-use crate::error::ApiError;
+use crate::error::GuardError;
 use crate::http::Incoming;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::ids::ClientId;
 use crate::store::Store;
 
 /// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
@@ -38,9 +38,9 @@ pub struct Verifier<'a> {
 }
 
 impl Verifier<'_> {
-    pub async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, ApiError> {
+    pub async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, GuardError> {
         if req.body.len() > self.max_body_bytes {
-            return Err(ApiError::BodyTooLarge {
+            return Err(GuardError::BodyTooLarge {
                 limit: self.max_body_bytes,
             });
         }
@@ -56,7 +56,7 @@ impl Verifier<'_> {
             req.joined_header("signature-input"),
             req.joined_header("signature"),
         ) else {
-            return Err(ApiError::SignatureMissing);
+            return Err(GuardError::SignatureMissing);
         };
         let (input, mac) = parse_signature(&input_header, &signature_header).map_err(invalid)?;
         let base = {
@@ -72,23 +72,23 @@ impl Verifier<'_> {
             signature_base(&input, &message, !req.body.is_empty()).map_err(invalid)?
         };
 
-        let client_id = ClientId::parse(&input.keyid).map_err(|_| ApiError::UnknownKey)?;
+        let client_id = ClientId::parse(&input.keyid).map_err(|_| GuardError::UnknownKey)?;
         let client = self
             .clients
             .get(self.store, &client_id)
             .await?
             .filter(|c| c.active)
-            .ok_or(ApiError::UnknownKey)?;
+            .ok_or(GuardError::UnknownKey)?;
         verify_hmac(&client.secret, &base, &mac).map_err(invalid)?;
 
         if let Some(digest) = req.joined_header("content-digest") {
             verify_content_digest(&digest, req.body)
-                .map_err(|e| ApiError::DigestMismatch(e.to_string()))?;
+                .map_err(|e| GuardError::DigestMismatch(e.to_string()))?;
         }
 
         let window = self.replay_window_seconds;
         if (now - input.created).abs() > window || input.expires.is_some_and(|e| now > e) {
-            return Err(ApiError::StaleRequest);
+            return Err(GuardError::StaleRequest);
         }
 
         Ok(Signed {
@@ -103,9 +103,9 @@ impl Verifier<'_> {
     }
 }
 
-fn invalid(e: SignatureError) -> ApiError {
+fn invalid(e: SignatureError) -> GuardError {
     match e {
-        SignatureError::Missing => ApiError::SignatureMissing,
-        e => ApiError::SignatureInvalid(e.to_string()),
+        SignatureError::Missing => GuardError::SignatureMissing,
+        e => GuardError::SignatureInvalid(e.to_string()),
     }
 }

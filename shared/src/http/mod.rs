@@ -3,7 +3,9 @@
 mod problem;
 mod request;
 mod response;
+mod serve;
 
 pub use problem::problem;
 pub use request::Incoming;
 pub use response::{finish, json, not_modified, stored, Reply};
+pub use serve::serve;

@@ -1,24 +1,35 @@
 use lambda_http::{Body, Response};
-use serde_json::json;
+use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::Problem;
 
-pub const PROBLEM_TYPE_BASE: &str = "https://replaysafe.dev/problems/";
+/// An RFC 9457 problem document, as sent.
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+}
 
-/// The RFC 9457 response for an error. The detail is ours, never an SDK's: server-side
-/// failures get a fixed sentence.
-pub fn problem(err: &ApiError) -> Response<Body> {
-    let detail = match err {
-        ApiError::Internal => "The server failed to handle the request.".to_owned(),
-        e => e.to_string(),
+/// The RFC 9457 response for an error; `type` is `type_base` followed by the code. The detail
+/// is the error's own, never an SDK's: server faults (5xx) get a fixed sentence.
+pub fn problem(err: &dyn Problem, type_base: &str) -> Response<Body> {
+    let detail = match err.status() {
+        500..=599 if err.retry_after().is_none() => {
+            "The server failed to handle the request.".to_owned()
+        }
+        _ => err.detail(),
     };
-    let body = json!({
-        "type": format!("{PROBLEM_TYPE_BASE}{}", err.code()),
-        "title": err.title(),
-        "status": err.status(),
-        "detail": detail,
-        "code": err.code(),
-    });
+    let body = ProblemBody {
+        kind: format!("{type_base}{}", err.code()),
+        title: err.title(),
+        status: err.status(),
+        detail,
+        code: err.code(),
+    };
     let mut builder = Response::builder()
         .status(err.status())
         .header("content-type", "application/problem+json");
@@ -26,6 +37,8 @@ pub fn problem(err: &ApiError) -> Response<Body> {
         builder = builder.header("retry-after", seconds.to_string());
     }
     builder
-        .body(Body::Text(body.to_string()))
+        .body(Body::Text(
+            serde_json::to_string(&body).expect("a problem serializes"),
+        ))
         .expect("status and headers are valid")
 }

@@ -1,7 +1,7 @@
 use http::HeaderMap;
 use lambda_http::RequestExt;
 
-use crate::error::ApiError;
+use crate::error::GuardError;
 
 /// What the guard reads of a request.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ impl<'a> Incoming<'a> {
     }
 
     /// A header that must appear at most once; a repeated or non-text value is invalid.
-    pub fn single_header(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
+    pub fn single_header(&self, name: &str) -> Result<Option<&'a str>, GuardError> {
         let mut values = self.headers.get_all(name).iter();
         let Some(first) = values.next() else {
             return Ok(None);
@@ -74,10 +74,10 @@ impl<'a> Incoming<'a> {
     }
 }
 
-fn invalid_header(name: &str) -> ApiError {
+fn invalid_header(name: &str) -> GuardError {
     if name == "idempotency-key" {
-        ApiError::IdempotencyKeyInvalid
+        GuardError::IdempotencyKeyInvalid
     } else {
-        ApiError::SignatureInvalid(format!("the {name} header is repeated or not text"))
+        GuardError::SignatureInvalid(format!("the {name} header is repeated or not text"))
     }
 }

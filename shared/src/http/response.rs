@@ -1,18 +1,22 @@
 use lambda_http::{Body, Response};
+use serde::Serialize;
 
 use super::problem;
-use crate::error::ApiError;
+use crate::error::{GuardError, Problem};
 use crate::guard::Committed;
 use crate::idempotency::StoredResponse;
 
 /// What a handler returns: a response or an error, turned into HTTP in one place.
-pub type Reply = Result<Response<Body>, ApiError>;
+pub type Reply<E = GuardError> = Result<Response<Body>, E>;
 
-pub fn json(status: u16, body: &serde_json::Value) -> Response<Body> {
+/// A JSON response with `status`.
+pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Body::Text(body.to_string()))
+        .body(Body::Text(
+            serde_json::to_string(body).expect("a view serializes"),
+        ))
         .expect("status and headers are valid")
 }
 
@@ -32,6 +36,7 @@ pub fn stored(response: &StoredResponse, replayed: bool) -> Response<Body> {
         .expect("status and headers are valid")
 }
 
+/// 304 with the current `etag`.
 pub fn not_modified(etag: &str) -> Response<Body> {
     Response::builder()
         .status(304)
@@ -49,11 +54,11 @@ impl From<Committed> for Response<Body> {
     }
 }
 
-/// The response for a reply, errors included. Every one is `Cache-Control: no-store`: the
-/// authentication is in `Signature`, not `Authorization`, so a shared cache would otherwise be
-/// free to keep a signed GET's answer and hand it to anyone.
-pub fn finish(reply: Reply) -> Response<Body> {
-    let mut response = reply.unwrap_or_else(|e| problem(&e));
+/// The response for a reply, errors included, problems typed under `type_base`. Every one is
+/// `Cache-Control: no-store`: the authentication is in `Signature`, not `Authorization`, so a
+/// shared cache would otherwise be free to keep a signed GET's answer and hand it to anyone.
+pub fn finish<E: Problem>(reply: Reply<E>, type_base: &str) -> Response<Body> {
+    let mut response = reply.unwrap_or_else(|e| problem(&e, type_base));
     response
         .headers_mut()
         .insert("cache-control", http::HeaderValue::from_static("no-store"));

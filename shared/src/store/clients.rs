@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::attrs::{get_s, s};
 use super::failure::sdk_failure;
 use super::Store;
-use crate::domain::ClientId;
-use crate::error::ApiError;
+use crate::error::GuardError;
+use crate::ids::ClientId;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientRecord {
@@ -26,7 +26,10 @@ impl std::fmt::Debug for ClientRecord {
 }
 
 impl Store {
-    pub async fn get_client(&self, client_id: &ClientId) -> Result<Option<ClientRecord>, ApiError> {
+    pub async fn get_client(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<Option<ClientRecord>, GuardError> {
         use base64::Engine;
         let out = self
             .client
@@ -41,7 +44,7 @@ impl Store {
         };
         let secret = get_s(&item, "secret")
             .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-            .ok_or(ApiError::Internal)?;
+            .ok_or(GuardError::Internal)?;
         Ok(Some(ClientRecord {
             client_id: client_id.clone(),
             secret,
@@ -50,7 +53,11 @@ impl Store {
     }
 
     /// Writes a new active client; refuses to overwrite an existing id.
-    pub async fn put_client(&self, record: &ClientRecord, created_at: i64) -> Result<(), ApiError> {
+    pub async fn put_client(
+        &self,
+        record: &ClientRecord,
+        created_at: i64,
+    ) -> Result<(), GuardError> {
         use base64::Engine;
         self.client
             .put_item()

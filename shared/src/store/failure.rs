@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::error::ApiError;
+use crate::error::GuardError;
 
 const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingException",
@@ -15,7 +15,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "TransactionConflictException",
 ];
 
-pub fn sdk_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> ApiError
+pub fn sdk_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> GuardError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -30,9 +30,9 @@ where
     let code = err.code().unwrap_or("none").to_owned();
     if transient {
         tracing::warn!(operation, code, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "dynamodb unavailable");
-        ApiError::Unavailable
+        GuardError::Unavailable
     } else {
         tracing::error!(operation, code, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "dynamodb call failed");
-        ApiError::Internal
+        GuardError::Internal
     }
 }

@@ -8,11 +8,11 @@ use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Transact
 use super::attrs::{get_n, get_s, n, s, Item};
 use super::failure::sdk_failure;
 use super::Store;
-use crate::domain::ClientId;
-use crate::error::ApiError;
+use crate::error::GuardError;
 use crate::idempotency::{
     Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse,
 };
+use crate::ids::ClientId;
 
 /// Both writes under a key, the claim and the fence, take it only while nothing live holds it
 /// except a fence signed strictly before the writer's attempt. `<` and not `<=`: an attempt
@@ -20,6 +20,10 @@ use crate::idempotency::{
 /// copies share its `created`).
 const FREE_FOR_ATTEMPT: &str =
     "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)";
+
+/// A DynamoDB item holds at most 400 KB, names and all: the stored body and `Location` get
+/// what the record's other attributes leave, with room to spare.
+pub const MAX_STORED_RESPONSE_BYTES: usize = 350 * 1024;
 
 fn pk(client_id: &ClientId, key: &IdempotencyKey) -> String {
     // Client ids cannot contain '#', so the split is unambiguous.
@@ -41,7 +45,7 @@ impl Store {
         client_id: &ClientId,
         key: &IdempotencyKey,
         now: i64,
-    ) -> Result<Option<KeyState>, ApiError> {
+    ) -> Result<Option<KeyState>, GuardError> {
         let out = self
             .client
             .get_item()
@@ -64,7 +68,13 @@ impl Store {
         record: &IdempotencyRecord,
         created: i64,
         now: i64,
-    ) -> TransactWriteItem {
+    ) -> Result<TransactWriteItem, GuardError> {
+        let stored =
+            record.response.body.len() + record.response.location.as_ref().map_or(0, String::len);
+        if stored > MAX_STORED_RESPONSE_BYTES {
+            tracing::error!(bytes = stored, "response too large to store under its key");
+            return Err(GuardError::ResponseTooLarge);
+        }
         let mut item = Item::from([
             ("pk".to_owned(), s(pk(client_id, key))),
             ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
@@ -84,7 +94,7 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("table, item and condition are set");
-        TransactWriteItem::builder().put(put).build()
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Fences the key at `fence.created`, under the same condition as the claim.
@@ -94,7 +104,7 @@ impl Store {
         key: &IdempotencyKey,
         fence: &Fence,
         now: i64,
-    ) -> Result<FenceWrite, ApiError> {
+    ) -> Result<FenceWrite, GuardError> {
         let item = Item::from([
             ("pk".to_owned(), s(pk(client_id, key))),
             ("fence".to_owned(), n(fence.created)),
@@ -122,7 +132,7 @@ impl Store {
                     .item()
                     .and_then(|old| live(old, now))
                     .map(FenceWrite::Held)
-                    .ok_or(ApiError::Internal),
+                    .ok_or(GuardError::Internal),
                 _ => Err(sdk_failure("write_fence", e)),
             },
         }

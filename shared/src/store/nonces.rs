@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use super::attrs::{get_s, n, s};
 use super::failure::sdk_failure;
 use super::Store;
-use crate::domain::ClientId;
-use crate::error::ApiError;
+use crate::error::GuardError;
+use crate::ids::ClientId;
 
 impl Store {
     /// Records the nonce, or fails with `NonceReused` when a live record holds it. An expired
@@ -20,7 +20,7 @@ impl Store {
         request_id: &str,
         expires_at: i64,
         now: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), GuardError> {
         let result = self
             .client
             .put_item()
@@ -44,7 +44,7 @@ impl Store {
                     if ours {
                         Ok(())
                     } else {
-                        Err(ApiError::NonceReused)
+                        Err(GuardError::NonceReused)
                     }
                 }
                 _ => Err(sdk_failure("consume_nonce", e)),

@@ -1,5 +1,5 @@
-//! The five tables, as data: the one definition that `replaysafe admin create-tables`, the
-//! tests and the SAM template check agree on.
+//! Tables as data: the guard's three here (an app adds its own), the one definition that
+//! `replaysafe admin create-tables`, the tests and the SAM template check agree on.
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
@@ -13,29 +13,22 @@ use crate::config::Tables;
 /// The attribute that holds an item's expiry (epoch seconds) in the tables that expire items.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
+/// One table's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableSpec {
     /// The logical name: the suffix after the table prefix.
     pub logical: &'static str,
     /// The only key: a string partition key.
     pub partition_key: &'static str,
+    /// The attribute DynamoDB's TTL deletes by, if items expire.
     pub ttl_attribute: Option<&'static str>,
 }
 
-pub const TABLE_SPECS: [TableSpec; 5] = [
+/// The guard's tables: clients, idempotency, nonces.
+pub const TABLE_SPECS: [TableSpec; 3] = [
     TableSpec {
         logical: "clients",
         partition_key: "client_id",
-        ttl_attribute: None,
-    },
-    TableSpec {
-        logical: "accounts",
-        partition_key: "account_id",
-        ttl_attribute: None,
-    },
-    TableSpec {
-        logical: "transfers",
-        partition_key: "transfer_id",
         ttl_attribute: None,
     },
     TableSpec {
@@ -52,25 +45,23 @@ pub const TABLE_SPECS: [TableSpec; 5] = [
 
 impl Tables {
     /// The physical name of each table, with its spec.
-    pub fn specs(&self) -> [(&str, TableSpec); 5] {
-        let names = [
-            &self.clients,
-            &self.accounts,
-            &self.transfers,
-            &self.idempotency,
-            &self.nonces,
-        ];
+    pub fn specs(&self) -> [(&str, TableSpec); 3] {
+        let names = [&self.clients, &self.idempotency, &self.nonces];
         std::array::from_fn(|i| (names[i].as_str(), TABLE_SPECS[i]))
     }
 }
 
+/// Why a table could not be created.
 pub type SchemaError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Creates whichever tables are missing (on-demand billing) and turns on their TTL. Safe to run
-/// again. Returns the names it created.
-pub async fn create_tables(client: &Client, tables: &Tables) -> Result<Vec<String>, SchemaError> {
+/// Creates whichever of `tables` (physical name, spec) are missing (on-demand billing) and
+/// turns on their TTL. Safe to run again. Returns the names it created.
+pub async fn create_tables(
+    client: &Client,
+    tables: &[(&str, TableSpec)],
+) -> Result<Vec<String>, SchemaError> {
     let mut created = Vec::new();
-    for (name, spec) in tables.specs() {
+    for &(name, spec) in tables {
         let result = client
             .create_table()
             .table_name(name)

@@ -4,15 +4,66 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 
+use super::attrs::Item;
 use super::failure::sdk_failure;
 use super::Store;
-use crate::error::ApiError;
+use crate::error::GuardError;
+
+/// One of an app's writes for [`Guard::commit`](crate::Guard::commit), with the refusal it
+/// stands for when its condition fails. The refusal is given the item as it was (`None` when
+/// there was none), as `ReturnValuesOnConditionCheckFailure = ALL_OLD` hands it back.
+///
+/// ```
+/// use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+/// use replaysafe::store::{AttributeValue, Write};
+/// use replaysafe::GuardError;
+///
+/// let put = Put::builder()
+///     .table_name("orders")
+///     .item("order_id", AttributeValue::S("ord_1".into()))
+///     .condition_expression("attribute_not_exists(order_id)")
+///     .build()
+///     .unwrap();
+/// let write: Write<GuardError> =
+///     Write::new(TransactWriteItem::builder().put(put).build(), |_old| GuardError::Internal);
+/// # let _ = write;
+/// ```
+pub struct Write<E> {
+    pub(crate) item: TransactWriteItem,
+    pub(crate) refusal: Refusal<E>,
+}
+
+/// What a failed condition means, given the item as it was.
+type Refusal<E> = Box<dyn Fn(Option<&Item>) -> E + Send + Sync>;
+
+impl<E> Write<E> {
+    /// `item` (a put, update, delete or condition check, with `ALL_OLD` on failure if the
+    /// refusal needs the old item), refused as `refusal` says when its condition fails.
+    pub fn new(
+        item: TransactWriteItem,
+        refusal: impl Fn(Option<&Item>) -> E + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            item,
+            refusal: Box::new(refusal),
+        }
+    }
+
+    /// The item this write puts in the transaction.
+    pub fn item(&self) -> &TransactWriteItem {
+        &self.item
+    }
+}
 
 /// The transaction was cancelled; one reason per item, in the order the items were given.
 #[derive(Debug, Clone)]
-pub struct Cancelled(pub Vec<CancellationReason>);
+pub(crate) struct Cancelled(pub Vec<CancellationReason>);
 
 impl Cancelled {
+    pub fn codes(&self) -> Vec<&str> {
+        (0..self.0.len()).map(|i| self.code(i)).collect()
+    }
+
     pub fn code(&self, index: usize) -> &str {
         self.0.get(index).and_then(|r| r.code()).unwrap_or("None")
     }
@@ -22,10 +73,7 @@ impl Cancelled {
     }
 
     /// The item as it was when its condition failed.
-    pub fn old_item(
-        &self,
-        index: usize,
-    ) -> Option<&std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub fn old_item(&self, index: usize) -> Option<&Item> {
         self.0.get(index).and_then(|r| r.item())
     }
 
@@ -39,9 +87,9 @@ impl Cancelled {
     }
 }
 
-pub enum TransactError {
+pub(crate) enum TransactError {
     Cancelled(Cancelled),
-    Failed(ApiError),
+    Failed(GuardError),
 }
 
 impl Store {

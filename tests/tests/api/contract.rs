@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use lambda_http::Body;
+use payments::routes::Endpoint;
+use payments::{PaymentsStore, PaymentsTables};
 use replaysafe::config::{Config, Tables};
 use replaysafe::idempotency::StoredResponse;
 use replaysafe::store::clients::ClientRecord;
-use replaysafe::{api, ApiError, Clock, Committed, Guard, ManualClock, Store};
+use replaysafe::{Clock, Committed, GuardError, ManualClock, Store};
 use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, T0};
 
 const WINDOW: i64 = 300;
@@ -40,7 +42,7 @@ fn read_account(app: &TestApp, client: &TestClient, id: &str) -> Call {
 }
 
 async fn transfers(app: &TestApp) -> usize {
-    app.scan_count(&app.store.tables().transfers).await
+    app.scan_count(&app.ledger.tables().transfers).await
 }
 
 async fn assert_balances(app: &TestApp, alice: u64, bob: u64) {
@@ -341,11 +343,11 @@ async fn an_edited_method_is_refused_with_signature_invalid() {
     let read = read_account(&app, &app.alice, "acc_alice");
     let mut req = read.request();
     *req.method_mut() = http::Method::DELETE;
-    let answer = answer_of(api::serve(&app.guard, &req, api::get_account).await);
+    let answer = answer_of(Endpoint::GetAccount.serve(&app.app, &req).await);
     assert_problem(&answer, 401, "signature-invalid");
 
     // Control: the same request, unedited, is accepted.
-    let answer = answer_of(api::serve(&app.guard, &read.request(), api::get_account).await);
+    let answer = answer_of(Endpoint::GetAccount.serve(&app.app, &read.request()).await);
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
@@ -398,7 +400,7 @@ async fn a_tampered_copy_does_not_burn_the_genuine_requests_nonce() {
 async fn an_unknown_keyid_is_refused_with_unknown_key() {
     let (app, _bob) = world().await;
     let stranger = TestClient {
-        id: replaysafe::domain::ClientId::generate().to_string(),
+        id: replaysafe::ClientId::generate().to_string(),
         secret: vec![9; 32],
     };
     let read = read_account(&app, &stranger, "acc_alice");
@@ -416,11 +418,11 @@ async fn an_unknown_keyid_is_refused_with_unknown_key() {
 async fn a_revoked_client_is_refused_with_unknown_key() {
     let (app, _bob) = world().await;
     let revoked = TestClient {
-        id: replaysafe::domain::ClientId::generate().to_string(),
+        id: replaysafe::ClientId::generate().to_string(),
         secret: rand::random::<[u8; 32]>().to_vec(),
     };
     let record = ClientRecord {
-        client_id: replaysafe::domain::ClientId::parse(&revoked.id).unwrap(),
+        client_id: replaysafe::ClientId::parse(&revoked.id).unwrap(),
         secret: revoked.secret.clone(),
         active: false,
     };
@@ -556,7 +558,7 @@ async fn a_stale_request_with_a_bad_signature_is_reported_as_signature_invalid()
 async fn an_unknown_key_is_reported_before_a_wrong_digest() {
     let (app, _bob) = world().await;
     let stranger = TestClient {
-        id: replaysafe::domain::ClientId::generate().to_string(),
+        id: replaysafe::ClientId::generate().to_string(),
         secret: vec![1; 32],
     };
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 1);
@@ -810,8 +812,8 @@ async fn a_duplicate_committing_after_the_read_is_answered_inside_the_transactio
     let other = app.send(&r.resigned(T0)).await;
     assert_fresh(&other);
     let outcome = app
-        .guard
-        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .guard()
+        .commit::<GuardError>(&admitted, vec![], staged_answer())
         .await;
     match outcome {
         Ok(Committed::Replayed(stored)) => assert_eq!(stored.body, other.body),
@@ -828,10 +830,10 @@ async fn a_different_request_committing_after_the_read_is_refused_inside_the_tra
     let other = with_body(&r, r#"{"currency":"USD"}"#).resigned(T0);
     assert_fresh(&app.send(&other).await);
     let outcome = app
-        .guard
-        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .guard()
+        .commit::<GuardError>(&admitted, vec![], staged_answer())
         .await;
-    assert_eq!(outcome, Err(ApiError::IdempotencyKeyReused));
+    assert_eq!(outcome, Err(GuardError::IdempotencyKeyReused));
 }
 
 #[tokio::test]
@@ -848,8 +850,8 @@ async fn an_expired_record_met_inside_the_transaction_counts_as_absent() {
     assert!(app.idempotency_expiries().await.contains(&(T0 - 40)));
 
     let outcome = app
-        .guard
-        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .guard()
+        .commit::<GuardError>(&admitted, vec![], staged_answer())
         .await;
     assert_eq!(outcome, Ok(Committed::Fresh(staged_answer())));
     let key = r.idempotency_key.clone().unwrap();
@@ -864,15 +866,18 @@ async fn a_transaction_retried_after_it_committed_answers_fresh_with_its_own_res
     let admitted = app.admit(&r).await;
 
     let first = app
-        .guard
-        .commit(&admitted, vec![], staged_answer(), |_| None)
+        .guard()
+        .commit::<GuardError>(&admitted, vec![], staged_answer())
         .await;
     assert_eq!(first, Ok(Committed::Fresh(staged_answer())));
     let other = StoredResponse {
         body: r#"{"mine":"again"}"#.into(),
         ..staged_answer()
     };
-    let again = app.guard.commit(&admitted, vec![], other, |_| None).await;
+    let again = app
+        .guard()
+        .commit::<GuardError>(&admitted, vec![], other)
+        .await;
     assert_eq!(
         again,
         Ok(Committed::Fresh(staged_answer())),
@@ -1004,7 +1009,7 @@ async fn the_server_generates_an_account_id_when_none_is_given() {
 
     let id = first.json()["account_id"].as_str().unwrap().to_owned();
     assert_ne!(second.json()["account_id"], id.as_str());
-    assert!(replaysafe::domain::AccountId::parse(&id).is_ok(), "{id}");
+    assert!(payments::domain::AccountId::parse(&id).is_ok(), "{id}");
     assert_eq!(
         first.header("location"),
         Some(format!("/accounts/{id}").as_str())
@@ -1029,12 +1034,15 @@ async fn an_unreachable_database_answers_503_with_retry_after_and_no_internals()
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
     let tables = Tables::with_prefix("tunreachable-");
-    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(config), tables.clone());
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let store = Store::new(client.clone(), tables.clone());
+    let ledger = PaymentsStore::new(client, PaymentsTables::with_prefix("tunreachable-"));
     let clock = Arc::new(ManualClock::new(T0));
     let app = TestApp {
-        guard: Guard::new(store.clone(), Config::new(tables), clock.clone()),
+        app: healthy.app_with(store.clone(), ledger.clone(), clock.clone()),
         clock,
         store,
+        ledger,
         alice: TestClient {
             id: healthy.alice.id.clone(),
             secret: healthy.alice.secret.clone(),
@@ -1101,11 +1109,11 @@ async fn the_signed_path_is_the_path_api_gateway_received_not_a_normalised_one()
     let raw = "/accounts/x/../acc_alice";
 
     let as_sent = gateway_get(&app, &app.alice, raw, raw);
-    let answer = api::serve(&app.guard, &as_sent, api::get_account).await;
+    let answer = Endpoint::GetAccount.serve(&app.app, &as_sent).await;
     assert_eq!(answer.status(), 200, "{:?}", answer.body());
 
     // Signed over what a normaliser would make of it: not what the server received.
     let normalised = gateway_get(&app, &app.alice, raw, "/accounts/acc_alice");
-    let answer = api::serve(&app.guard, &normalised, api::get_account).await;
+    let answer = Endpoint::GetAccount.serve(&app.app, &normalised).await;
     assert_eq!(answer.status(), 401);
 }

@@ -2,8 +2,9 @@
 //! (lost, throttled, held back by someone on the path) never takes effect, whatever changed in
 //! between; an attempt signed after the refusal proceeds.
 
+use payments::PaymentsError;
 use replaysafe::http::Incoming;
-use replaysafe::{ApiError, Clock, Committed};
+use replaysafe::{Clock, Committed, GuardError};
 use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, T0};
 
 const WINDOW: i64 = 300;
@@ -50,7 +51,7 @@ async fn refused_a_second_later(app: &TestApp, held: &Call, status: u16, code: &
 }
 
 async fn transfer_count(app: &TestApp) -> usize {
-    app.scan_count(&app.store.tables().transfers).await
+    app.scan_count(&app.ledger.tables().transfers).await
 }
 
 #[tokio::test]
@@ -259,12 +260,12 @@ async fn a_claim_read_before_a_refusal_fails_on_the_fence_it_did_not_see() {
             .assert_problem(409, "insufficient-funds");
 
         let outcome = app
-            .guard
-            .commit(&admitted, vec![], staged_answer(), |_| None)
+            .guard()
+            .commit::<GuardError>(&admitted, vec![], staged_answer())
             .await;
         assert_eq!(
             outcome,
-            Err(ApiError::AttemptSuperseded),
+            Err(GuardError::AttemptSuperseded),
             "held at {held_at}, refused at {refused_at}"
         );
         let key = held.idempotency_key.as_deref().unwrap();
@@ -274,20 +275,22 @@ async fn a_claim_read_before_a_refusal_fails_on_the_fence_it_did_not_see() {
 
 /// An attempt refused by the business rules (staged: `execute` says so) while, between its read
 /// and its fence, another attempt of the key commits with `success_body`.
-async fn refusal_meeting_a_success(success_body: &str) -> (Result<Committed, ApiError>, Answer) {
+async fn refusal_meeting_a_success(
+    success_body: &str,
+) -> (Result<Committed, PaymentsError>, Answer) {
     let (app, _bob) = world().await;
     let refused = pay(&app, "acc_bob", 100);
     let winner = attempt_with_body(&app, &refused, success_body);
     let req = refused.request();
     let mut success = None;
     let outcome = app
-        .guard
+        .guard()
         .post(
             &Incoming::from_lambda(&req),
             |_| Ok(()),
             async |_, ()| {
                 success = Some(app.send(&winner).await);
-                Err(ApiError::InsufficientFunds)
+                Err(PaymentsError::InsufficientFunds)
             },
         )
         .await;
@@ -310,5 +313,8 @@ async fn a_refusal_whose_fence_meets_a_different_success_is_key_reused() {
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 200);
     let (outcome, success) = refusal_meeting_a_success(&body).await;
     assert_eq!(success.status, 201, "{}", success.body);
-    assert_eq!(outcome, Err(ApiError::IdempotencyKeyReused));
+    assert_eq!(
+        outcome,
+        Err(PaymentsError::Guard(GuardError::IdempotencyKeyReused))
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use replaysafe::config::DynamoDbTimeouts;
 use replaysafe::store::sdk_client_with;
-use replaysafe::{Clock, Config, Guard, Store};
+use replaysafe::{Clock, Store};
 use replaysafe_tests::stall::StallingProxy;
 use replaysafe_tests::{endpoint, send_via, TestApp};
 
@@ -25,12 +25,11 @@ async fn a_hung_dynamodb_is_answered_503_with_retry_after_and_the_retry_moves_mo
         attempt: Duration::from_millis(300),
         operation: Duration::from_millis(900),
     };
-    let tables = app.store.tables().clone();
     let store = Store::new(
-        sdk_client_with(Some(&proxy.url), timeouts).await,
-        tables.clone(),
+        sdk_client_with(Some(&proxy.url), Some(timeouts)).await,
+        app.store.tables().clone(),
     );
-    let guard = Guard::new(store, Config::new(tables), app.clock.clone());
+    let guard = app.app_on(store, app.clock.clone());
 
     // Through the proxy while it forwards: the client's secret is cached from here on.
     let read = app.signed(&app.alice, "GET", "/accounts/acc_alice", "");

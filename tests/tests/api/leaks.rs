@@ -7,34 +7,47 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
+use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::store::clients::ClientRecord;
 use replaysafe::store::sdk_client;
-use replaysafe::{Clock, Config, Guard, Store, Tables};
+use replaysafe::{Clock, Store, Tables};
 use replaysafe_tests::{send_via, Answer, Call, TestApp, TestClient, T0};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// A guard over `tables` on the app's own DynamoDB client and clock.
-fn guard_on(app: &TestApp, tables: Tables) -> Guard {
-    let store = Store::new(app.store.client().clone(), tables.clone());
-    Guard::new(store, Config::new(tables), app.clock.clone())
+/// The app over `tables` on its own DynamoDB client and clock.
+fn app_on(app: &TestApp, (guard, ledger): (Tables, PaymentsTables)) -> Payments {
+    let client = app.store.client().clone();
+    app.app_with(
+        Store::new(client.clone(), guard),
+        PaymentsStore::new(client, ledger),
+        app.clock.clone(),
+    )
+}
+
+/// Every table under `prefix`, where none exists.
+fn all_missing(prefix: &str) -> (Tables, PaymentsTables) {
+    (
+        Tables::with_prefix(prefix),
+        PaymentsTables::with_prefix(prefix),
+    )
 }
 
 /// The app's tables with those named in `missing` pointing at tables that do not exist.
-fn with_missing(app: &TestApp, missing_prefix: &str, missing: &[&str]) -> Tables {
-    let mut t = app.store.tables().clone();
-    let gone = Tables::with_prefix(missing_prefix);
+fn with_missing(app: &TestApp, missing_prefix: &str, missing: &[&str]) -> (Tables, PaymentsTables) {
+    let (mut t, mut l) = (app.store.tables().clone(), app.ledger.tables().clone());
+    let (gone, gone_ledger) = all_missing(missing_prefix);
     for name in missing {
         match *name {
             "clients" => t.clients = gone.clients.clone(),
-            "accounts" => t.accounts = gone.accounts.clone(),
-            "transfers" => t.transfers = gone.transfers.clone(),
+            "accounts" => l.accounts = gone_ledger.accounts.clone(),
+            "transfers" => l.transfers = gone_ledger.transfers.clone(),
             "idempotency" => t.idempotency = gone.idempotency.clone(),
             "nonces" => t.nonces = gone.nonces.clone(),
             other => panic!("no table {other}"),
         }
     }
-    t
+    (t, l)
 }
 
 /// Every string that must never reach a client for this client's requests.
@@ -68,8 +81,8 @@ fn forbidden(app: &TestApp, client: &TestClient, calls: &[&Call]) -> Vec<String>
     out.push(app.table_prefix());
     for table in [
         &app.store.tables().clients,
-        &app.store.tables().accounts,
-        &app.store.tables().transfers,
+        &app.ledger.tables().accounts,
+        &app.ledger.tables().transfers,
         &app.store.tables().idempotency,
         &app.store.tables().nonces,
     ] {
@@ -179,7 +192,7 @@ async fn no_error_response_carries_internals_or_secrets() {
     let reused = reused.resigned(T0);
 
     let revoked = {
-        let id = replaysafe::domain::ClientId::generate();
+        let id = replaysafe::ClientId::generate();
         let secret = rand::random::<[u8; 32]>().to_vec();
         let record = ClientRecord {
             client_id: id.clone(),
@@ -426,11 +439,11 @@ async fn failures_of_dynamodb_become_500_or_503_with_nothing_of_aws_in_them() {
     ];
     for (what, missing, method, path, body) in cases {
         let tables = if missing.is_empty() {
-            Tables::with_prefix("missing-")
+            all_missing("missing-")
         } else {
             with_missing(&app, &missing_prefix, &missing)
         };
-        let guard = guard_on(&app, tables);
+        let guard = app_on(&app, tables);
         let call = app.signed(alice, method, path, body);
         let answer = send_via(&guard, &call).await;
         let what = format!("missing {what}: {method} {path}");
@@ -447,10 +460,8 @@ async fn failures_of_dynamodb_become_500_or_503_with_nothing_of_aws_in_them() {
 
     // DynamoDB unreachable: 503 with Retry-After.
     let dead = sdk_client(Some("http://127.0.0.1:9")).await;
-    let tables = app.store.tables().clone();
-    let guard = Guard::new(
-        Store::new(dead, tables.clone()),
-        Config::new(tables),
+    let guard = app.app_on(
+        Store::new(dead, app.store.tables().clone()),
         app.clock.clone(),
     );
     for (method, path, body) in [
@@ -547,13 +558,14 @@ async fn logged_requests(filter: Option<&str>) -> (String, TestApp, Vec<Call>) {
     );
     assert_eq!(app.send(&poor).await.status, 409);
 
-    let broken = guard_on(&app, Tables::with_prefix("missing-"));
+    let broken = app_on(&app, all_missing("missing-"));
     let lost = app.signed(alice, "POST", "/transfers", &transfer);
     assert_eq!(send_via(&broken, &lost).await.status, 500);
-    let tables = app.store.tables().clone();
-    let dead = Guard::new(
-        Store::new(sdk_client(Some("http://127.0.0.1:9")).await, tables.clone()),
-        Config::new(tables),
+    let dead = app.app_on(
+        Store::new(
+            sdk_client(Some("http://127.0.0.1:9")).await,
+            app.store.tables().clone(),
+        ),
         app.clock.clone(),
     );
     let unlucky = app.signed(alice, "GET", "/accounts/acc_alice", "");
@@ -567,7 +579,7 @@ async fn logged_requests(filter: Option<&str>) -> (String, TestApp, Vec<Call>) {
 async fn logs_carry_no_secret_and_no_signature() {
     // RUST_LOG unset: the default filter.
     let (logs, app, calls) = logged_requests(None).await;
-    // The capture works: one JSON line per request, from `api::serve`.
+    // The capture works: one JSON line per request, from `replaysafe::http::serve`.
     let request_lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON log line"))

@@ -39,8 +39,10 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
 use lambda_http::{Body, Context, Request, RequestExt};
+use payments::routes::Endpoint;
+use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::idempotency::Fingerprint;
-use replaysafe::{api, Config, Guard, ManualClock, Store, Tables};
+use replaysafe::{Config, Guard, ManualClock, Store, Tables};
 use replaysafe_signing::{random_nonce, Signer};
 use serde_json::Value;
 
@@ -157,8 +159,8 @@ impl Answer {
     }
 }
 
-async fn send(guard: &Guard, req: &Request) -> Answer {
-    let response = api::serve(guard, req, api::create_transfer).await;
+async fn send(app: &Payments, req: &Request) -> Answer {
+    let response = Endpoint::CreateTransfer.serve(app, req).await;
     let (parts, body) = response.into_parts();
     let body = match body {
         Body::Text(t) => t,
@@ -184,11 +186,11 @@ struct Sdk {
     timeout: Option<TimeoutConfig>,
 }
 
-fn guard(rules: &[&Rule]) -> Guard {
+fn guard(rules: &[&Rule]) -> Payments {
     guard_with(rules, Sdk::default())
 }
 
-fn guard_with(rules: &[&Rule], sdk: Sdk) -> Guard {
+fn guard_with(rules: &[&Rule], sdk: Sdk) -> Payments {
     let client: Client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
@@ -204,8 +206,12 @@ fn guard_with(rules: &[&Rule], sdk: Sdk) -> Guard {
             builder
         }
     );
-    let store = Store::new(client, tables());
-    Guard::new(store, Config::new(tables()), Arc::new(ManualClock::new(T)))
+    let store = Store::new(client.clone(), tables());
+    let guard = Guard::new(store, Config::new(tables()), Arc::new(ManualClock::new(T)));
+    Payments::new(
+        guard,
+        PaymentsStore::new(client, PaymentsTables::with_prefix("t-")),
+    )
 }
 
 fn meta(code: &str) -> ErrorMetadata {
@@ -297,7 +303,7 @@ fn reason(code: &str) -> CancellationReason {
     }
 }
 
-/// A cancellation with one reason per item: idempotency claim, debit, credit, transfer record.
+/// A cancellation with one reason per item: idempotency claim, credit, debit, transfer record.
 fn cancelled(reasons: Vec<CancellationReason>) -> TransactWriteItemsError {
     TransactWriteItemsError::TransactionCanceledException(
         TransactionCanceledException::builder()
@@ -385,7 +391,7 @@ async fn a_conflict_on_an_account_every_time_is_retried_a_bounded_number_of_time
     let [clients, nonce, read] = admitted();
     let transact = mock!(Client::transact_write_items).then_error(conflict_on_account);
     let guard = guard(&[&clients, &nonce, &read, &transact]);
-    let attempts = guard.config().transaction_attempts as usize;
+    let attempts = guard.guard().config().transaction_attempts as usize;
     assert!(attempts > 1);
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
@@ -502,7 +508,7 @@ async fn a_cancellation_for_throttling_is_retried_a_bounded_number_of_times_then
                 cancelled(reasons)
             });
             let guard = guard(&[&clients, &nonce, &read, &transact]);
-            let attempts = guard.config().transaction_attempts as usize;
+            let attempts = guard.guard().config().transaction_attempts as usize;
 
             let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
@@ -776,14 +782,15 @@ fn refused_for_funds() -> Rule {
             ("currency".to_owned(), s("EUR")),
             ("balance".to_owned(), n(10)),
         ]);
+        // Items: the claim, the credit, the debit, the transfer record.
         cancelled(vec![
+            reason("None"),
             reason("None"),
             CancellationReason::builder()
                 .code("ConditionalCheckFailed")
                 .message("The conditional request failed")
                 .set_item(Some(account))
                 .build(),
-            reason("None"),
             reason("None"),
         ])
     })

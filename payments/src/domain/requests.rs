@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::{AccountId, Amount, Balance, Currency, Invalid};
-use crate::error::ApiError;
+use crate::error::PaymentsError;
 
 pub const MAX_REFERENCE_CHARS: usize = 140;
 
@@ -48,28 +48,28 @@ struct TransferBody {
 /// first bytes already have the wrong shape), then "an object", then the shape. The object check
 /// is needed because serde's derived structs also accept a JSON array, taking the fields by
 /// position: `["acc_a","acc_b",1,"EUR",null]` would otherwise be a valid transfer.
-fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+        .map_err(|e| PaymentsError::InvalidJson(e.to_string()))?;
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::ValidationFailed(
+        return Err(PaymentsError::ValidationFailed(
             "the body must be a JSON object".into(),
         ));
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::ValidationFailed(e.to_string()),
-        _ => ApiError::InvalidJson(e.to_string()),
+        serde_json::error::Category::Data => PaymentsError::ValidationFailed(e.to_string()),
+        _ => PaymentsError::InvalidJson(e.to_string()),
     })
 }
 
-impl From<Invalid> for ApiError {
+impl From<Invalid> for PaymentsError {
     fn from(e: Invalid) -> Self {
-        ApiError::ValidationFailed(e.0)
+        PaymentsError::ValidationFailed(e.0)
     }
 }
 
 impl NewAccount {
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(body: &[u8]) -> Result<Self, PaymentsError> {
         let raw: AccountBody = decode(body)?;
         Ok(Self {
             account_id: raw
@@ -84,18 +84,18 @@ impl NewAccount {
 }
 
 impl NewTransfer {
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(body: &[u8]) -> Result<Self, PaymentsError> {
         let raw: TransferBody = decode(body)?;
         let from = AccountId::parse(&raw.from).map_err(|_| invalid("from"))?;
         let to = AccountId::parse(&raw.to).map_err(|_| invalid("to"))?;
         if from == to {
-            return Err(ApiError::ValidationFailed(
+            return Err(PaymentsError::ValidationFailed(
                 "from and to must be different accounts".into(),
             ));
         }
         if let Some(r) = &raw.reference {
             if r.chars().count() > MAX_REFERENCE_CHARS {
-                return Err(ApiError::ValidationFailed(format!(
+                return Err(PaymentsError::ValidationFailed(format!(
                     "reference must be at most {MAX_REFERENCE_CHARS} characters"
                 )));
             }
@@ -110,13 +110,14 @@ impl NewTransfer {
     }
 }
 
-fn invalid(field: &str) -> ApiError {
-    ApiError::ValidationFailed(format!("{field} must match ^[A-Za-z0-9_-]{{1,64}}$"))
+fn invalid(field: &'static str) -> PaymentsError {
+    PaymentsError::ValidationFailed(replaysafe::ids::InvalidId(field).to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use replaysafe::Problem;
 
     fn code(body: &str) -> String {
         NewTransfer::parse(body.as_bytes())

@@ -6,9 +6,10 @@ mod money;
 mod records;
 mod requests;
 
-pub use ids::{AccountId, ClientId, TransferId};
+pub use ids::{AccountId, TransferId};
 pub use money::{Amount, Balance, Currency};
 pub use records::{Account, Transfer};
+pub use replaysafe::ClientId;
 pub use requests::{NewAccount, NewTransfer};
 
 /// Why a value was refused; becomes a 400 `validation-failed` with this text as detail.

@@ -2,17 +2,20 @@
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
-use super::attrs::{get_n, get_s, n, s, Item};
-use super::failure::sdk_failure;
-use super::Store;
-use crate::domain::{AccountId, Amount, ClientId, Currency, Transfer, TransferId};
-use crate::error::ApiError;
+use replaysafe::store::attrs::{get_n, get_s, n, s, Item};
+use replaysafe::store::{sdk_failure, Write};
+use replaysafe::GuardError;
 
-impl Store {
+use super::PaymentsStore;
+use crate::domain::{AccountId, Amount, ClientId, Currency, Transfer, TransferId};
+use crate::error::PaymentsError;
+
+impl PaymentsStore {
+    /// A transfer by id, whoever owns it.
     pub async fn get_transfer(
         &self,
         transfer_id: &TransferId,
-    ) -> Result<Option<Transfer>, ApiError> {
+    ) -> Result<Option<Transfer>, PaymentsError> {
         let out = self
             .client
             .get_item()
@@ -23,11 +26,12 @@ impl Store {
             .await
             .map_err(|e| sdk_failure("get_transfer", e))?;
         out.item
-            .map(|item| decode(&item).ok_or(ApiError::Internal))
+            .map(|item| decode(&item).ok_or(GuardError::Internal.into()))
             .transpose()
     }
 
-    pub fn put_transfer_item(&self, t: &Transfer) -> TransactWriteItem {
+    /// Puts a new transfer record. Its id is fresh, so its condition failing is our fault.
+    pub fn put_transfer(&self, t: &Transfer) -> Write<PaymentsError> {
         let mut put = Put::builder()
             .table_name(&self.tables.transfers)
             .item("transfer_id", s(t.transfer_id.as_str()))
@@ -41,9 +45,10 @@ impl Store {
         if let Some(reference) = &t.reference {
             put = put.item("reference", s(reference));
         }
-        TransactWriteItem::builder()
+        let item = TransactWriteItem::builder()
             .put(put.build().expect("table, item and condition are set"))
-            .build()
+            .build();
+        Write::new(item, |_| GuardError::Internal.into())
     }
 }
 

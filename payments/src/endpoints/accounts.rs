@@ -1,22 +1,22 @@
-use serde_json::json;
+use replaysafe::http::{json, not_modified, Incoming};
+use replaysafe::idempotency::StoredResponse;
 
-use crate::clock::rfc3339;
+use super::views::{to_body, AccountView, CreatedAccount};
+use super::Reply;
 use crate::domain::{Account, AccountId, NewAccount};
-use crate::error::ApiError;
-use crate::guard::Guard;
-use crate::http::{json, not_modified, Incoming, Reply};
-use crate::idempotency::StoredResponse;
+use crate::{Payments, PaymentsError};
 
 /// POST /accounts: creates an account the caller owns. The account's put and the idempotency
 /// record commit together, so a retry of the creating request replays its 201 even though the
 /// id now exists.
-pub async fn create_account(guard: &Guard, req: Incoming<'_>) -> Reply {
+pub async fn create_account(app: &Payments, req: Incoming<'_>) -> Reply {
+    let guard = app.guard();
     let committed = guard
         .post(&req, NewAccount::parse, async |admitted, new| {
-            let now = admitted.signed.now;
+            let now = admitted.now();
             let account = Account {
                 account_id: new.account_id.unwrap_or_else(AccountId::generate),
-                owner: admitted.signed.client_id.clone(),
+                owner: admitted.client_id().clone(),
                 currency: new.currency,
                 balance: new.initial_balance.get(),
                 version: 1,
@@ -25,22 +25,11 @@ pub async fn create_account(guard: &Guard, req: Incoming<'_>) -> Reply {
             };
             let response = StoredResponse {
                 status: 201,
-                body: json!({
-                    "account_id": account.account_id.as_str(),
-                    "currency": account.currency.as_str(),
-                    "balance": account.balance,
-                    "version": account.version,
-                    "created_at": rfc3339(account.created_at),
-                })
-                .to_string(),
+                body: to_body(&CreatedAccount::from(&account)),
                 location: Some(format!("/accounts/{}", account.account_id)),
             };
-            let writes = vec![guard.store().create_account_item(&account)];
-            guard
-                .commit(admitted, writes, response, |c| {
-                    c.failed_condition(0).then_some(ApiError::AccountExists)
-                })
-                .await
+            let writes = vec![app.store().create_account(&account)];
+            guard.commit(admitted, writes, response).await
         })
         .await?;
     Ok(committed.into())
@@ -48,33 +37,24 @@ pub async fn create_account(guard: &Guard, req: Incoming<'_>) -> Reply {
 
 /// GET /accounts/{account_id}: only the owner sees it; ownership is checked before
 /// `If-None-Match`, so a stranger cannot probe versions.
-pub async fn get_account(guard: &Guard, req: Incoming<'_>) -> Reply {
+pub async fn get_account(app: &Payments, req: Incoming<'_>) -> Reply {
     let id = AccountId::parse(req.last_segment());
     let read = async {
         match &id {
-            Ok(id) => guard.store().get_account(id).await,
+            Ok(id) => app.store().get_account(id).await,
             Err(_) => Ok(None),
         }
     };
-    let (signed, account) = guard.admit_read(&req, read).await?;
+    let (signed, account) = app.guard().admit_read(&req, read).await?;
     id?;
     let account = account
         .filter(|a| a.owner == signed.client_id)
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(PaymentsError::NotFound)?;
     let etag = account.etag();
     if if_none_match(&req, &etag) {
         return Ok(not_modified(&etag));
     }
-    let mut response = json(
-        200,
-        &json!({
-            "account_id": account.account_id.as_str(),
-            "currency": account.currency.as_str(),
-            "balance": account.balance,
-            "version": account.version,
-            "updated_at": rfc3339(account.updated_at),
-        }),
-    );
+    let mut response = json(200, &AccountView::from(&account));
     response.headers_mut().insert(
         "etag",
         etag.parse().expect("an etag is a valid header value"),

@@ -4,14 +4,20 @@ use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure as OnFailure, TransactWriteItem, Update,
 };
 
-use super::attrs::{get_n, get_s, n, s, Item};
-use super::failure::sdk_failure;
-use super::{Cancelled, Store};
-use crate::domain::{Account, AccountId, Amount, ClientId, Currency};
-use crate::error::ApiError;
+use replaysafe::store::attrs::{get_n, get_s, n, s, Item};
+use replaysafe::store::{sdk_failure, Write};
+use replaysafe::GuardError;
 
-impl Store {
-    pub async fn get_account(&self, account_id: &AccountId) -> Result<Option<Account>, ApiError> {
+use super::PaymentsStore;
+use crate::domain::{Account, AccountId, Amount, ClientId, Currency};
+use crate::error::PaymentsError;
+
+impl PaymentsStore {
+    /// An account by id, whoever owns it.
+    pub async fn get_account(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Option<Account>, PaymentsError> {
         let out = self
             .client
             .get_item()
@@ -22,12 +28,12 @@ impl Store {
             .await
             .map_err(|e| sdk_failure("get_account", e))?;
         out.item
-            .map(|item| decode(&item).ok_or(ApiError::Internal))
+            .map(|item| decode(&item).ok_or(GuardError::Internal.into()))
             .transpose()
     }
 
-    /// Puts a new account; fails when the id is taken.
-    pub fn create_account_item(&self, account: &Account) -> TransactWriteItem {
+    /// Puts a new account; refused with `account-exists` when the id is taken.
+    pub fn create_account(&self, account: &Account) -> Write<PaymentsError> {
         let put = Put::builder()
             .table_name(&self.tables.accounts)
             .item("account_id", s(account.account_id.as_str()))
@@ -41,18 +47,20 @@ impl Store {
             .return_values_on_condition_check_failure(OnFailure::AllOld)
             .build()
             .expect("table, item and condition are set");
-        TransactWriteItem::builder().put(put).build()
+        let item = TransactWriteItem::builder().put(put).build();
+        Write::new(item, |_| PaymentsError::AccountExists)
     }
 
-    /// Takes `amount` from an account the caller owns, in `currency`, never below zero.
-    pub fn debit_item(
+    /// Takes `amount` from an account the caller owns, in `currency`, never below zero; refused
+    /// as 404 (missing, or not the caller's), `currency-mismatch`, or `insufficient-funds`.
+    pub fn debit(
         &self,
         account_id: &AccountId,
         caller: &ClientId,
         currency: &Currency,
         amount: Amount,
         now: i64,
-    ) -> TransactWriteItem {
+    ) -> Write<PaymentsError> {
         let update = self
             .change_balance(account_id, "#balance - :amount", amount, now)
             .condition_expression(
@@ -62,26 +70,48 @@ impl Store {
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":caller", s(caller.as_str()))
             .expression_attribute_values(":currency", s(currency.as_str()));
-        TransactWriteItem::builder()
+        let item = TransactWriteItem::builder()
             .update(update.build().expect("table, key and expression are set"))
-            .build()
+            .build();
+        let (caller, currency) = (caller.clone(), currency.clone());
+        Write::new(item, move |old| match old {
+            Some(a) if get_s(a, "owner") == Some(caller.as_str()) => {
+                if get_s(a, "currency") == Some(currency.as_str()) {
+                    PaymentsError::InsufficientFunds
+                } else {
+                    PaymentsError::CurrencyMismatch
+                }
+            }
+            _ => PaymentsError::NotFound,
+        })
     }
 
-    /// Adds `amount` to any existing account in `currency`.
-    pub fn credit_item(
+    /// Adds `amount` to any existing account in `currency`; refused as 404 (missing) or
+    /// `currency-mismatch`.
+    pub fn credit(
         &self,
         account_id: &AccountId,
         currency: &Currency,
         amount: Amount,
         now: i64,
-    ) -> TransactWriteItem {
+    ) -> Write<PaymentsError> {
         let update = self
             .change_balance(account_id, "#balance + :amount", amount, now)
             .condition_expression("attribute_exists(account_id) AND #currency = :currency")
             .expression_attribute_values(":currency", s(currency.as_str()));
-        TransactWriteItem::builder()
+        let item = TransactWriteItem::builder()
             .update(update.build().expect("table, key and expression are set"))
-            .build()
+            .build();
+        let currency = currency.clone();
+        Write::new(item, move |old| match old {
+            None => PaymentsError::NotFound,
+            Some(a) if get_s(a, "currency") != Some(currency.as_str()) => {
+                PaymentsError::CurrencyMismatch
+            }
+            // Present and in this currency: the condition cannot have failed for a business
+            // reason.
+            Some(_) => GuardError::Internal.into(),
+        })
     }
 
     fn change_balance(
@@ -105,43 +135,6 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(OnFailure::AllOld)
     }
-}
-
-/// Why a debit (at `debit`) and a credit (at `credit`) were refused, in the contract's order:
-/// an account missing or not the caller's (404), then a currency that differs (409), then funds
-/// (409). `None` when neither condition failed.
-pub fn transfer_refusal(
-    cancelled: &Cancelled,
-    debit: usize,
-    credit: usize,
-    caller: &ClientId,
-    currency: &Currency,
-) -> Option<ApiError> {
-    let old = |i: usize| cancelled.failed_condition(i).then(|| cancelled.old_item(i));
-    let (from, to) = (old(debit), old(credit));
-    if from.is_none() && to.is_none() {
-        return None;
-    }
-    let owned = |item: &Item| get_s(item, "owner") == Some(caller.as_str());
-    let same_currency = |item: &Item| get_s(item, "currency") == Some(currency.as_str());
-    let missing_from = matches!(from, Some(None)) || from.flatten().is_some_and(|i| !owned(i));
-    let missing_to = matches!(to, Some(None));
-    if missing_from || missing_to {
-        return Some(ApiError::NotFound);
-    }
-    if [from, to]
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|i| !same_currency(i))
-    {
-        return Some(ApiError::CurrencyMismatch);
-    }
-    if from.is_some() {
-        return Some(ApiError::InsufficientFunds);
-    }
-    // The credit failed with the account present and in this currency: not a business refusal.
-    Some(ApiError::Internal)
 }
 
 fn decode(item: &Item) -> Option<Account> {

@@ -1,0 +1,148 @@
+//! The floor: the DynamoDB calls a path must make, and nothing else, through the same SDK
+//! client, with the same items as the guard writes (same tables, attributes and sizes).
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use payments::domain::{AccountId, Amount, ClientId, Currency, Transfer, TransferId};
+use payments::PaymentsStore;
+use replaysafe::Store;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub struct Floor {
+    pub client: Client,
+    pub store: Store,
+    pub ledger: PaymentsStore,
+    pub owner: ClientId,
+    pub now: i64,
+}
+
+impl Floor {
+    /// The nonce put: conditional, as the guard makes it.
+    pub async fn put_nonce(&self) {
+        let nonce = replaysafe_signing::random_nonce();
+        self.client
+            .put_item()
+            .table_name(&self.store.tables().nonces)
+            .item("pk", s(format!("{}#{nonce}", self.owner)))
+            .item("request_id", s(uuid::Uuid::new_v4().to_string()))
+            .item("expires_at", n(self.now + 360))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)",
+            )
+            .expression_attribute_values(":now", n(self.now))
+            .expression_attribute_values(":created", n(self.now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .expect("nonce put");
+    }
+
+    /// The consistent read of a key's idempotency record.
+    pub async fn read_record(&self, key: &str) {
+        self.client
+            .get_item()
+            .table_name(&self.store.tables().idempotency)
+            .key("pk", s(format!("{}#{key}", self.owner)))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("record read");
+    }
+
+    pub async fn read_account(&self, id: &str) {
+        self.client
+            .get_item()
+            .table_name(&self.ledger.tables().accounts)
+            .key("account_id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("account read");
+    }
+
+    /// The 4-item transaction: key claim, debit, credit, transfer record. `Ok` when it
+    /// committed, `Err` when a condition cancelled it.
+    pub async fn transact(&self, key: &str, from: &str, to: &str, amount: u64) -> Result<(), ()> {
+        let transfer = Transfer {
+            transfer_id: TransferId::generate(),
+            owner: self.owner.clone(),
+            from: AccountId::parse(from).expect("account id"),
+            to: AccountId::parse(to).expect("account id"),
+            amount: Amount::parse(amount).expect("amount"),
+            currency: Currency::parse("EUR").expect("currency"),
+            reference: None,
+            created_at: self.now,
+        };
+        // The stored answer has the size of a real one: the transfer's JSON view.
+        let body = format!(
+            r#"{{"transfer_id":"{}","from":"{from}","to":"{to}","amount":{amount},"currency":"EUR","reference":null,"created_at":"2025-11-22T12:00:00Z"}}"#,
+            transfer.transfer_id
+        );
+        let claim = Put::builder()
+            .table_name(&self.store.tables().idempotency)
+            .item("pk", s(format!("{}#{key}", self.owner)))
+            .item("fingerprint", s("0".repeat(64)))
+            .item("status", n(201))
+            .item("body", s(body))
+            .item("request_id", s(uuid::Uuid::new_v4().to_string()))
+            .item("expires_at", n(self.now + 86_400))
+            .item(
+                "location",
+                s(format!("/transfers/{}", transfer.transfer_id)),
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)",
+            )
+            .expression_attribute_values(":now", n(self.now))
+            .expression_attribute_values(":created", n(self.now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("claim");
+        let items = vec![
+            TransactWriteItem::builder().put(claim).build(),
+            self.ledger
+                .credit(&transfer.to, &transfer.currency, transfer.amount, self.now)
+                .item()
+                .clone(),
+            self.ledger
+                .debit(
+                    &transfer.from,
+                    &self.owner,
+                    &transfer.currency,
+                    transfer.amount,
+                    self.now,
+                )
+                .item()
+                .clone(),
+            self.ledger.put_transfer(&transfer).item().clone(),
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Err(())
+            }
+            Err(e) => panic!(
+                "transaction: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! `make bench`: replaysafe measured beside a Powertools peer and the bare SDK floor on one
+//! DynamoDB Local, with cold starts under a Lambda Runtime API emulator and in-process
+//! concurrency. `src/main.rs` runs it all and writes `bench/RESULTS.md`; the parts live here.
+
+pub mod calls;
+pub mod cold;
+pub mod concurrency;
+pub mod emulator;
+pub mod floor;
+pub mod paths;
+pub mod peer;
+pub mod report;
+pub mod stats;

@@ -1,0 +1,315 @@
+//! `make bench` (scripts/bench.sh starts DynamoDB Local and builds the binaries first):
+//! warm-up, alternating rounds of the request paths, cold starts, concurrency, then
+//! `bench/RESULTS.md` and `bench/latency.svg`.
+//!
+//! Knobs (environment): BENCH_WARMUP_SECS (45), BENCH_ROUNDS (5), BENCH_PER_ROUND (60),
+//! BENCH_COLD_RUNS (10), BENCH_LEVEL_REQUESTS (400), BENCH_BIN_DIR (target/release),
+//! BENCH_PYTHON (.venv/bin/python), BENCH_OUT_DIR (bench), BENCH_CRITERION_DIR
+//! (target/criterion), DYNAMODB_PID (DynamoDB Local's JVM, for its CPU time), BENCH_ABOUT
+//! (extra `label: value` lines for the header, one a line), BENCH_BEFORE_BIN_DIR (binaries of an
+//! earlier build whose cold start to measure beside today's).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use replaysafe::config::DynamoDbTimeouts;
+use replaysafe::store::sdk_client_with;
+use replaysafe::ClientId;
+use replaysafe::{Clock, SystemClock};
+use replaysafe_bench::cold::{cold_start, summarize, ColdRun, ColdSummary};
+use replaysafe_bench::floor::Floor;
+use replaysafe_bench::paths::{self, Subjects};
+use replaysafe_bench::peer::{event, Peer};
+use replaysafe_bench::{calls, concurrency, report};
+use replaysafe_tests::{endpoint, TestApp};
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn path_knob(name: &str, default: &str) -> PathBuf {
+    PathBuf::from(std::env::var(name).unwrap_or_else(|_| default.to_owned()))
+}
+
+async fn instrumented_app() -> TestApp {
+    // A fresh DynamoDB Local's JVM can take seconds over its first table creations: the
+    // functions' production timeouts would fail the setup, not measure anything.
+    let patient = DynamoDbTimeouts {
+        connect: Duration::from_secs(5),
+        attempt: Duration::from_secs(30),
+        operation: Duration::from_secs(60),
+    };
+    let client = calls::instrumented(&sdk_client_with(Some(&endpoint()), Some(patient)).await);
+    TestApp::with_sdk_client(client, |_| {}).await
+}
+
+/// The table Powertools' DynamoDB persistence layer expects (partition key `id`).
+async fn powertools_table(app: &TestApp) {
+    app.store
+        .client()
+        .create_table()
+        .table_name(format!("{}powertools", app.table_prefix()))
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("create the Powertools table");
+}
+
+/// The environment of a function or peer process on `app`'s tables.
+fn function_env(app: &TestApp, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![("TABLE_PREFIX".into(), app.table_prefix())];
+    for name in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ] {
+        if let Ok(v) = std::env::var(name) {
+            env.push((name.into(), v));
+        }
+    }
+    env.push((
+        "AWS_DEFAULT_REGION".into(),
+        std::env::var("AWS_REGION").unwrap_or("us-east-1".into()),
+    ));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+async fn subjects(python: &Path, bootstrap: &Path) -> Subjects {
+    let ours = instrumented_app().await;
+    for (id, balance) in [("acc_a", 1_000_000_000), ("acc_b", 0), ("acc_poor", 0)] {
+        ours.open_account(&ours.alice, id, "EUR", balance).await;
+    }
+    for (id, balance) in [("acc_fa", 1_000_000_000), ("acc_fb", 0), ("acc_fpoor", 0)] {
+        ours.open_account(&ours.alice, id, "EUR", balance).await;
+    }
+    let floor = Floor {
+        client: ours.store.client().clone(),
+        store: ours.store.clone(),
+        ledger: ours.ledger.clone(),
+        owner: ClientId::parse(&ours.alice.id).expect("client id"),
+        now: ours.clock.now(),
+    };
+    // The peer gets tables of its own, made and filled through our API.
+    let peer_app = instrumented_app().await;
+    for (id, balance) in [("acc_pa", 1_000_000_000), ("acc_pb", 0), ("acc_ppoor", 0)] {
+        peer_app
+            .open_account(&peer_app.alice, id, "EUR", balance)
+            .await;
+    }
+    powertools_table(&peer_app).await;
+    let start = |nonce: &'static str| {
+        let env = function_env(
+            &peer_app,
+            &[("PEER_NONCE", nonce), ("POWERTOOLS_SERVICE_NAME", "peer")],
+        );
+        async move {
+            Peer::start(python, bootstrap, &env)
+                .await
+                .expect("peer starts")
+        }
+    };
+    let peer_nonce = start("1").await;
+    let peer = start("0").await;
+    Subjects {
+        ours,
+        floor,
+        peer_app,
+        peer_nonce,
+        peer,
+    }
+}
+
+/// `runs` fresh processes of each kind, interleaved, on a system-clock app of their own.
+async fn cold_starts(
+    bin_dir: &Path,
+    before_dir: Option<&Path>,
+    python: &Path,
+    bootstrap: &Path,
+    runs: usize,
+) -> Vec<(String, ColdSummary)> {
+    let app = TestApp::with_system_clock().await;
+    app.open_account(&app.alice, "acc_k1", "EUR", 1_000_000_000)
+        .await;
+    app.open_account(&app.alice, "acc_k2", "EUR", 0).await;
+    powertools_table(&app).await;
+    let env = function_env(&app, &[]);
+    let signer = app.alice.signer();
+    let transfer = TestApp::transfer_body("acc_k1", "acc_k2", 1);
+    let get = || {
+        let now = SystemClock.now();
+        [0, 1].map(|_| event(&signer, "GET", "/accounts/acc_k1", "", None, now))
+    };
+    let post = || {
+        let now = SystemClock.now();
+        [0, 1].map(|_| {
+            let key = uuid::Uuid::new_v4().to_string();
+            event(&signer, "POST", "/transfers", &transfer, Some(&key), now)
+        })
+    };
+    let mut kinds: Vec<(&str, PathBuf, Vec<&str>, bool, u16)> = vec![
+        (
+            "replaysafe get-account (GET)",
+            bin_dir.join("get-account"),
+            vec![],
+            false,
+            200,
+        ),
+        (
+            "replaysafe create-transfer (POST)",
+            bin_dir.join("create-transfer"),
+            vec![],
+            true,
+            201,
+        ),
+        (
+            "Powertools peer + nonce (GET)",
+            python.to_owned(),
+            vec![bootstrap.to_str().unwrap()],
+            false,
+            200,
+        ),
+        (
+            "Powertools peer + nonce (POST)",
+            python.to_owned(),
+            vec![bootstrap.to_str().unwrap()],
+            true,
+            201,
+        ),
+    ];
+    // Binaries of an earlier build (e.g. before a cold-start change), measured in the same run.
+    if let Some(before) = before_dir {
+        kinds.push((
+            "before: get-account (GET)",
+            before.join("get-account"),
+            vec![],
+            false,
+            200,
+        ));
+        kinds.push((
+            "before: create-transfer (POST)",
+            before.join("create-transfer"),
+            vec![],
+            true,
+            201,
+        ));
+    }
+    let mut all: Vec<Vec<ColdRun>> = vec![Vec::new(); kinds.len()];
+    for _ in 0..runs {
+        for (i, (name, program, args, is_post, status)) in kinds.iter().enumerate() {
+            let events = if *is_post { post() } else { get() };
+            match cold_start(program, args, &env, events, *status).await {
+                Ok(run) => all[i].push(run),
+                Err(e) => panic!("{name}: {e}"),
+            }
+        }
+    }
+    kinds
+        .iter()
+        .zip(all)
+        .map(|((name, ..), runs)| (name.to_string(), summarize(&runs)))
+        .collect()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let warmup = Duration::from_secs(knob("BENCH_WARMUP_SECS", 45) as u64);
+    let rounds = knob("BENCH_ROUNDS", 5);
+    let per_round = knob("BENCH_PER_ROUND", 60);
+    let cold_runs = knob("BENCH_COLD_RUNS", 10);
+    let level_requests = knob("BENCH_LEVEL_REQUESTS", 400);
+    let bin_dir = path_knob("BENCH_BIN_DIR", "target/release");
+    let python = path_knob("BENCH_PYTHON", ".venv/bin/python");
+    let out_dir = path_knob("BENCH_OUT_DIR", "bench");
+    let criterion = path_knob("BENCH_CRITERION_DIR", "target/criterion");
+    let bootstrap = PathBuf::from("bench/peer/bootstrap.py");
+    let dynamodb_pid = std::env::var("DYNAMODB_PID").ok();
+
+    let subjects = subjects(&python, &bootstrap).await;
+    eprintln!(
+        "==> warm-up: {}s of every subject on DynamoDB Local",
+        warmup.as_secs()
+    );
+    let n = paths::warm_up(&subjects, warmup).await;
+    eprintln!("    {n} warm-up requests");
+    eprintln!("==> {rounds} rounds x {per_round} requests per path and subject");
+    let results = paths::run(&subjects, rounds, per_round).await;
+    eprint!("{}", report::brief(&results));
+    drop(subjects);
+
+    eprintln!("==> cold starts: {cold_runs} spawns of each process");
+    let before = std::env::var("BENCH_BEFORE_BIN_DIR")
+        .ok()
+        .map(PathBuf::from);
+    let cold = cold_starts(&bin_dir, before.as_deref(), &python, &bootstrap, cold_runs).await;
+
+    eprintln!("==> concurrency 1, 8, 32: {level_requests} fresh transfers each");
+    let app = Arc::new(instrumented_app().await);
+    let mut levels = Vec::new();
+    for level in [1, 8, 32] {
+        levels.push(
+            concurrency::run(app.clone(), level, level_requests, dynamodb_pid.as_deref()).await,
+        );
+    }
+
+    let mut about: Vec<(String, String)> = vec![(
+        "configuration".into(),
+        format!(
+            "warm-up {}s; {rounds} rounds x {per_round} requests per path and subject; {cold_runs} cold starts \
+             per process; {level_requests} requests per concurrency level",
+            warmup.as_secs()
+        ),
+    )];
+    if let Ok(lines) = std::env::var("BENCH_ABOUT") {
+        about.splice(
+            0..0,
+            lines
+                .lines()
+                .filter_map(|l| l.split_once(": "))
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+    }
+    let run = report::Run {
+        about,
+        paths: results,
+        rounds,
+        cold,
+        levels,
+        micro: report::criterion_medians(
+            &criterion,
+            &[
+                "verify_signature",
+                "content_digest",
+                "content_digest_sign",
+                "fingerprint",
+            ],
+        ),
+    };
+    std::fs::create_dir_all(&out_dir).expect("output folder");
+    let results_md = out_dir.join("RESULTS.md");
+    std::fs::write(&results_md, report::markdown(&run)).expect("write RESULTS.md");
+    report::chart(&run.paths, &out_dir.join("latency.svg")).expect("write latency.svg");
+    eprintln!("==> wrote {} and latency.svg", results_md.display());
+}

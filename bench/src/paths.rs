@@ -1,0 +1,273 @@
+//! The request paths, each driven the same way for every subject: replaysafe's handlers
+//! in-process, the Powertools peer (with and without its nonce put), and the floor. Rounds
+//! alternate subjects so that DynamoDB Local's drift shows, and ratios are taken per round.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use replaysafe::{Clock, SystemClock};
+use replaysafe_tests::TestApp;
+
+use crate::calls::measure;
+use crate::floor::Floor;
+use crate::peer::{event, forged, Peer};
+use crate::stats::Sample;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Path {
+    Fresh,
+    Replay,
+    Insufficient,
+    Get,
+    BadSignature,
+}
+
+impl Path {
+    pub const ALL: [Path; 5] = [
+        Path::Fresh,
+        Path::Replay,
+        Path::Insufficient,
+        Path::Get,
+        Path::BadSignature,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Fresh => "POST /transfers, fresh",
+            Path::Replay => "POST /transfers, retry (replayed)",
+            Path::Insufficient => "POST /transfers, insufficient funds",
+            Path::Get => "GET /accounts/{id}",
+            Path::BadSignature => "POST, bad signature",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    Ours,
+    PeerNonce,
+    Peer,
+    Floor,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 4] = [
+        Subject::Ours,
+        Subject::PeerNonce,
+        Subject::Peer,
+        Subject::Floor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Subject::Ours => "replaysafe",
+            Subject::PeerNonce => "Powertools + nonce",
+            Subject::Peer => "Powertools, no nonce",
+            Subject::Floor => "SDK floor",
+        }
+    }
+}
+
+/// Every sample, by subject and path, with the round it was taken in.
+#[derive(Default)]
+pub struct PathResults {
+    pub samples: BTreeMap<(Subject, Path), Vec<(usize, Sample)>>,
+}
+
+impl PathResults {
+    fn push(&mut self, subject: Subject, path: Path, round: usize, sample: Sample) {
+        self.samples
+            .entry((subject, path))
+            .or_default()
+            .push((round, sample));
+    }
+
+    pub fn get(&self, subject: Subject, path: Path) -> Vec<&Sample> {
+        self.samples
+            .get(&(subject, path))
+            .map(|v| v.iter().map(|(_, s)| s).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn in_round(&self, subject: Subject, path: Path, round: usize) -> Vec<&Sample> {
+        self.samples
+            .get(&(subject, path))
+            .map(|v| {
+                v.iter()
+                    .filter(|(r, _)| *r == round)
+                    .map(|(_, s)| s)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Everything the subjects need, set up once on one DynamoDB Local.
+pub struct Subjects {
+    pub ours: TestApp,
+    pub floor: Floor,
+    /// The peer's own tables and client (created through our API, then left to the peer).
+    pub peer_app: TestApp,
+    pub peer_nonce: Peer,
+    pub peer: Peer,
+}
+
+const TRANSFER: &str = r#"{"from":"acc_a","to":"acc_b","amount":1,"currency":"EUR"}"#;
+const TOO_MUCH: &str = r#"{"from":"acc_poor","to":"acc_b","amount":5,"currency":"EUR"}"#;
+const FORGED: &str = r#"{"from":"acc_a","to":"acc_b","amount":999,"currency":"EUR"}"#;
+
+fn check(subject: Subject, path: Path, status: u16, want: u16) {
+    assert_eq!(
+        status,
+        want,
+        "{} {}: status {status}, expected {want}",
+        subject.name(),
+        path.name()
+    );
+}
+
+impl Subjects {
+    /// One request of each path, as `subject` serves it.
+    pub async fn iteration(&self, subject: Subject, round: usize, out: &mut PathResults) {
+        match subject {
+            Subject::Ours => self.ours_iteration(round, out).await,
+            Subject::PeerNonce => {
+                peer_iteration(&self.peer_app, &self.peer_nonce, subject, round, out).await
+            }
+            Subject::Peer => peer_iteration(&self.peer_app, &self.peer, subject, round, out).await,
+            Subject::Floor => self.floor_iteration(round, out).await,
+        }
+    }
+
+    async fn ours_iteration(&self, round: usize, out: &mut PathResults) {
+        let app = &self.ours;
+        let s = Subject::Ours;
+        let first = app.signed(&app.alice, "POST", "/transfers", TRANSFER);
+        let (a, sample) = measure(app.send(&first)).await;
+        check(s, Path::Fresh, a.status, 201);
+        out.push(s, Path::Fresh, round, sample);
+        let (a, sample) = measure(app.send(&first.resigned(app.clock.now()))).await;
+        check(s, Path::Replay, a.status, 201);
+        assert!(a.replayed(), "a retry is answered from the record");
+        out.push(s, Path::Replay, round, sample);
+        let poor = app.signed(&app.alice, "POST", "/transfers", TOO_MUCH);
+        let (a, sample) = measure(app.send(&poor)).await;
+        check(s, Path::Insufficient, a.status, 409);
+        out.push(s, Path::Insufficient, round, sample);
+        let get = app.signed(&app.alice, "GET", "/accounts/acc_a", "");
+        let (a, sample) = measure(app.send(&get)).await;
+        check(s, Path::Get, a.status, 200);
+        out.push(s, Path::Get, round, sample);
+        let mut bad = app.signed(&app.alice, "POST", "/transfers", TRANSFER);
+        bad.body = FORGED.as_bytes().to_vec();
+        bad = bad.without_header("content-digest").with_header(
+            "content-digest",
+            &replaysafe_signing::content_digest(FORGED.as_bytes()),
+        );
+        let (a, sample) = measure(app.send(&bad)).await;
+        check(s, Path::BadSignature, a.status, 401);
+        out.push(s, Path::BadSignature, round, sample);
+    }
+
+    async fn floor_iteration(&self, round: usize, out: &mut PathResults) {
+        let f = &self.floor;
+        let s = Subject::Floor;
+        // Nonce put ∥ record read, then the 4-item transaction.
+        let transfer = |key: String, from: &'static str, amount: u64| async move {
+            futures::join!(f.put_nonce(), f.read_record(&key));
+            f.transact(&key, from, "acc_fb", amount).await
+        };
+        let key = uuid::Uuid::new_v4().to_string();
+        let (done, sample) = measure(transfer(key.clone(), "acc_fa", 1)).await;
+        assert!(done.is_ok(), "the floor's transfer commits");
+        out.push(s, Path::Fresh, round, sample);
+        let ((), sample) = measure(async {
+            futures::join!(f.put_nonce(), f.read_record(&key));
+        })
+        .await;
+        out.push(s, Path::Replay, round, sample);
+        let other = uuid::Uuid::new_v4().to_string();
+        let (done, sample) = measure(transfer(other, "acc_fpoor", 5)).await;
+        assert!(done.is_err(), "the floor's overdraft is cancelled");
+        out.push(s, Path::Insufficient, round, sample);
+        let ((), sample) = measure(async {
+            futures::join!(f.put_nonce(), f.read_account("acc_fa"));
+        })
+        .await;
+        out.push(s, Path::Get, round, sample);
+        // A bad signature needs no call at all: its floor is zero.
+        out.push(
+            s,
+            Path::BadSignature,
+            round,
+            Sample::new(Duration::ZERO, vec![]),
+        );
+    }
+}
+
+async fn peer_iteration(
+    app: &TestApp,
+    peer: &Peer,
+    s: Subject,
+    round: usize,
+    out: &mut PathResults,
+) {
+    let signer = app.alice.signer();
+    let now = SystemClock.now();
+    let key = uuid::Uuid::new_v4().to_string();
+    let send = |e| async move { peer.send(&e).await.unwrap_or_else(|e| panic!("peer: {e}")) };
+    let post = |body: &str, key: &str| event(&signer, "POST", "/transfers", body, Some(key), now);
+    let other = uuid::Uuid::new_v4().to_string();
+    let events = [
+        (Path::Fresh, post(PEER_TRANSFER, &key), 201),
+        (Path::Replay, post(PEER_TRANSFER, &key), 201),
+        (Path::Insufficient, post(PEER_TOO_MUCH, &other), 409),
+        (
+            Path::Get,
+            event(&signer, "GET", "/accounts/acc_pa", "", None, now),
+            200,
+        ),
+        (
+            Path::BadSignature,
+            forged(post(PEER_TRANSFER, &key), PEER_FORGED),
+            401,
+        ),
+    ];
+    for (path, e, want) in events {
+        let (status, sample) = send(e).await;
+        check(s, path, status, want);
+        out.push(s, path, round, sample);
+    }
+}
+
+const PEER_TRANSFER: &str = r#"{"from":"acc_pa","to":"acc_pb","amount":1,"currency":"EUR"}"#;
+const PEER_TOO_MUCH: &str = r#"{"from":"acc_ppoor","to":"acc_pb","amount":5,"currency":"EUR"}"#;
+const PEER_FORGED: &str = r#"{"from":"acc_pa","to":"acc_pb","amount":999,"currency":"EUR"}"#;
+
+/// Load on every subject for `duration`: DynamoDB Local's JIT and the peer's interpreter
+/// reach their steady state before anything is measured.
+pub async fn warm_up(subjects: &Subjects, duration: Duration) -> usize {
+    let until = Instant::now() + duration;
+    let mut scratch = PathResults::default();
+    let mut n = 0;
+    while Instant::now() < until {
+        for subject in Subject::ALL {
+            subjects.iteration(subject, 0, &mut scratch).await;
+            n += 5;
+        }
+    }
+    n
+}
+
+/// `rounds` rounds of `per_round` iterations for each subject in turn.
+pub async fn run(subjects: &Subjects, rounds: usize, per_round: usize) -> PathResults {
+    let mut out = PathResults::default();
+    for round in 0..rounds {
+        for subject in Subject::ALL {
+            for _ in 0..per_round {
+                subjects.iteration(subject, round, &mut out).await;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! One request's cost, and percentiles over many.
+
+use std::time::Duration;
+
+use crate::calls::rounds;
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub calls: usize,
+    /// Sequential round trips: calls that overlap count once.
+    pub rounds: usize,
+    pub total: Duration,
+    /// Time outside DynamoDB: total minus the merged call intervals.
+    pub own: Duration,
+}
+
+impl Sample {
+    /// From the request's total time and each call's (start, end) offset from its start.
+    pub fn new(total: Duration, calls: Vec<(Duration, Duration)>) -> Self {
+        let n = calls.len();
+        let (rounds, inside) = rounds(calls);
+        Self {
+            calls: n,
+            rounds,
+            total,
+            own: total.saturating_sub(inside),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    pub n: usize,
+    pub p50: Duration,
+    pub p90: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+/// Nearest-rank percentiles (no interpolation).
+pub fn summary(values: impl IntoIterator<Item = Duration>) -> Summary {
+    let mut v: Vec<Duration> = values.into_iter().collect();
+    if v.is_empty() {
+        return Summary::default();
+    }
+    v.sort();
+    let at = |p: f64| v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1];
+    Summary {
+        n: v.len(),
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+        max: v[v.len() - 1],
+    }
+}
+
+/// The value most samples share (calls and round trips are the same on almost every request
+/// of a path; the odd SDK retry must not move them).
+pub fn mode(values: impl IntoIterator<Item = usize>) -> usize {
+    let mut counts = std::collections::BTreeMap::new();
+    for v in values {
+        *counts.entry(v).or_insert(0usize) += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(v, c)| (*c, std::cmp::Reverse(*v)))
+        .map_or(0, |(v, _)| v)
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let s = summary((1..=100).map(Duration::from_millis));
+        assert_eq!(s.p50, Duration::from_millis(50));
+        assert_eq!(s.p99, Duration::from_millis(99));
+        assert_eq!(s.max, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn mode_ignores_the_odd_retry() {
+        assert_eq!(mode([3, 3, 4, 3, 2]), 3);
+    }
+}
