@@ -641,6 +641,25 @@ impl TestApp {
         }
     }
 
+    /// For a finding's report: every idempotency item (record or fence) and transfer record
+    /// that mentions one of `needles` (an idempotency key, a transfer id), as stored.
+    pub async fn evidence(&self, needles: &[&str]) -> String {
+        let tables = [
+            self.store.tables().idempotency.clone(),
+            self.ledger.tables().transfers.clone(),
+        ];
+        let mut out = format!("evidence for {needles:?}:");
+        for table in tables {
+            for item in self.scan_all(&table).await {
+                let shown = format!("{:?}", BTreeMap::from_iter(item.iter()));
+                if needles.iter().any(|n| !n.is_empty() && shown.contains(n)) {
+                    out.push_str(&format!("\n  {table}: {shown}"));
+                }
+            }
+        }
+        out
+    }
+
     pub async fn transfers(&self) -> Vec<StoredTransfer> {
         let table = self.ledger.tables().transfers.clone();
         self.scan_all(&table)

@@ -419,7 +419,15 @@ async fn check(world: &World) -> Vec<String> {
             })
             .collect();
         if fresh.len() > 1 {
-            violations.push(format!("{key}: {} fresh 201s", fresh.len()));
+            let ids: Vec<String> = fresh
+                .iter()
+                .filter_map(|a| a.answer.as_ref())
+                .map(|w| w.json()["transfer_id"].as_str().unwrap_or("").to_owned())
+                .collect();
+            let mut needles = vec![*key];
+            needles.extend(ids.iter().map(String::as_str));
+            let evidence = world.app.evidence(&needles).await;
+            violations.push(format!("{key}: {} fresh 201s; {evidence}", fresh.len()));
         }
         if let Some(first) = ok.first() {
             acknowledged.insert(
@@ -448,8 +456,9 @@ async fn check(world: &World) -> Vec<String> {
     }
     let in_table: HashSet<String> = stored.iter().map(|t| t.transfer_id.clone()).collect();
     for id in in_table.difference(&acknowledged) {
+        let evidence = world.app.evidence(&[id.as_str()]).await;
         violations.push(format!(
-            "transfer {id} in the table, no key was answered 201 with it"
+            "transfer {id} in the table, no key was answered 201 with it; {evidence}"
         ));
     }
     for id in acknowledged.difference(&in_table) {

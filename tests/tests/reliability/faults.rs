@@ -70,6 +70,18 @@ async fn under_every_fault_a_transfer_succeeds_replays_or_is_a_clean_503_and_con
 
                 let retry = until_answered(&app, &call, &what).await;
                 let retry_outcome = outcome(&retry, &format!("{what}, retry"));
+                let count = app.transfers().await.len() as u64;
+                let twice =
+                    first_outcome != Outcome::Unavailable && retry_outcome == Outcome::Fresh;
+                if twice || count != moved / 100 + 1 {
+                    let ids = [&first, &retry].map(transfer_id);
+                    let key = call.idempotency_key.clone().unwrap_or_default();
+                    let needles = [key.as_str(), ids[0].as_str(), ids[1].as_str()];
+                    eprintln!(
+                        "{what}: {count} transfers, {}",
+                        app.evidence(&needles).await
+                    );
+                }
                 if first_outcome != Outcome::Unavailable {
                     assert_eq!(retry_outcome, Outcome::Replayed, "{what}");
                     assert_eq!(retry.body, first.body, "{what}: not the first body");
@@ -121,6 +133,12 @@ async fn until_answered(app: &TestApp, call: &Call, what: &str) -> Answer {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     panic!("{what}: still 503 after the faults stopped");
+}
+
+/// The transfer id a 201 carries, else "".
+fn transfer_id(a: &Answer) -> String {
+    let json = serde_json::from_str::<serde_json::Value>(&a.body).unwrap_or_default();
+    json["transfer_id"].as_str().unwrap_or("").to_owned()
 }
 
 fn transfer(amount: u64) -> String {
