@@ -40,7 +40,7 @@ pub struct Signed {
 /// Checks 1 to 5 of the contract for one request, with what they need. It consumes no nonce,
 /// so passing it alone is not replay-safe: endpoints go through [`Guard::post`](crate::Guard::post)
 /// or [`Guard::admit_read`](crate::Guard::admit_read), which build one and add the nonce.
-pub struct Verifier<'a> {
+pub(crate) struct Verifier<'a> {
     /// Where client records are read when the cache has none.
     pub store: &'a Store,
     /// The warm function's client secrets.
@@ -55,7 +55,7 @@ impl Verifier<'_> {
     /// Runs the checks in the contract's order at `now` (unix seconds) and returns what the
     /// signature established, or the first failed check's error. A POST must carry a valid
     /// `Idempotency-Key`; a `Content-Digest`, when present, must match the body.
-    pub async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, GuardError> {
+    pub(crate) async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, GuardError> {
         if req.body.len() > self.max_body_bytes {
             return Err(GuardError::BodyTooLarge {
                 limit: self.max_body_bytes,
