@@ -4,11 +4,13 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Where the guard reads the time: [`SystemClock`] in a function, [`ManualClock`] in tests.
 pub trait Clock: Send + Sync {
     /// Unix time in seconds.
     fn now(&self) -> i64;
 }
 
+/// The system's wall clock, in whole seconds (0 if it reads before 1970).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -26,14 +28,17 @@ impl Clock for SystemClock {
 pub struct ManualClock(AtomicI64);
 
 impl ManualClock {
+    /// A clock standing at `now` (unix seconds).
     pub fn new(now: i64) -> Self {
         Self(AtomicI64::new(now))
     }
 
+    /// Puts the clock at `now`, backwards as well as forwards.
     pub fn set(&self, now: i64) {
         self.0.store(now, Ordering::SeqCst);
     }
 
+    /// Moves the clock `seconds` on (back, if negative).
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }

@@ -127,7 +127,22 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// The defaults: a 300 s window, 24 h retention, 60 s secret cache, 64 KiB bodies.
+    /// The defaults: a 300 s window, 24 h retention, 60 s secret cache, 64 KiB bodies, four
+    /// transaction attempts. Change fields as needed, then [`Config::check_retention`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use replaysafe::{Config, Tables};
+    ///
+    /// let mut config = Config::new(Tables::with_prefix("shop-"));
+    /// assert_eq!(config.tables.nonces, "shop-nonces");
+    /// config.replay_window_seconds = 120;
+    /// config.client_cache = Duration::from_secs(30);
+    /// config.check_retention().expect("24 h of retention covers a 120 s window");
+    ///
+    /// config.idempotency_ttl_seconds = 600;
+    /// assert!(config.check_retention().is_err(), "under an hour is refused");
+    /// ```
     pub fn new(tables: Tables) -> Self {
         Self {
             tables,
@@ -142,7 +157,18 @@ impl Config {
     }
 
     /// `REPLAY_WINDOW_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`, `CLIENT_CACHE_SECONDS`,
-    /// `PROBLEM_TYPE_BASE` and the table names from the environment; unsafe values refused.
+    /// `PROBLEM_TYPE_BASE` and the table names from the environment (see [`Tables::from_env`]),
+    /// the settings defaulting to [`Config::new`]'s; a value that does not parse, is out of
+    /// range or leaves the retention too short for the window is refused, naming the variable.
+    ///
+    /// ```
+    /// use replaysafe::Config;
+    ///
+    /// // In a function's init phase: a bad setting fails the cold start, not a request.
+    /// let config = Config::from_env()?;
+    /// assert!(config.idempotency_ttl_seconds >= 2 * config.replay_window_seconds + 60);
+    /// # Ok::<(), replaysafe::config::ConfigError>(())
+    /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut config = Self::new(Tables::from_env());
         config.replay_window_seconds = seconds("REPLAY_WINDOW_SECONDS", 300, 1..=3600)?;

@@ -60,7 +60,72 @@ use crate::store::idempotency::{live, FenceWrite};
 use crate::store::transact::{TransactError, Write};
 use crate::store::Store;
 
-/// The guard: built once per cold start, lent to every request.
+/// The guard: built once per cold start, lent to every request. An endpoint runs a POST
+/// through [`Guard::post`], whose `execute` ends in [`Guard::commit`], and a read through
+/// [`Guard::admit_read`]. A complete endpoint with its own error type is
+/// `shared/examples/orders`.
+///
+/// ```no_run
+/// use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+/// use replaysafe::http::{json, Incoming, Reply};
+/// use replaysafe::idempotency::StoredResponse;
+/// use replaysafe::store::{attrs::get_s, sdk_failure, AttributeValue, Write};
+/// use replaysafe::{Guard, GuardError};
+///
+/// /// POST /notes: the note and the key's record commit together, so a retry gets the
+/// /// first 201 and never writes a second note.
+/// async fn create_note(guard: &Guard, req: Incoming<'_>) -> Reply {
+///     let parse = |body: &[u8]| Ok::<_, GuardError>(String::from_utf8_lossy(body).into_owned());
+///     let committed = guard
+///         .post(&req, parse, async |admitted, text| {
+///             let note_id = admitted.signed.request_id.clone();
+///             let put = Put::builder()
+///                 .table_name("notes")
+///                 .item("note_id", AttributeValue::S(note_id.clone()))
+///                 .item("owner", AttributeValue::S(admitted.client_id().to_string()))
+///                 .item("text", AttributeValue::S(text))
+///                 .build()
+///                 .expect("table and item are set");
+///             // No condition, so no refusal: the closure is never called.
+///             let write = Write::new(TransactWriteItem::builder().put(put).build(), |_old| {
+///                 GuardError::Internal
+///             });
+///             let response = StoredResponse {
+///                 status: 201,
+///                 body: serde_json::to_string(&note_id).expect("a string serializes"),
+///                 location: Some(format!("/notes/{note_id}")),
+///             };
+///             guard.commit(admitted, vec![write], response).await
+///         })
+///         .await?;
+///     Ok(committed.into())
+/// }
+///
+/// /// GET /notes/{id}: the note is read while the nonce is consumed.
+/// async fn get_note(guard: &Guard, req: Incoming<'_>) -> Reply {
+///     let read = async {
+///         let out = guard
+///             .store()
+///             .client()
+///             .get_item()
+///             .table_name("notes")
+///             .key("note_id", AttributeValue::S(req.last_segment().to_owned()))
+///             .send()
+///             .await
+///             .map_err(|e| sdk_failure("get_note", e))?;
+///         Ok::<_, GuardError>(out.item)
+///     };
+///     let (_signed, item) = guard.admit_read(&req, read).await?;
+///     // An app would answer a missing note 404 with its own error type.
+///     let text = item.as_ref().and_then(|item| get_s(item, "text"));
+///     Ok(json(200, &text))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_http::Error> {
+///     replaysafe::lambda::run(Guard::from_env().await?, create_note).await
+/// }
+/// ```
 pub struct Guard {
     store: Store,
     config: Config,

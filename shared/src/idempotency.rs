@@ -12,6 +12,23 @@ use crate::error::{GuardError, Problem};
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// The key in an `Idempotency-Key` header's value (`None` when the header is absent):
+    /// 400 `idempotency-key-missing` without one, 400 `idempotency-key-invalid` for one that
+    /// is empty, too long, or has spaces or non-ASCII characters.
+    ///
+    /// ```
+    /// use replaysafe::idempotency::IdempotencyKey;
+    /// use replaysafe::GuardError;
+    ///
+    /// let key = IdempotencyKey::parse(Some("\"order-42\"")).unwrap();
+    /// assert_eq!(key.as_str(), "order-42");
+    /// assert_eq!(IdempotencyKey::parse(Some("order-42")), Ok(key));
+    /// assert_eq!(IdempotencyKey::parse(None), Err(GuardError::IdempotencyKeyMissing));
+    /// assert_eq!(
+    ///     IdempotencyKey::parse(Some("two words")),
+    ///     Err(GuardError::IdempotencyKeyInvalid)
+    /// );
+    /// ```
     pub fn parse(header: Option<&str>) -> Result<Self, GuardError> {
         let value = header.ok_or(GuardError::IdempotencyKeyMissing)?;
         replaysafe_signing::idempotency_key_from_header(value)
@@ -19,6 +36,7 @@ impl IdempotencyKey {
             .ok_or(GuardError::IdempotencyKeyInvalid)
     }
 
+    /// The key itself, without the sf-string's quotes.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -30,6 +48,16 @@ impl IdempotencyKey {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
+    /// The fingerprint of one request, as 64 lowercase hex digits.
+    ///
+    /// ```
+    /// use replaysafe::idempotency::Fingerprint;
+    ///
+    /// let first = Fingerprint::of("POST", "/orders", br#"{"sku":"a"}"#);
+    /// assert_eq!(first, Fingerprint::of("POST", "/orders", br#"{"sku":"a"}"#));
+    /// assert_ne!(first, Fingerprint::of("POST", "/orders", br#"{"sku":"b"}"#));
+    /// assert_eq!(first.as_str().len(), 64);
+    /// ```
     pub fn of(method: &str, path: &str, body: &[u8]) -> Self {
         let mut h = Sha256::new();
         for part in [method.as_bytes(), path.as_bytes(), body] {
@@ -39,10 +67,12 @@ impl Fingerprint {
         Self(hex(&h.finalize()))
     }
 
+    /// A fingerprint as the idempotency table keeps it, taken as it is.
     pub fn from_stored(s: String) -> Self {
         Self(s)
     }
 
+    /// The hex digits, as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -55,19 +85,25 @@ fn hex(bytes: &[u8]) -> String {
 /// The response a first request produced, replayed to its retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
+    /// The HTTP status, e.g. 201.
     pub status: u16,
+    /// The JSON body, sent as `application/json`.
     pub body: String,
+    /// The `Location` header, when the response has one.
     pub location: Option<String>,
 }
 
 /// What the idempotency table holds under one client's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
+    /// The request that committed: a later one under the key must match it to be answered.
     pub fingerprint: Fingerprint,
+    /// What every retry of that request is answered.
     pub response: StoredResponse,
     /// The Lambda request that wrote it: a request meeting its own record is an SDK retry of a
     /// write that already committed, not a replay.
     pub request_id: String,
+    /// Unix seconds from which the record counts as gone (DynamoDB's TTL deletes it later).
     pub expires_at: i64,
 }
 
@@ -86,9 +122,13 @@ impl IdempotencyRecord {
 /// answer the same again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRefusal {
+    /// Its HTTP status.
     pub status: u16,
+    /// Its problem code, as [`Problem::code`] gave it.
     pub code: String,
+    /// Its problem title.
     pub title: String,
+    /// Its problem detail, as [`Problem::detail`] gave it.
     pub detail: String,
 }
 
@@ -112,7 +152,10 @@ pub struct Fence {
     pub created: i64,
     /// The invocation that was refused: meeting its own fence, it answers `refusal` again.
     pub request_id: String,
+    /// The refusal that was answered.
     pub refusal: StoredRefusal,
+    /// Unix seconds from which the fence counts as gone: `created + window + 60`, after every
+    /// attempt it covers has failed freshness.
     pub expires_at: i64,
 }
 

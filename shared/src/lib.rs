@@ -1,3 +1,5 @@
+#![deny(missing_docs)]
+
 //! replaysafe: a guard that makes AWS Lambda endpoints over DynamoDB safe against replay
 //! and safe to retry, atomically.
 //!

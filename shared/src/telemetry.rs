@@ -12,6 +12,8 @@ use tracing_subscriber::Layer;
 /// The filter when `RUST_LOG` is unset.
 pub const DEFAULT_FILTER: &str = "info,aws_smithy_runtime=warn,aws_config=warn";
 
+/// Installs [`layer`] over stdout, filtered by `RUST_LOG`, as the process's subscriber. Once
+/// one is installed, later calls change nothing.
 pub fn init() {
     let directives = std::env::var("RUST_LOG").ok();
     let _ = tracing_subscriber::registry()

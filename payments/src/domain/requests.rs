@@ -49,6 +49,8 @@ struct TransferBody {
 /// is needed because serde's derived structs also accept a JSON array, taking the fields by
 /// position: `["acc_a","acc_b",1,"EUR",null]` would otherwise be a valid transfer.
 fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
+    // JSON is UTF-8 (RFC 8259); serde's syntax pass skips over string contents unchecked.
+    std::str::from_utf8(body).map_err(|e| PaymentsError::InvalidJson(e.to_string()))?;
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|e| PaymentsError::InvalidJson(e.to_string()))?;
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -143,6 +145,13 @@ mod tests {
         assert_eq!(code("{'from':1}"), "invalid-json");
         assert_eq!(code(r#"{"from":1,"#), "invalid-json");
         assert_eq!(code(&"[".repeat(1000)), "invalid-json");
+        // An unknown field's value is never read, so only the UTF-8 check sees these bytes.
+        let not_utf8 = NewTransfer::parse(b"{\"zz\":\"\xff\"}").unwrap_err();
+        assert_eq!(
+            not_utf8.code(),
+            "invalid-json",
+            "bytes that are not UTF-8 are not JSON"
+        );
     }
 
     #[test]

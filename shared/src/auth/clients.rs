@@ -11,12 +11,17 @@ use crate::ids::ClientId;
 use crate::store::clients::ClientRecord;
 use crate::store::Store;
 
+/// Client records read from the clients table, kept for a set time so that a warm function
+/// verifies a known client's signatures without a DynamoDB call. Only clients that exist are
+/// kept, so a revocation takes effect at most that long after it is written.
 pub struct ClientCache {
     ttl: Duration,
     entries: Mutex<HashMap<ClientId, (ClientRecord, Instant)>>,
 }
 
 impl ClientCache {
+    /// An empty cache whose entries are trusted for `ttl` (the guard passes
+    /// [`Config::client_cache`](crate::Config::client_cache)); a zero `ttl` keeps nothing.
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
@@ -24,6 +29,9 @@ impl ClientCache {
         }
     }
 
+    /// The client's record: from the cache while its entry is younger than the TTL, else read
+    /// from the clients table and kept. `None` when no client has this id; a revoked client is
+    /// returned with `active: false`, and the caller decides.
     pub async fn get(
         &self,
         store: &Store,

@@ -19,26 +19,43 @@ use crate::store::Store;
 /// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
 #[derive(Debug, Clone)]
 pub struct Signed {
+    /// The client whose secret verified the signature: its `keyid`.
     pub client_id: ClientId,
+    /// The signature's `nonce`, not yet consumed.
     pub nonce: String,
+    /// The signature's `created` (unix seconds), within the replay window of `now`.
     pub created: i64,
     /// The `now` every later check and expiry of this request uses.
     pub now: i64,
+    /// The Lambda request id of this invocation; it marks the nonce, record or fence it writes,
+    /// so that meeting one of them again is recognised as its own.
     pub request_id: String,
     /// Present on POST.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// Of method, path and body: a retry under the same key must match it to get the stored
+    /// answer.
     pub fingerprint: Fingerprint,
 }
 
-pub struct Verifier<'a> {
+/// Checks 1 to 5 of the contract for one request, with what they need. It consumes no nonce,
+/// so passing it alone is not replay-safe: endpoints go through [`Guard::post`](crate::Guard::post)
+/// or [`Guard::admit_read`](crate::Guard::admit_read), which build one and add the nonce.
+pub(crate) struct Verifier<'a> {
+    /// Where client records are read when the cache has none.
     pub store: &'a Store,
+    /// The warm function's client secrets.
     pub clients: &'a ClientCache,
+    /// How far `created` may lie from `now`, before or after.
     pub replay_window_seconds: i64,
+    /// Longer bodies are refused with 413 before any other check.
     pub max_body_bytes: usize,
 }
 
 impl Verifier<'_> {
-    pub async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, GuardError> {
+    /// Runs the checks in the contract's order at `now` (unix seconds) and returns what the
+    /// signature established, or the first failed check's error. A POST must carry a valid
+    /// `Idempotency-Key`; a `Content-Digest`, when present, must match the body.
+    pub(crate) async fn verify(&self, req: &Incoming<'_>, now: i64) -> Result<Signed, GuardError> {
         if req.body.len() > self.max_body_bytes {
             return Err(GuardError::BodyTooLarge {
                 limit: self.max_body_bytes,

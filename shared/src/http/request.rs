@@ -6,17 +6,24 @@ use crate::error::GuardError;
 /// What the guard reads of a request.
 #[derive(Debug)]
 pub struct Incoming<'a> {
+    /// The HTTP method; a `POST` must carry an `Idempotency-Key`.
     pub method: &'a str,
     /// The path as received, without the query string: what `"@path"` signs.
     pub path: &'a str,
+    /// The query string without its `?`, if there is one: what `"@query"` signs.
     pub query: Option<&'a str>,
+    /// The request's headers, repeated ones included.
     pub headers: &'a HeaderMap,
+    /// The body as received: what the `Content-Digest` and the fingerprint cover.
     pub body: &'a [u8],
     /// The Lambda request id; it marks the items this invocation writes.
     pub request_id: String,
 }
 
 impl<'a> Incoming<'a> {
+    /// The view of a `lambda_http` request: its raw path (what the client signed, not the
+    /// normalised URI) and the invocation's request id (a fresh UUID when there is no Lambda
+    /// context, as in a hand-built request).
     pub fn from_lambda(req: &'a lambda_http::Request) -> Self {
         let request_id = req
             .lambda_context_ref()

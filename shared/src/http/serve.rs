@@ -8,7 +8,39 @@ use crate::error::Problem;
 use crate::guard::Guard;
 
 /// Runs one endpoint on `app` (anything that lends the [`Guard`]) and logs one structured line
-/// for it: never a header value, a body, a secret or a signature.
+/// for it: never a header value, a body, a secret or a signature. An error becomes its RFC 9457
+/// problem; every response gets `Cache-Control: no-store`. [`lambda::run`](crate::lambda::run)
+/// calls it for each invocation; call it yourself to serve several endpoints from one function.
+///
+/// ```
+/// use lambda_http::{Body, Request};
+/// use replaysafe::http::{json, serve, Incoming, Reply};
+/// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
+/// use std::sync::Arc;
+///
+/// async fn health(guard: &Guard, req: Incoming<'_>) -> Reply {
+///     guard.admit_read(&req, async { Ok(()) }).await?;
+///     Ok(json(200, &"ok"))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() {
+///     // An SDK client that is never called: the request is refused before any DynamoDB call.
+///     let sdk = aws_sdk_dynamodb::Config::builder()
+///         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+///         .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+///         .build();
+///     let tables = Tables::with_prefix("shop-");
+///     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), tables.clone());
+///     let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
+///
+///     let unsigned: Request = http::Request::get("/health").body(Body::Empty).unwrap();
+///     let response = serve(&guard, &unsigned, health).await;
+///     assert_eq!(response.status(), 401);
+///     assert_eq!(response.headers()["content-type"], "application/problem+json");
+///     assert_eq!(response.headers()["cache-control"], "no-store");
+/// }
+/// ```
 pub async fn serve<'a, A, E, F, Fut>(app: &'a A, req: &'a Request, endpoint: F) -> Response<Body>
 where
     A: AsRef<Guard>,

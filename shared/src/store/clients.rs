@@ -8,10 +8,15 @@ use super::Store;
 use crate::error::GuardError;
 use crate::ids::ClientId;
 
+/// An item of the clients table: who may sign, with which secret. Its `Debug` leaves the secret
+/// out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientRecord {
+    /// The `keyid` its signatures carry.
     pub client_id: ClientId,
+    /// The HMAC-SHA256 key, as raw bytes (base64 in the table).
     pub secret: Vec<u8>,
+    /// `false` once revoked: its requests are then refused with 401 `unknown-key`.
     pub active: bool,
 }
 
@@ -26,6 +31,8 @@ impl std::fmt::Debug for ClientRecord {
 }
 
 impl Store {
+    /// The client's item, by an eventually consistent read; `None` when there is none. An item
+    /// whose secret is missing or not base64 is an internal error.
     pub async fn get_client(
         &self,
         client_id: &ClientId,

@@ -15,6 +15,10 @@ const TRANSIENT_CODES: &[&str] = &[
     "TransactionConflictException",
 ];
 
+/// What a failed SDK call (`operation` names it in the log) becomes: [`GuardError::Unavailable`]
+/// (503, retry) for timeouts, dispatch and response failures and DynamoDB's throttling, internal
+/// and transaction-conflict errors; [`GuardError::Internal`] (500) for anything else. The SDK's
+/// error is logged here and carried no further, so an app can use this for its own tables.
 pub fn sdk_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> GuardError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -33,6 +33,7 @@ fn pk(client_id: &ClientId, key: &IdempotencyKey) -> String {
 /// How a fence write ended.
 #[derive(Debug)]
 pub enum FenceWrite {
+    /// The fence now holds the key.
     Written,
     /// Something live already held the key: a record, or a fence at or after this attempt.
     Held(KeyState),

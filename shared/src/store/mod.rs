@@ -31,7 +31,24 @@ pub struct Store {
 }
 
 impl Store {
-    /// On a client of the caller's making (bring your own SDK client).
+    /// On a client of the caller's making (bring your own SDK client: its region, credentials,
+    /// retries and timeouts), over the guard's `tables`. No call is made until a request.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
+    ///
+    /// # async fn init() {
+    /// let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    ///     .region("eu-west-1")
+    ///     .load()
+    ///     .await;
+    /// let tables = Tables::with_prefix("shop-");
+    /// let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), tables.clone());
+    /// let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
+    /// # let _ = guard;
+    /// # }
+    /// ```
     pub fn new(client: Client, tables: Tables) -> Self {
         Self { client, tables }
     }
