@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use payments::routes::ENDPOINTS;
 use payments::store::create_all_tables;
 use payments::{PaymentsError, PaymentsTables};
@@ -753,18 +753,7 @@ async fn invoke(app: &TestApp, function: &str, event: &Value) -> Answer {
         .find(|(_, _, _, f)| *f == function)
         .map(|(e, ..)| *e)
         .unwrap_or_else(|| panic!("no handler for {function}"));
-    let response = endpoint.serve(&app.app, &req).await;
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8(b).expect("utf-8"),
-        _ => String::new(),
-    };
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    }
+    Answer::of(endpoint.serve(&app.app, &req).await)
 }
 
 fn template_event(function: &str) -> Value {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use lambda_http::Body;
 use payments::routes::Endpoint;
 use payments::{PaymentsStore, PaymentsTables};
 use replaysafe::config::{Config, Tables};
@@ -73,20 +72,6 @@ fn with_body(call: &Call, body: &str) -> Call {
     let mut next = call.clone();
     next.body = body.as_bytes().to_vec();
     next
-}
-
-fn answer_of(response: lambda_http::Response<Body>) -> Answer {
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
-        _ => String::new(),
-    };
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,11 +328,11 @@ async fn an_edited_method_is_refused_with_signature_invalid() {
     let read = read_account(&app, &app.alice, "acc_alice");
     let mut req = read.request();
     *req.method_mut() = http::Method::DELETE;
-    let answer = answer_of(Endpoint::GetAccount.serve(&app.app, &req).await);
+    let answer = Answer::of(Endpoint::GetAccount.serve(&app.app, &req).await);
     assert_problem(&answer, 401, "signature-invalid");
 
     // Control: the same request, unedited, is accepted.
-    let answer = answer_of(Endpoint::GetAccount.serve(&app.app, &read.request()).await);
+    let answer = Answer::of(Endpoint::GetAccount.serve(&app.app, &read.request()).await);
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
