@@ -12,9 +12,9 @@ use base64::Engine;
 use http::HeaderMap;
 use lambda_http::{Body, Context, Request, RequestExt};
 use payments::routes::Endpoint;
-use payments::store::create_all_tables;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::store::clients::ClientRecord;
+use replaysafe::store::schema::create_tables;
 use replaysafe::store::sdk_client;
 use replaysafe::{Clock, Config, Guard, ManualClock, Store, Tables};
 use replaysafe_signing::{
@@ -80,9 +80,15 @@ impl TestApp {
         let prefix = format!("t{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let tables = Tables::with_prefix(&prefix);
         let app_tables = PaymentsTables::with_prefix(&prefix);
-        create_all_tables(&client, &tables, &app_tables)
-            .await
-            .expect("create tables");
+        // TTL off: the tests' clock starts at T0, a year before the real one, so DynamoDB
+        // Local's TTL would delete every record, nonce and fence they write at a moment of its
+        // choosing. The guard compares expiries with its own `now`, which is what they test.
+        let mut specs: Vec<_> = tables.specs().to_vec();
+        specs.extend(app_tables.specs());
+        for (_, spec) in &mut specs {
+            spec.ttl_attribute = None;
+        }
+        create_tables(&client, &specs).await.expect("create tables");
         let store = Store::new(client.clone(), tables.clone());
         let ledger = PaymentsStore::new(client, app_tables);
         let mut config = Config::new(tables);
