@@ -40,7 +40,6 @@ pub async fn app_behind(proxy: &FaultProxy) -> TestApp {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "open finding, docs/reliability.md: a retry after a lost answer once got a fresh 201"]
 async fn under_every_fault_a_transfer_succeeds_replays_or_is_a_clean_503_and_converges() {
     let proxy = FaultProxy::start(&endpoint(), 7).await;
     let app = app_behind(&proxy).await;
