@@ -330,7 +330,13 @@ fn held_record(request_id: &str, fingerprint: &str) -> HashMap<String, Attribute
         ("fingerprint".to_owned(), s(fingerprint)),
         ("status".to_owned(), n(201)),
         ("body".to_owned(), s(STORED_BODY)),
-        ("location".to_owned(), s(STORED_LOCATION)),
+        (
+            "headers".to_owned(),
+            AttributeValue::L(vec![AttributeValue::L(vec![
+                s("location"),
+                s(STORED_LOCATION),
+            ])]),
+        ),
         ("request_id".to_owned(), s(request_id)),
         ("expires_at".to_owned(), n(T + 86_400)),
     ])

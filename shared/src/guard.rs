@@ -90,11 +90,8 @@ use crate::store::Store;
 ///             let write = Write::new(TransactWriteItem::builder().put(put).build(), |_old| {
 ///                 GuardError::Internal
 ///             });
-///             let response = StoredResponse {
-///                 status: 201,
-///                 body: serde_json::to_string(&note_id).expect("a string serializes"),
-///                 location: Some(format!("/notes/{note_id}")),
-///             };
+///             let response = StoredResponse::json(201, &note_id)
+///                 .with_header("location", format!("/notes/{note_id}"));
 ///             guard.commit(admitted, vec![write], response).await
 ///         })
 ///         .await?;

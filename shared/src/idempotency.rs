@@ -82,15 +82,112 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The response a first request produced, replayed to its retries.
+/// The response a first request produced, replayed to its retries: status, the headers the app
+/// chose to keep, and the body.
+///
+/// ```
+/// use replaysafe::idempotency::StoredResponse;
+///
+/// let created = StoredResponse::new(201, r#"{"order_id":"ord_1"}"#)
+///     .with_header("Location", "/orders/ord_1");
+/// assert_eq!(created.header("location"), Some("/orders/ord_1"));
+/// // Without a Content-Type of its own, a stored answer is sent as JSON.
+/// assert_eq!(created.content_type(), "application/json");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
     /// The HTTP status, e.g. 201.
     pub status: u16,
-    /// The JSON body, sent as `application/json`.
+    /// Headers sent with the answer and with every replay of it (lowercase names, at most one
+    /// value each), such as `location` or an `etag`. The guard sets `idempotent-replayed`,
+    /// `cache-control` and `content-length` itself.
+    pub headers: Vec<(String, String)>,
+    /// The body, sent as it is.
     pub body: String,
-    /// The `Location` header, when the response has one.
-    pub location: Option<String>,
+}
+
+/// Headers whose value the guard decides: an app's copy would contradict it on replay.
+pub(crate) const GUARD_HEADERS: [&str; 3] =
+    ["idempotent-replayed", "cache-control", "content-length"];
+
+impl StoredResponse {
+    /// A response with `status` and `body`, and no headers yet.
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// A JSON response: `body` serialized, sent as `application/json`.
+    ///
+    /// ```
+    /// use replaysafe::idempotency::StoredResponse;
+    ///
+    /// let answer = StoredResponse::json(201, &serde_json::json!({"id": 7}));
+    /// assert_eq!(answer.body, r#"{"id":7}"#);
+    /// ```
+    pub fn json(status: u16, body: &impl serde::Serialize) -> Self {
+        Self::new(
+            status,
+            serde_json::to_string(body).expect("a view serializes"),
+        )
+    }
+
+    /// The same response with header `name` (lowercased) set to `value`, replacing any earlier
+    /// value of it.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The value of header `name` (any case), if the response keeps one.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Its `content-type` header, `application/json` when it keeps none.
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or("application/json")
+    }
+
+    /// Bytes it takes in the idempotency item, beside the record's fixed attributes.
+    pub(crate) fn stored_bytes(&self) -> usize {
+        self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
+    }
+
+    /// Why it could not be sent as it is, if so: a header HTTP cannot carry, one the guard
+    /// sets itself, or a name kept twice.
+    pub(crate) fn header_problem(&self) -> Option<String> {
+        for (i, (name, value)) in self.headers.iter().enumerate() {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || http::HeaderValue::from_str(value).is_err()
+                || name.bytes().any(|b| b.is_ascii_uppercase())
+            {
+                return Some(format!(
+                    "header {name:?} is not a valid lowercase HTTP header"
+                ));
+            }
+            if GUARD_HEADERS.contains(&name.as_str()) {
+                return Some(format!("header {name:?} is set by the guard"));
+            }
+            if self.headers[..i].iter().any(|(n, _)| n == name) {
+                return Some(format!("header {name:?} is kept twice"));
+            }
+        }
+        None
+    }
 }
 
 /// What the idempotency table holds under one client's key.

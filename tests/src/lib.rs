@@ -24,11 +24,7 @@ use serde_json::Value;
 
 /// A stand-in answer for commits staged through the guard directly.
 pub fn staged_answer() -> replaysafe::idempotency::StoredResponse {
-    replaysafe::idempotency::StoredResponse {
-        status: 201,
-        body: r#"{"mine":true}"#.into(),
-        location: None,
-    }
+    replaysafe::idempotency::StoredResponse::new(201, r#"{"mine":true}"#)
 }
 
 /// 2025-11-22T12:00:00Z, the contract's test-vector time.

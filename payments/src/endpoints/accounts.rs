@@ -1,7 +1,7 @@
 use replaysafe::http::{json, not_modified, Incoming};
 use replaysafe::idempotency::StoredResponse;
 
-use super::views::{to_body, AccountView, CreatedAccount};
+use super::views::{AccountView, CreatedAccount};
 use super::Reply;
 use crate::domain::{Account, AccountId, NewAccount};
 use crate::{Payments, PaymentsError};
@@ -23,11 +23,8 @@ pub async fn create_account(app: &Payments, req: Incoming<'_>) -> Reply {
                 created_at: now,
                 updated_at: now,
             };
-            let response = StoredResponse {
-                status: 201,
-                body: to_body(&CreatedAccount::from(&account)),
-                location: Some(format!("/accounts/{}", account.account_id)),
-            };
+            let response = StoredResponse::json(201, &CreatedAccount::from(&account))
+                .with_header("location", format!("/accounts/{}", account.account_id));
             let writes = vec![app.store().create_account(&account)];
             guard.commit(admitted, writes, response).await
         })

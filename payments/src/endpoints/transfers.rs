@@ -1,7 +1,7 @@
 use replaysafe::http::{json, Incoming};
 use replaysafe::idempotency::StoredResponse;
 
-use super::views::{to_body, TransferView};
+use super::views::TransferView;
 use super::Reply;
 use crate::domain::{NewTransfer, Transfer, TransferId};
 use crate::{Payments, PaymentsError};
@@ -23,11 +23,8 @@ pub async fn create_transfer(app: &Payments, req: Incoming<'_>) -> Reply {
                 reference: new.reference,
                 created_at: now,
             };
-            let response = StoredResponse {
-                status: 201,
-                body: to_body(&TransferView::from(&transfer)),
-                location: Some(format!("/transfers/{}", transfer.transfer_id)),
-            };
+            let response = StoredResponse::json(201, &TransferView::from(&transfer))
+                .with_header("location", format!("/transfers/{}", transfer.transfer_id));
             let store = app.store();
             let t = &transfer;
             // Refusals: the lowest status wins, then the earliest write: a missing or foreign

@@ -74,8 +74,3 @@ impl<'a> From<&'a Transfer> for TransferView<'a> {
         }
     }
 }
-
-/// A view as the body a POST stores under its key.
-pub fn to_body(view: &impl Serialize) -> String {
-    serde_json::to_string(view).expect("a view serializes")
-}

@@ -129,11 +129,8 @@ pub async fn create_order(app: &Orders, req: Incoming<'_>) -> Reply<OrderError> 
                 quantity: order.quantity,
                 owner,
             };
-            let response = StoredResponse {
-                status: 201,
-                body: serde_json::to_string(&created).expect("a view serializes"),
-                location: Some(format!("/orders/{}", order.order_id)),
-            };
+            let response = StoredResponse::json(201, &created)
+                .with_header("location", format!("/orders/{}", order.order_id));
             app.guard.commit(admitted, vec![write], response).await
         })
         .await?;

@@ -20,13 +20,16 @@ pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
         .expect("status and headers are valid")
 }
 
-/// A stored (or freshly committed) POST answer; a replay says so.
+/// A stored (or freshly committed) POST answer with its headers; a replay says so. Its headers
+/// were checked before it was stored.
 pub fn stored(response: &StoredResponse, replayed: bool) -> Response<Body> {
     let mut builder = Response::builder()
         .status(response.status)
-        .header("content-type", "application/json");
-    if let Some(location) = &response.location {
-        builder = builder.header("location", location);
+        .header("content-type", response.content_type());
+    for (name, value) in &response.headers {
+        if name != "content-type" {
+            builder = builder.header(name, value);
+        }
     }
     if replayed {
         builder = builder.header("idempotent-replayed", "true");
@@ -63,4 +66,28 @@ pub fn finish<E: Problem>(reply: Reply<E>, type_base: &str) -> Response<Body> {
         .headers_mut()
         .insert("cache-control", http::HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_carries_the_headers_the_app_kept() {
+        let answer = StoredResponse::new(201, "<ok/>")
+            .with_header("location", "/orders/1")
+            .with_header("content-type", "application/xml")
+            .with_header("etag", "\"1\"");
+        let replay = stored(&answer, true);
+        let headers = replay.headers();
+        assert_eq!(replay.status(), 201);
+        assert_eq!(headers["location"], "/orders/1");
+        assert_eq!(headers["etag"], "\"1\"");
+        assert_eq!(headers.get_all("content-type").iter().count(), 1);
+        assert_eq!(headers["content-type"], "application/xml");
+        assert_eq!(headers["idempotent-replayed"], "true");
+        assert!(!stored(&answer, false)
+            .headers()
+            .contains_key("idempotent-replayed"));
+    }
 }

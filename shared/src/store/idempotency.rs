@@ -3,7 +3,9 @@
 //! exists exactly when the effect does), or the fence of its latest refusal.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 
 use super::attrs::{get_n, get_s, n, s, Item};
 use super::failure::sdk_failure;
@@ -21,7 +23,7 @@ use crate::ids::ClientId;
 const FREE_FOR_ATTEMPT: &str =
     "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)";
 
-/// A DynamoDB item holds at most 400 KB, names and all: the stored body and `Location` get
+/// A DynamoDB item holds at most 400 KB, names and all: the stored body and headers get
 /// what the record's other attributes leave, with room to spare.
 pub const MAX_STORED_RESPONSE_BYTES: usize = 350 * 1024;
 
@@ -70,23 +72,27 @@ impl Store {
         created: i64,
         now: i64,
     ) -> Result<TransactWriteItem, GuardError> {
-        let stored =
-            record.response.body.len() + record.response.location.as_ref().map_or(0, String::len);
-        if stored > MAX_STORED_RESPONSE_BYTES {
-            tracing::error!(bytes = stored, "response too large to store under its key");
+        let response = &record.response;
+        if let Some(problem) = response.header_problem() {
+            tracing::error!(problem, "response cannot be stored under its key");
+            return Err(GuardError::Internal);
+        }
+        if response.stored_bytes() > MAX_STORED_RESPONSE_BYTES {
+            tracing::error!(
+                bytes = response.stored_bytes(),
+                "response too large to store under its key"
+            );
             return Err(GuardError::ResponseTooLarge);
         }
-        let mut item = Item::from([
+        let item = Item::from([
             ("pk".to_owned(), s(pk(client_id, key))),
             ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
-            ("status".to_owned(), n(record.response.status)),
-            ("body".to_owned(), s(&record.response.body)),
+            ("status".to_owned(), n(response.status)),
+            ("headers".to_owned(), headers_attr(&response.headers)),
+            ("body".to_owned(), s(&response.body)),
             ("request_id".to_owned(), s(&record.request_id)),
             ("expires_at".to_owned(), n(record.expires_at)),
         ]);
-        if let Some(location) = &record.response.location {
-            item.insert("location".to_owned(), s(location));
-        }
         let put = Put::builder()
             .table_name(&self.tables.idempotency)
             .set_item(Some(item))
@@ -147,6 +153,27 @@ fn free_values(created: i64, now: i64) -> Item {
     ])
 }
 
+/// Headers as a list of `[name, value]` pairs: a map would lose their order.
+fn headers_attr(headers: &[(String, String)]) -> AttributeValue {
+    AttributeValue::L(
+        headers
+            .iter()
+            .map(|(name, value)| AttributeValue::L(vec![s(name), s(value)]))
+            .collect(),
+    )
+}
+
+fn headers_of(attr: &AttributeValue) -> Option<Vec<(String, String)>> {
+    attr.as_l()
+        .ok()?
+        .iter()
+        .map(|pair| match pair.as_l().ok()?.as_slice() {
+            [name, value] => Some((name.as_s().ok()?.clone(), value.as_s().ok()?.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The item's state, if it is live at `now` (TTL deletion is lazy).
 pub(crate) fn live(item: &Item, now: i64) -> Option<KeyState> {
     let state = decode(item)?;
@@ -165,8 +192,8 @@ fn decode(item: &Item) -> Option<KeyState> {
             fingerprint: Fingerprint::from_stored(fingerprint.to_owned()),
             response: StoredResponse {
                 status: get_n(item, "status")?,
+                headers: headers_of(item.get("headers")?)?,
                 body: get_s(item, "body")?.to_owned(),
-                location: get_s(item, "location").map(str::to_owned),
             },
             request_id,
             expires_at,
@@ -183,4 +210,80 @@ fn decode(item: &Item) -> Option<KeyState> {
         },
         expires_at,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(response: StoredResponse) -> IdempotencyRecord {
+        IdempotencyRecord {
+            fingerprint: Fingerprint::of("POST", "/orders", b"{}"),
+            response,
+            request_id: "req-1".into(),
+            expires_at: 2_000,
+        }
+    }
+
+    fn put_item(claim: &TransactWriteItem) -> &Item {
+        claim.put().expect("the claim is a put").item()
+    }
+
+    fn store() -> Store {
+        let sdk = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        Store::new(
+            aws_sdk_dynamodb::Client::from_conf(sdk),
+            crate::Tables::with_prefix("t-"),
+        )
+    }
+
+    #[test]
+    fn a_stored_answer_reads_back_with_its_headers_in_order() {
+        let response = StoredResponse::new(201, "{}")
+            .with_header("location", "/orders/1")
+            .with_header("etag", "\"v1\"")
+            .with_header("content-type", "application/vnd.shop+json");
+        let key = IdempotencyKey::parse(Some("k")).unwrap();
+        let client = ClientId::parse("cli_a").unwrap();
+        let claim = store()
+            .claim_key(&client, &key, &record(response.clone()), 1_000, 1_000)
+            .unwrap();
+        match live(put_item(&claim), 1_000) {
+            Some(KeyState::Answered(read)) => assert_eq!(read.response, response),
+            other => panic!("expected the record, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_answer_that_cannot_be_replayed_as_it_is_is_refused_before_the_transaction() {
+        let key = IdempotencyKey::parse(Some("k")).unwrap();
+        let client = ClientId::parse("cli_a").unwrap();
+        let claim = |response| store().claim_key(&client, &key, &record(response), 1_000, 1_000);
+        let ok = StoredResponse::new(201, "{}");
+        for bad in [
+            ok.clone().with_header("bad name", "v"),
+            ok.clone().with_header("x-line", "a\r\nset-cookie: b"),
+            ok.clone().with_header("idempotent-replayed", "false"),
+            ok.clone().with_header("cache-control", "public"),
+            StoredResponse {
+                headers: vec![("etag".into(), "a".into()), ("etag".into(), "b".into())],
+                ..ok.clone()
+            },
+        ] {
+            assert_eq!(
+                claim(bad.clone()).err(),
+                Some(GuardError::Internal),
+                "{bad:?}"
+            );
+        }
+        let huge = StoredResponse::new(201, "x".repeat(MAX_STORED_RESPONSE_BYTES + 1));
+        assert_eq!(claim(huge).err(), Some(GuardError::ResponseTooLarge));
+        let big_header = ok
+            .clone()
+            .with_header("x-big", "x".repeat(MAX_STORED_RESPONSE_BYTES));
+        assert_eq!(claim(big_header).err(), Some(GuardError::ResponseTooLarge));
+        assert!(claim(ok).is_ok());
+    }
 }
