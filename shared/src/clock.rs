@@ -60,3 +60,10 @@ pub fn rfc3339(unix_seconds: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+/// A shared clock is a clock: tests hand the guard the one they move.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> i64 {
+        (**self).now()
+    }
+}

@@ -1,44 +1,63 @@
 //! Typed configuration, read once at cold start. A bad value fails the cold start, not a request.
 
+mod builder;
+
 use std::time::Duration;
 
 use thiserror::Error;
 
-/// The guard's three tables. Tests build these from a fresh prefix; functions read them from
-/// the env.
+pub use builder::ConfigBuilder;
+
+/// The guard's three tables, and how it names what it writes in two of them. Tests build these
+/// from a fresh prefix; functions read them from the env.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
-    /// Who may sign: client id, secret, status.
+    /// Who may sign: client id, secret, status (read by the default [`KeySource`](crate::auth::KeySource)).
     pub clients: String,
     /// One item per (client, key): a success's record or a refusal's fence.
     pub idempotency: String,
     /// One item per (client, nonce) while the nonce could still pass freshness.
     pub nonces: String,
+    /// The partition key (a string) of the idempotency and nonces tables: `pk`.
+    pub partition_key: String,
+    /// The attribute of those tables that DynamoDB's TTL deletes items by: `expires_at`.
+    pub expires_at: String,
+    /// Put before every partition key value the guard writes (empty by default), so that its
+    /// items can live in tables an app also uses, say `replaysafe#`.
+    pub key_prefix: String,
 }
 
 impl Tables {
-    /// `<prefix>clients`, `<prefix>idempotency`, `<prefix>nonces`.
+    /// `<prefix>clients`, `<prefix>idempotency`, `<prefix>nonces`, keyed by `pk`, expiring by
+    /// `expires_at`, with no key prefix.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}clients"),
             idempotency: format!("{prefix}idempotency"),
             nonces: format!("{prefix}nonces"),
+            partition_key: "pk".into(),
+            expires_at: crate::store::schema::TTL_ATTRIBUTE.into(),
+            key_prefix: String::new(),
         }
     }
 
     /// `TABLE_PREFIX` (default `replaysafe-`) names all three; `CLIENTS_TABLE`,
-    /// `IDEMPOTENCY_TABLE` and `NONCES_TABLE` override one each (SAM sets these).
+    /// `IDEMPOTENCY_TABLE` and `NONCES_TABLE` override one each (SAM sets these);
+    /// `GUARD_PARTITION_KEY`, `GUARD_TTL_ATTRIBUTE` and `GUARD_KEY_PREFIX` override the names.
     pub fn from_env() -> Self {
         Self::with_prefix_and_env(&table_prefix_from_env())
     }
 
-    /// `prefix` names all three; the per-table env vars override one each.
+    /// `prefix` names all three; the env vars of [`Tables::from_env`] override.
     pub fn with_prefix_and_env(prefix: &str) -> Self {
         let base = Self::with_prefix(prefix);
         Self {
             clients: env_or("CLIENTS_TABLE", base.clients),
             idempotency: env_or("IDEMPOTENCY_TABLE", base.idempotency),
             nonces: env_or("NONCES_TABLE", base.nonces),
+            partition_key: env_or("GUARD_PARTITION_KEY", base.partition_key),
+            expires_at: env_or("GUARD_TTL_ATTRIBUTE", base.expires_at),
+            key_prefix: env_or("GUARD_KEY_PREFIX", base.key_prefix),
         }
     }
 }
@@ -53,8 +72,9 @@ pub fn env_or(var: &str, default: String) -> String {
     std::env::var(var).unwrap_or(default)
 }
 
-/// The guard's settings. [`Config::new`] gives the defaults; set fields to change them, and
-/// [`Config::check_retention`] before use (as [`Config::from_env`] does).
+/// The guard's settings. [`Config::builder`] and [`Config::from_env`] check them (see
+/// [`Config::validate`]); [`Config::new`] gives the defaults, whose fields you may set yourself
+/// and then validate.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The guard's tables.
@@ -118,7 +138,7 @@ pub fn min_idempotency_ttl(replay_window_seconds: i64) -> i64 {
 #[derive(Debug, Error)]
 #[error("invalid configuration: {name} = {value:?} ({why})")]
 pub struct ConfigError {
-    /// The environment variable.
+    /// The setting, by the name of its environment variable.
     pub name: &'static str,
     /// Its value.
     pub value: String,
@@ -126,23 +146,26 @@ pub struct ConfigError {
     pub why: &'static str,
 }
 
+/// Lambda refuses a synchronous invocation's payload above 6 MB: a larger limit means nothing.
+pub const MAX_BODY_BYTES_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Attribute names the guard writes beside the partition key and expiry; neither may take one.
+const FIXED_ATTRIBUTES: [&str; 10] = [
+    "fingerprint",
+    "status",
+    "headers",
+    "body",
+    "request_id",
+    "fence",
+    "refusal_status",
+    "refusal_code",
+    "refusal_title",
+    "refusal_detail",
+];
+
 impl Config {
     /// The defaults: a 300 s window, 24 h retention, 60 s secret cache, 64 KiB bodies, four
-    /// transaction attempts. Change fields as needed, then [`Config::check_retention`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use replaysafe::{Config, Tables};
-    ///
-    /// let mut config = Config::new(Tables::with_prefix("shop-"));
-    /// assert_eq!(config.tables.nonces, "shop-nonces");
-    /// config.replay_window_seconds = 120;
-    /// config.client_cache = Duration::from_secs(30);
-    /// config.check_retention().expect("24 h of retention covers a 120 s window");
-    ///
-    /// config.idempotency_ttl_seconds = 600;
-    /// assert!(config.check_retention().is_err(), "under an hour is refused");
-    /// ```
+    /// transaction attempts. [`Config::builder`] is the checked way to change them.
     pub fn new(tables: Tables) -> Self {
         Self {
             tables,
@@ -156,10 +179,33 @@ impl Config {
         }
     }
 
+    /// A builder from the defaults over the `replaysafe-` tables; [`ConfigBuilder::build`]
+    /// validates.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use replaysafe::Config;
+    ///
+    /// let config = Config::builder()
+    ///     .table_prefix("shop-")
+    ///     .key_prefix("guard#")
+    ///     .replay_window(Duration::from_secs(120))
+    ///     .client_cache(Duration::from_secs(30))
+    ///     .build()
+    ///     .expect("24 h of retention covers a 120 s window");
+    /// assert_eq!(config.tables.nonces, "shop-nonces");
+    ///
+    /// let short = Config::builder().idempotency_ttl(Duration::from_secs(600)).build();
+    /// assert_eq!(short.unwrap_err().name, "IDEMPOTENCY_TTL_SECONDS");
+    /// ```
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::new(Self::new(Tables::with_prefix("replaysafe-")))
+    }
+
     /// `REPLAY_WINDOW_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`, `CLIENT_CACHE_SECONDS`,
-    /// `PROBLEM_TYPE_BASE` and the table names from the environment (see [`Tables::from_env`]),
-    /// the settings defaulting to [`Config::new`]'s; a value that does not parse, is out of
-    /// range or leaves the retention too short for the window is refused, naming the variable.
+    /// `MAX_BODY_BYTES`, `PROBLEM_TYPE_BASE` and the tables (see [`Tables::from_env`]) from the
+    /// environment, the rest as [`Config::new`] has them; a value that does not parse or that
+    /// [`Config::validate`] refuses fails, naming the variable.
     ///
     /// ```
     /// use replaysafe::Config;
@@ -170,55 +216,66 @@ impl Config {
     /// # Ok::<(), replaysafe::config::ConfigError>(())
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut config = Self::new(Tables::from_env());
-        config.replay_window_seconds = seconds("REPLAY_WINDOW_SECONDS", 300, 1..=3600)?;
+        let defaults = Self::new(Tables::from_env());
+        let mut config = defaults.clone();
+        config.replay_window_seconds =
+            number("REPLAY_WINDOW_SECONDS", defaults.replay_window_seconds)?;
         config.idempotency_ttl_seconds =
-            seconds("IDEMPOTENCY_TTL_SECONDS", 86_400, 60..=30 * 86_400)?;
-        config.client_cache =
-            Duration::from_secs(seconds("CLIENT_CACHE_SECONDS", 60, 0..=3600)? as u64);
+            number("IDEMPOTENCY_TTL_SECONDS", defaults.idempotency_ttl_seconds)?;
+        let cache = number("CLIENT_CACHE_SECONDS", defaults.client_cache.as_secs())?;
+        config.client_cache = Duration::from_secs(cache);
+        config.max_body_bytes = number("MAX_BODY_BYTES", defaults.max_body_bytes)?;
         if let Ok(base) = std::env::var("PROBLEM_TYPE_BASE") {
             config.problem_type_base = base;
         }
-        config.check_retention()?;
+        config.validate()?;
         Ok(config)
     }
 
-    /// Refuses a retention too short for the window (see [`min_idempotency_ttl`]).
-    pub fn check_retention(&self) -> Result<(), ConfigError> {
-        let floor = min_idempotency_ttl(self.replay_window_seconds);
-        if self.idempotency_ttl_seconds >= floor {
-            return Ok(());
+    /// Refuses what no deployment should run with: a window outside 1 s to 1 h; a retention
+    /// too short for the window (see [`min_idempotency_ttl`]) or over 30 days; a secret cache
+    /// over an hour; a body limit of 0 or over Lambda's 6 MB; no transaction attempt; an empty
+    /// or shared table name; an attribute name that is empty or one the guard already writes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let window = self.replay_window_seconds;
+        let t = &self.tables;
+        let checks: [(&'static str, String, bool, &'static str); 9] = [
+            ("REPLAY_WINDOW_SECONDS", window.to_string(), (1..=3600).contains(&window), "not between 1 and 3600 seconds"),
+            ("IDEMPOTENCY_TTL_SECONDS", self.idempotency_ttl_seconds.to_string(), self.idempotency_ttl_seconds >= min_idempotency_ttl(window), "below max(3600, 2 × REPLAY_WINDOW_SECONDS + 60): an attempt signed before a commit could arrive after its record expired and execute the key twice"),
+            ("IDEMPOTENCY_TTL_SECONDS", self.idempotency_ttl_seconds.to_string(), self.idempotency_ttl_seconds <= 30 * 86_400, "over 30 days"),
+            ("CLIENT_CACHE_SECONDS", self.client_cache.as_secs().to_string(), self.client_cache <= Duration::from_secs(3600), "over an hour: a revoked client would be trusted that long"),
+            ("MAX_BODY_BYTES", self.max_body_bytes.to_string(), (1..=MAX_BODY_BYTES_LIMIT).contains(&self.max_body_bytes), "not between 1 byte and Lambda's 6 MB payload limit"),
+            ("TRANSACTION_ATTEMPTS", self.transaction_attempts.to_string(), (1..=10).contains(&self.transaction_attempts), "not between 1 and 10"),
+            ("NONCES_TABLE", t.nonces.clone(), !t.nonces.is_empty() && t.nonces != t.idempotency, "empty, or the idempotency table: a nonce and a key of one client could name the same item"),
+            ("GUARD_PARTITION_KEY", t.partition_key.clone(), attribute_free(&t.partition_key) && t.partition_key != t.expires_at, "empty, the TTL attribute, or an attribute the guard writes"),
+            ("GUARD_TTL_ATTRIBUTE", t.expires_at.clone(), attribute_free(&t.expires_at), "empty, or an attribute the guard writes"),
+        ];
+        match checks.into_iter().find(|(_, _, ok, _)| !ok) {
+            None if t.clients.is_empty() || t.idempotency.is_empty() => Err(ConfigError {
+                name: "TABLE_PREFIX",
+                value: String::new(),
+                why: "a table name is empty",
+            }),
+            None => Ok(()),
+            Some((name, value, _, why)) => Err(ConfigError { name, value, why }),
         }
-        Err(ConfigError {
-            name: "IDEMPOTENCY_TTL_SECONDS",
-            value: self.idempotency_ttl_seconds.to_string(),
-            why: "below max(3600, 2 × REPLAY_WINDOW_SECONDS + 60): an attempt signed before a \
-                  commit could arrive after its record expired and execute the key twice",
-        })
     }
 }
 
-fn seconds(
-    name: &'static str,
-    default: i64,
-    range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, ConfigError> {
+fn attribute_free(name: &str) -> bool {
+    !name.is_empty() && !FIXED_ATTRIBUTES.contains(&name)
+}
+
+/// The environment variable `name` as a number, `default` when it is not set.
+fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
     let Ok(value) = std::env::var(name) else {
         return Ok(default);
     };
-    match value.trim().parse::<i64>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        Ok(_) => Err(ConfigError {
-            name,
-            value,
-            why: "out of range",
-        }),
-        Err(_) => Err(ConfigError {
-            name,
-            value,
-            why: "not a whole number of seconds",
-        }),
-    }
+    value.trim().parse().map_err(|_| ConfigError {
+        name,
+        value,
+        why: "not a whole number",
+    })
 }
 
 #[cfg(test)]
@@ -234,16 +291,71 @@ mod tests {
 
     #[test]
     fn a_retention_shorter_than_two_windows_and_a_minute_is_refused() {
-        assert!(with(3600, 7260).check_retention().is_ok());
-        let err = with(3600, 7259).check_retention().unwrap_err();
+        assert!(with(3600, 7260).validate().is_ok());
+        let err = with(3600, 7259).validate().unwrap_err();
         assert_eq!(err.name, "IDEMPOTENCY_TTL_SECONDS");
-        assert!(with(300, 3600).check_retention().is_ok());
+        assert!(with(300, 3600).validate().is_ok());
     }
 
     #[test]
     fn a_retention_under_an_hour_is_refused_whatever_the_window() {
-        assert!(with(1, 3599).check_retention().is_err());
-        assert!(with(300, 660).check_retention().is_err());
+        assert!(with(1, 3599).validate().is_err());
+        assert!(with(300, 660).validate().is_err());
         assert_eq!(min_idempotency_ttl(1), 3600);
+    }
+
+    #[test]
+    fn every_invariant_names_its_setting() {
+        let refused = |tune: fn(&mut Config)| {
+            let mut config = with(300, 86_400);
+            tune(&mut config);
+            config.validate().unwrap_err().name
+        };
+        assert_eq!(
+            refused(|c| c.replay_window_seconds = 0),
+            "REPLAY_WINDOW_SECONDS"
+        );
+        assert_eq!(
+            refused(|c| c.replay_window_seconds = 3601),
+            "REPLAY_WINDOW_SECONDS"
+        );
+        assert_eq!(
+            refused(|c| c.idempotency_ttl_seconds = 31 * 86_400),
+            "IDEMPOTENCY_TTL_SECONDS"
+        );
+        assert_eq!(
+            refused(|c| c.client_cache = Duration::from_secs(3601)),
+            "CLIENT_CACHE_SECONDS"
+        );
+        assert_eq!(refused(|c| c.max_body_bytes = 0), "MAX_BODY_BYTES");
+        assert_eq!(
+            refused(|c| c.max_body_bytes = MAX_BODY_BYTES_LIMIT + 1),
+            "MAX_BODY_BYTES"
+        );
+        assert_eq!(
+            refused(|c| c.transaction_attempts = 0),
+            "TRANSACTION_ATTEMPTS"
+        );
+        assert_eq!(
+            refused(|c| c.tables.nonces = c.tables.idempotency.clone()),
+            "NONCES_TABLE"
+        );
+        assert_eq!(
+            refused(|c| c.tables.partition_key = "body".into()),
+            "GUARD_PARTITION_KEY"
+        );
+        assert_eq!(
+            refused(|c| c.tables.partition_key = "expires_at".into()),
+            "GUARD_PARTITION_KEY"
+        );
+        assert_eq!(
+            refused(|c| c.tables.expires_at = String::new()),
+            "GUARD_TTL_ATTRIBUTE"
+        );
+        assert_eq!(
+            refused(|c| c.tables.clients = String::new()),
+            "TABLE_PREFIX"
+        );
+        assert!(with(300, 86_400).validate().is_ok());
     }
 }

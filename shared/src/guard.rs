@@ -46,19 +46,23 @@
 //! So no interleaving lets a refused operation take effect later, except through an attempt
 //! signed after the refusal; a success costs no extra call, a refusal one.
 
+mod builder;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{ClientCache, Signed, Verifier};
-use crate::clock::{Clock, SystemClock};
+use crate::auth::{ClientCache, HmacSha256, KeySource, SignatureAlgorithm, Signed, Verifier};
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::error::{GuardError, Problem};
 use crate::http::Incoming;
 use crate::idempotency::{Fence, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse};
-use crate::store::idempotency::{live, FenceWrite};
+use crate::store::idempotency::FenceWrite;
 use crate::store::transact::{TransactError, Write};
 use crate::store::Store;
+
+pub use builder::GuardBuilder;
 
 /// The guard: built once per cold start, lent to every request. An endpoint runs a POST
 /// through [`Guard::post`], whose `execute` ends in [`Guard::commit`], and a read through
@@ -128,6 +132,7 @@ pub struct Guard {
     config: Config,
     clock: Arc<dyn Clock>,
     clients: ClientCache,
+    algorithm: Arc<dyn SignatureAlgorithm>,
 }
 
 impl AsRef<Guard> for Guard {
@@ -201,24 +206,36 @@ pub enum Committed {
 }
 
 impl Guard {
-    /// A guard over `store` (the library's three tables), with `config` and `clock`.
+    /// A guard over `store` (the library's three tables, whose clients table holds the keys),
+    /// with `config` as it is and `clock`, verifying HMAC-SHA256. [`Guard::builder`] validates
+    /// the config and lets you choose the key source and the algorithm; this takes the config
+    /// unchecked (tests stage expired records with a retention no deployment may have).
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
-        let clients = ClientCache::new(config.client_cache);
+        let keys: Arc<dyn KeySource> = Arc::new(store.clone());
+        Self::with_parts(store, config, clock, keys, Arc::new(HmacSha256))
+    }
+
+    pub(crate) fn with_parts(
+        store: Store,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn KeySource>,
+        algorithm: Arc<dyn SignatureAlgorithm>,
+    ) -> Self {
+        let clients = ClientCache::new(keys, config.client_cache);
         Self {
             store,
             config,
             clock,
             clients,
+            algorithm,
         }
     }
 
     /// Config from the environment and an SDK client, warmed up (see [`Store::warm_up`]); once
-    /// per cold start, in Lambda's init phase.
+    /// per cold start, in Lambda's init phase. [`Guard::builder`] for anything else.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
-        let store = Store::connect(config.tables.clone(), config.dynamodb_timeouts).await;
-        store.warm_up().await;
-        Ok(Self::new(store, config, Arc::new(SystemClock)))
+        Self::builder(Config::from_env()?).build().await
     }
 
     /// The library's tables.
@@ -235,8 +252,8 @@ impl Guard {
     /// client's secret is cached. Private: without the nonce a request is not replay-safe.
     async fn verify(&self, req: &Incoming<'_>) -> Result<Signed, GuardError> {
         let verifier = Verifier {
-            store: &self.store,
             clients: &self.clients,
+            algorithm: self.algorithm.as_ref(),
             replay_window_seconds: self.config.replay_window_seconds,
             max_body_bytes: self.config.max_body_bytes,
         };
@@ -399,7 +416,7 @@ impl Guard {
             if cancelled.failed_condition(0) {
                 let held = cancelled
                     .old_item(0)
-                    .and_then(|item| live(item, signed.now))
+                    .and_then(|item| self.store.live(item, signed.now))
                     .ok_or(GuardError::Internal)?;
                 return match held {
                     KeyState::Answered(record) => Ok(answer(record, signed)?),

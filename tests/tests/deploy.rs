@@ -29,7 +29,7 @@ const TABLE_ENV: [(&str, &str); 5] = [
 ];
 
 /// Every table the deployed app uses, with its spec, under `prefix`.
-fn all_specs(tables: &(Tables, PaymentsTables)) -> Vec<(&str, TableSpec)> {
+fn all_specs(tables: &(Tables, PaymentsTables)) -> Vec<(&str, TableSpec<'_>)> {
     let mut all = tables.0.specs().to_vec();
     all.extend(tables.1.specs());
     all

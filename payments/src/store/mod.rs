@@ -54,7 +54,7 @@ impl PaymentsTables {
     }
 
     /// The physical name of each table, with its spec.
-    pub fn specs(&self) -> [(&str, TableSpec); 2] {
+    pub fn specs(&self) -> [(&str, TableSpec<'_>); 2] {
         [
             (self.accounts.as_str(), TABLE_SPECS[0]),
             (self.transfers.as_str(), TABLE_SPECS[1]),

@@ -1,20 +1,24 @@
 //! Checks 1 to 5 of the contract, in its order, before anything touches DynamoDB beyond the
 //! (cached) client secret: body size, idempotency key, RFC 9421 signature, RFC 9530 digest,
-//! freshness. The nonce (check 6) is the guard's, because it is a write.
+//! freshness. The nonce (check 6) is the guard's, because it is a write. Where keys come from
+//! ([`KeySource`]) and how signatures are checked ([`SignatureAlgorithm`]) are the app's choice.
 
+mod algorithm;
 mod clients;
+mod keys;
 
-pub use clients::ClientCache;
+pub use algorithm::{HmacSha256, SignatureAlgorithm};
+pub(crate) use clients::ClientCache;
+pub use keys::{ClientLookup, KeySource};
 
 use replaysafe_signing::{
-    parse_signature, signature_base, verify_content_digest, verify_hmac, Message, SignatureError,
+    parse_signature, signature_base, verify_content_digest, Message, SignatureError,
 };
 
 use crate::error::GuardError;
 use crate::http::Incoming;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::ClientId;
-use crate::store::Store;
 
 /// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
 #[derive(Debug, Clone)]
@@ -41,10 +45,10 @@ pub struct Signed {
 /// so passing it alone is not replay-safe: endpoints go through [`Guard::post`](crate::Guard::post)
 /// or [`Guard::admit_read`](crate::Guard::admit_read), which build one and add the nonce.
 pub(crate) struct Verifier<'a> {
-    /// Where client records are read when the cache has none.
-    pub store: &'a Store,
-    /// The warm function's client secrets.
+    /// The warm function's client secrets, in front of the key source.
     pub clients: &'a ClientCache,
+    /// What signatures are checked with.
+    pub algorithm: &'a dyn SignatureAlgorithm,
     /// How far `created` may lie from `now`, before or after.
     pub replay_window_seconds: i64,
     /// Longer bodies are refused with 413 before any other check.
@@ -76,6 +80,13 @@ impl Verifier<'_> {
             return Err(GuardError::SignatureMissing);
         };
         let (input, mac) = parse_signature(&input_header, &signature_header).map_err(invalid)?;
+        if input
+            .alg
+            .as_deref()
+            .is_some_and(|alg| alg != self.algorithm.name())
+        {
+            return Err(invalid(SignatureError::UnsupportedAlg));
+        }
         let base = {
             // `Message` borrows a non-Sync closure: it must not live across an await.
             let header = |name: &str| req.header_values(name);
@@ -92,11 +103,13 @@ impl Verifier<'_> {
         let client_id = ClientId::parse(&input.keyid).map_err(|_| GuardError::UnknownKey)?;
         let client = self
             .clients
-            .get(self.store, &client_id)
+            .get(&client_id)
             .await?
             .filter(|c| c.active)
             .ok_or(GuardError::UnknownKey)?;
-        verify_hmac(&client.secret, &base, &mac).map_err(invalid)?;
+        if !self.algorithm.verify(&client.secret, &base, &mac) {
+            return Err(invalid(SignatureError::Mismatch));
+        }
 
         if let Some(digest) = req.joined_header("content-digest") {
             verify_content_digest(&digest, req.body)

@@ -21,16 +21,11 @@ use crate::ids::ClientId;
 /// signed in the same second as a refused one is not "after" it (the refused attempt's own
 /// copies share its `created`).
 const FREE_FOR_ATTEMPT: &str =
-    "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)";
+    "attribute_not_exists(#pk) OR #expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)";
 
 /// A DynamoDB item holds at most 400 KB, names and all: the stored body and headers get
 /// what the record's other attributes leave, with room to spare.
 pub const MAX_STORED_RESPONSE_BYTES: usize = 350 * 1024;
-
-fn pk(client_id: &ClientId, key: &IdempotencyKey) -> String {
-    // Client ids cannot contain '#', so the split is unambiguous.
-    format!("{client_id}#{}", key.as_str())
-}
 
 /// How a fence write ended.
 #[derive(Debug)]
@@ -42,6 +37,15 @@ pub enum FenceWrite {
 }
 
 impl Store {
+    fn key_pk(&self, client_id: &ClientId, key: &IdempotencyKey) -> AttributeValue {
+        // Client ids cannot contain '#', so the split is unambiguous.
+        s(format!(
+            "{}{client_id}#{}",
+            self.tables.key_prefix,
+            key.as_str()
+        ))
+    }
+
     /// What lives under this client's key; an expired item counts as absent.
     pub async fn get_key_state(
         &self,
@@ -53,12 +57,12 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.tables.idempotency)
-            .key("pk", s(pk(client_id, key)))
+            .key(&self.tables.partition_key, self.key_pk(client_id, key))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| sdk_failure("get_idempotency_record", e))?;
-        Ok(out.item.and_then(|item| live(&item, now)))
+        Ok(out.item.and_then(|item| self.live(&item, now)))
     }
 
     /// The conditional put that claims the key inside a transaction for an attempt signed at
@@ -84,19 +88,21 @@ impl Store {
             );
             return Err(GuardError::ResponseTooLarge);
         }
+        let tables = &self.tables;
         let item = Item::from([
-            ("pk".to_owned(), s(pk(client_id, key))),
+            (tables.partition_key.clone(), self.key_pk(client_id, key)),
             ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
             ("status".to_owned(), n(response.status)),
             ("headers".to_owned(), headers_attr(&response.headers)),
             ("body".to_owned(), s(&response.body)),
             ("request_id".to_owned(), s(&record.request_id)),
-            ("expires_at".to_owned(), n(record.expires_at)),
+            (tables.expires_at.clone(), n(record.expires_at)),
         ]);
         let put = Put::builder()
             .table_name(&self.tables.idempotency)
             .set_item(Some(item))
             .condition_expression(FREE_FOR_ATTEMPT)
+            .set_expression_attribute_names(Some(self.free_names()))
             .set_expression_attribute_values(Some(free_values(created, now)))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -112,15 +118,16 @@ impl Store {
         fence: &Fence,
         now: i64,
     ) -> Result<FenceWrite, GuardError> {
+        let tables = &self.tables;
         let item = Item::from([
-            ("pk".to_owned(), s(pk(client_id, key))),
+            (tables.partition_key.clone(), self.key_pk(client_id, key)),
             ("fence".to_owned(), n(fence.created)),
             ("request_id".to_owned(), s(&fence.request_id)),
             ("refusal_status".to_owned(), n(fence.refusal.status)),
             ("refusal_code".to_owned(), s(&fence.refusal.code)),
             ("refusal_title".to_owned(), s(&fence.refusal.title)),
             ("refusal_detail".to_owned(), s(&fence.refusal.detail)),
-            ("expires_at".to_owned(), n(fence.expires_at)),
+            (tables.expires_at.clone(), n(fence.expires_at)),
         ]);
         let result = self
             .client
@@ -128,6 +135,7 @@ impl Store {
             .table_name(&self.tables.idempotency)
             .set_item(Some(item))
             .condition_expression(FREE_FOR_ATTEMPT)
+            .set_expression_attribute_names(Some(self.free_names()))
             .set_expression_attribute_values(Some(free_values(fence.created, now)))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -137,12 +145,32 @@ impl Store {
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => failed
                     .item()
-                    .and_then(|old| live(old, now))
+                    .and_then(|old| self.live(old, now))
                     .map(FenceWrite::Held)
                     .ok_or(GuardError::Internal),
                 _ => Err(sdk_failure("write_fence", e)),
             },
         }
+    }
+}
+
+impl Store {
+    /// The configured names behind `#pk` and `#expires_at`.
+    fn free_names(&self) -> std::collections::HashMap<String, String> {
+        std::collections::HashMap::from([
+            ("#pk".to_owned(), self.tables.partition_key.clone()),
+            ("#expires_at".to_owned(), self.tables.expires_at.clone()),
+        ])
+    }
+
+    /// The item's state, if it is live at `now` (TTL deletion is lazy).
+    pub(crate) fn live(&self, item: &Item, now: i64) -> Option<KeyState> {
+        let state = decode(item, &self.tables.expires_at)?;
+        let expires_at = match &state {
+            KeyState::Answered(r) => r.expires_at,
+            KeyState::Fenced(f) => f.expires_at,
+        };
+        (expires_at > now).then_some(state)
     }
 }
 
@@ -174,19 +202,9 @@ fn headers_of(attr: &AttributeValue) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
-/// The item's state, if it is live at `now` (TTL deletion is lazy).
-pub(crate) fn live(item: &Item, now: i64) -> Option<KeyState> {
-    let state = decode(item)?;
-    let expires_at = match &state {
-        KeyState::Answered(r) => r.expires_at,
-        KeyState::Fenced(f) => f.expires_at,
-    };
-    (expires_at > now).then_some(state)
-}
-
-fn decode(item: &Item) -> Option<KeyState> {
+fn decode(item: &Item, expires_attribute: &str) -> Option<KeyState> {
     let request_id = get_s(item, "request_id")?.to_owned();
-    let expires_at = get_n(item, "expires_at")?;
+    let expires_at = get_n(item, expires_attribute)?;
     if let Some(fingerprint) = get_s(item, "fingerprint") {
         return Some(KeyState::Answered(IdempotencyRecord {
             fingerprint: Fingerprint::from_stored(fingerprint.to_owned()),
@@ -250,7 +268,7 @@ mod tests {
         let claim = store()
             .claim_key(&client, &key, &record(response.clone()), 1_000, 1_000)
             .unwrap();
-        match live(put_item(&claim), 1_000) {
+        match store().live(put_item(&claim), 1_000) {
             Some(KeyState::Answered(read)) => assert_eq!(read.response, response),
             other => panic!("expected the record, got {other:?}"),
         }

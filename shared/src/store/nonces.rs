@@ -21,14 +21,20 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<(), GuardError> {
+        let t = &self.tables;
         let result = self
             .client
             .put_item()
-            .table_name(&self.tables.nonces)
-            .item("pk", s(format!("{client_id}#{nonce}")))
+            .table_name(&t.nonces)
+            .item(
+                &t.partition_key,
+                s(format!("{}{client_id}#{nonce}", t.key_prefix)),
+            )
             .item("request_id", s(request_id))
-            .item("expires_at", n(expires_at))
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .item(&t.expires_at, n(expires_at))
+            .condition_expression("attribute_not_exists(#pk) OR #expires_at <= :now")
+            .expression_attribute_names("#pk", &t.partition_key)
+            .expression_attribute_names("#expires_at", &t.expires_at)
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

@@ -15,17 +15,17 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// One table's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableSpec {
+pub struct TableSpec<'a> {
     /// The logical name: the suffix after the table prefix.
-    pub logical: &'static str,
+    pub logical: &'a str,
     /// The only key: a string partition key.
-    pub partition_key: &'static str,
+    pub partition_key: &'a str,
     /// The attribute DynamoDB's TTL deletes by, if items expire.
-    pub ttl_attribute: Option<&'static str>,
+    pub ttl_attribute: Option<&'a str>,
 }
 
-/// The guard's tables: clients, idempotency, nonces.
-pub const TABLE_SPECS: [TableSpec; 3] = [
+/// The guard's tables with the default names: clients, idempotency, nonces.
+pub const TABLE_SPECS: [TableSpec<'static>; 3] = [
     TableSpec {
         logical: "clients",
         partition_key: "client_id",
@@ -44,10 +44,17 @@ pub const TABLE_SPECS: [TableSpec; 3] = [
 ];
 
 impl Tables {
-    /// The physical name of each table, with its spec.
-    pub fn specs(&self) -> [(&str, TableSpec); 3] {
+    /// The physical name of each table, with its spec under the configured attribute names.
+    pub fn specs(&self) -> [(&str, TableSpec<'_>); 3] {
         let names = [&self.clients, &self.idempotency, &self.nonces];
-        std::array::from_fn(|i| (names[i].as_str(), TABLE_SPECS[i]))
+        std::array::from_fn(|i| {
+            let mut spec = TABLE_SPECS[i];
+            if spec.ttl_attribute.is_some() {
+                spec.partition_key = &self.partition_key;
+                spec.ttl_attribute = Some(&self.expires_at);
+            }
+            (names[i].as_str(), spec)
+        })
     }
 }
 
@@ -58,7 +65,7 @@ pub type SchemaError = Box<dyn std::error::Error + Send + Sync>;
 /// turns on their TTL. Safe to run again. Returns the names it created.
 pub async fn create_tables(
     client: &Client,
-    tables: &[(&str, TableSpec)],
+    tables: &[(&str, TableSpec<'_>)],
 ) -> Result<Vec<String>, SchemaError> {
     let mut created = Vec::new();
     for &(name, spec) in tables {

@@ -1,0 +1,118 @@
+//! Assembling a [`Guard`]: a validated config, an SDK client (yours or one it builds), and the
+//! parts an app may swap: the clock, where keys come from, the signature algorithm.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+
+use super::Guard;
+use crate::auth::{HmacSha256, KeySource, SignatureAlgorithm};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::store::{sdk_client_with, Store};
+
+/// Builds a [`Guard`]; made by [`Guard::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use replaysafe::{Config, Guard};
+///
+/// # async fn init() -> Result<(), replaysafe::config::ConfigError> {
+/// let config = Config::builder()
+///     .table_prefix("shop-")
+///     .replay_window(Duration::from_secs(120))
+///     .build()?;
+/// // Bring your own SDK client (region, credentials, retries), or let the guard build one with
+/// // `config.dynamodb_timeouts`.
+/// let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// let guard = Guard::builder(config)
+///     .sdk_client(aws_sdk_dynamodb::Client::new(&sdk))
+///     .build()
+///     .await?;
+/// # let _ = guard;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a builder does nothing until `build`"]
+pub struct GuardBuilder {
+    config: Config,
+    client: Option<Client>,
+    clock: Arc<dyn Clock>,
+    keys: Option<Arc<dyn KeySource>>,
+    algorithm: Arc<dyn SignatureAlgorithm>,
+    warm_up: Option<bool>,
+}
+
+impl Guard {
+    /// A builder over `config`, with the system clock, keys from the clients table and
+    /// HMAC-SHA256, until told otherwise.
+    pub fn builder(config: Config) -> GuardBuilder {
+        GuardBuilder {
+            config,
+            client: None,
+            clock: Arc::new(SystemClock),
+            keys: None,
+            algorithm: Arc::new(HmacSha256),
+            warm_up: None,
+        }
+    }
+}
+
+impl GuardBuilder {
+    /// The SDK client for the guard's tables (and, through [`Store::client`], the app's).
+    /// Without one, [`GuardBuilder::build`] builds one from the environment with the config's
+    /// timeouts, on rustls and ring.
+    pub fn sdk_client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Where the guard reads the time.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Where client keys come from instead of the clients table: Secrets Manager, SSM, a file.
+    /// The guard still caches them for [`Config::client_cache`].
+    pub fn keys(mut self, keys: impl KeySource + 'static) -> Self {
+        self.keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// The signature algorithm instead of HMAC-SHA256.
+    pub fn algorithm(mut self, algorithm: impl SignatureAlgorithm + 'static) -> Self {
+        self.algorithm = Arc::new(algorithm);
+        self
+    }
+
+    /// Whether `build` makes one read before returning, so the first request does not pay for
+    /// the SDK's lazy set-up (see [`Store::warm_up`]). On by default with the clients table as
+    /// the key source, off with another (the read is on the clients table, which a function
+    /// with other keys may not be granted).
+    pub fn warm_up(mut self, warm_up: bool) -> Self {
+        self.warm_up = Some(warm_up);
+        self
+    }
+
+    /// The guard, if [`Config::validate`] accepts the config.
+    pub async fn build(self) -> Result<Guard, ConfigError> {
+        self.config.validate()?;
+        let client = match self.client {
+            Some(client) => client,
+            None => sdk_client_with(None, Some(self.config.dynamodb_timeouts)).await,
+        };
+        let store = Store::new(client, self.config.tables.clone());
+        if self.warm_up.unwrap_or(self.keys.is_none()) {
+            store.warm_up().await;
+        }
+        let keys = self.keys.unwrap_or_else(|| Arc::new(store.clone()));
+        Ok(Guard::with_parts(
+            store,
+            self.config,
+            self.clock,
+            keys,
+            self.algorithm,
+        ))
+    }
+}

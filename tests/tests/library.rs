@@ -1,0 +1,258 @@
+//! The library's seams against DynamoDB Local, through the payments handlers: keys from a
+//! source of the app's choosing, a plugged signature algorithm, and the guard's items under
+//! attribute names and a key prefix of the app's choosing. Replays still have no effect and
+//! refusals still stay refused.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use payments::Payments;
+use replaysafe::auth::{ClientLookup, HmacSha256, KeySource, SignatureAlgorithm};
+use replaysafe::store::clients::ClientRecord;
+use replaysafe::store::schema::create_tables;
+use replaysafe::store::AttributeValue;
+use replaysafe::{ClientId, Clock, Config, Guard, Tables};
+use replaysafe_tests::{send_via, TestApp, TestClient};
+
+/// Keys held in memory, as an app would load them from Secrets Manager; counts lookups.
+struct MemoryKeys {
+    keys: HashMap<String, (Vec<u8>, bool)>,
+    lookups: AtomicUsize,
+}
+
+impl KeySource for MemoryKeys {
+    fn client<'a>(&'a self, client_id: &'a ClientId) -> ClientLookup<'a> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let record = self
+            .keys
+            .get(client_id.as_str())
+            .map(|(secret, active)| ClientRecord {
+                client_id: client_id.clone(),
+                secret: secret.clone(),
+                active: *active,
+            });
+        Box::pin(async move { Ok(record) })
+    }
+}
+
+fn memory_client(name: &str) -> TestClient {
+    TestClient {
+        id: format!("cli_{name}"),
+        secret: rand::random::<[u8; 32]>().to_vec(),
+    }
+}
+
+/// The payments app on `guard`, over the test app's ledger.
+fn payments_on(app: &TestApp, guard: Guard) -> Payments {
+    Payments::new(guard, app.ledger.clone())
+}
+
+fn guard_with(app: &TestApp, config: Config) -> replaysafe::guard::GuardBuilder {
+    Guard::builder(config)
+        .sdk_client(app.store.client().clone())
+        .clock(app.clock.clone())
+}
+
+const ACCOUNT: &str = r#"{"account_id":"acc_keys","currency":"EUR","initial_balance":100}"#;
+
+#[tokio::test]
+async fn keys_from_the_apps_own_source_sign_for_clients_the_clients_table_never_heard_of() {
+    let app = TestApp::new().await;
+    let (carol, mallory) = (memory_client("carol"), memory_client("mallory"));
+    let keys = Arc::new(MemoryKeys {
+        keys: HashMap::from([
+            (carol.id.clone(), (carol.secret.clone(), true)),
+            (mallory.id.clone(), (mallory.secret.clone(), false)),
+        ]),
+        lookups: AtomicUsize::new(0),
+    });
+    let mut config = app.guard().config().clone();
+    // The clients table does not exist: any read of it would fail the request.
+    config.tables.clients = "no-such-table".into();
+    let guard = guard_with(&app, config)
+        .keys(SharedKeys(keys.clone()))
+        .build()
+        .await
+        .expect("a valid config");
+    let payments = payments_on(&app, guard);
+
+    let call = app.signed(&carol, "POST", "/accounts", ACCOUNT);
+    let first = send_via(&payments, &call).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    app.clock.advance(1);
+    let retry = send_via(&payments, &call.resigned(app.clock.now())).await;
+    assert!(retry.replayed());
+    assert_eq!(retry.body, first.body);
+    send_via(&payments, &call.replayed())
+        .await
+        .assert_problem(401, "nonce-reused");
+    assert_eq!(app.balance("acc_keys").await, 100);
+    assert_eq!(
+        keys.lookups.load(Ordering::SeqCst),
+        1,
+        "the guard caches what the source told it"
+    );
+
+    let revoked = app.signed(&mallory, "POST", "/accounts", ACCOUNT);
+    send_via(&payments, &revoked)
+        .await
+        .assert_problem(401, "unknown-key");
+    let stranger = app.signed(&memory_client("eve"), "POST", "/accounts", ACCOUNT);
+    send_via(&payments, &stranger)
+        .await
+        .assert_problem(401, "unknown-key");
+}
+
+/// A key source lent to the guard while the test keeps counting.
+struct SharedKeys(Arc<MemoryKeys>);
+
+impl KeySource for SharedKeys {
+    fn client<'a>(&'a self, client_id: &'a ClientId) -> ClientLookup<'a> {
+        self.0.client(client_id)
+    }
+}
+
+/// Verifies with HMAC-SHA256 under another name, or refuses everything.
+struct Plugged {
+    name: &'static str,
+    accept: bool,
+}
+
+impl SignatureAlgorithm for Plugged {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn verify(&self, key: &[u8], base: &str, signature: &[u8]) -> bool {
+        self.accept && HmacSha256.verify(key, base, signature)
+    }
+}
+
+#[tokio::test]
+async fn the_plugged_algorithm_decides_and_a_signature_naming_another_is_refused() {
+    let app = TestApp::new().await;
+    let config = app.guard().config().clone();
+    for (algorithm, expected) in [
+        (
+            Plugged {
+                name: "hmac-sha256",
+                accept: true,
+            },
+            201,
+        ),
+        (
+            Plugged {
+                name: "hmac-sha256",
+                accept: false,
+            },
+            401,
+        ),
+        (
+            Plugged {
+                name: "ed25519",
+                accept: true,
+            },
+            401,
+        ),
+    ] {
+        let guard = guard_with(&app, config.clone())
+            .algorithm(algorithm)
+            .build()
+            .await
+            .unwrap();
+        let payments = payments_on(&app, guard);
+        let body = format!(
+            r#"{{"account_id":"acc_{expected}_{}","currency":"EUR","initial_balance":1}}"#,
+            app.clock.now()
+        );
+        let answer = send_via(
+            &payments,
+            &app.signed(&app.alice, "POST", "/accounts", &body),
+        )
+        .await;
+        if expected == 401 {
+            answer.assert_problem(401, "signature-invalid");
+        } else {
+            assert_eq!(answer.status, 201, "{}", answer.body);
+        }
+        app.clock.advance(1);
+    }
+    assert_eq!(
+        app.snapshot().await.accounts.len(),
+        1,
+        "only the accepted signature opened one"
+    );
+}
+
+#[tokio::test]
+async fn the_guards_items_take_the_apps_attribute_names_and_key_prefix() {
+    let app = TestApp::new().await;
+    let base = app.guard().config().tables.clone();
+    let tables = Tables {
+        idempotency: format!("{}guard-keys", app.table_prefix()),
+        nonces: format!("{}guard-nonces", app.table_prefix()),
+        partition_key: "id".into(),
+        expires_at: "ttl".into(),
+        key_prefix: "replaysafe#".into(),
+        ..base
+    };
+    let specs: Vec<_> = tables.specs()[1..]
+        .iter()
+        .map(|&(name, mut spec)| {
+            spec.ttl_attribute = None; // the tests' clock is in the past: see TestApp
+            (name, spec)
+        })
+        .collect();
+    create_tables(app.store.client(), &specs).await.unwrap();
+    let config = Config::builder()
+        .tables(tables.clone())
+        .build()
+        .expect("valid names");
+    let guard = guard_with(&app, config).build().await.unwrap();
+    let payments = payments_on(&app, guard);
+
+    let open = app.signed(&app.alice, "POST", "/accounts", ACCOUNT);
+    assert_eq!(send_via(&payments, &open).await.status, 201);
+    app.clock.advance(1);
+    assert!(send_via(&payments, &open.resigned(app.clock.now()))
+        .await
+        .replayed());
+
+    // A refusal is fenced under the same names, and a held attempt stays refused.
+    let other = ACCOUNT.replace("acc_keys", "acc_other");
+    let open_other = app.signed(&app.alice, "POST", "/accounts", &other);
+    assert_eq!(send_via(&payments, &open_other).await.status, 201);
+    let too_much = TestApp::transfer_body("acc_keys", "acc_other", 1_000);
+    let held = app.signed(&app.alice, "POST", "/transfers", &too_much);
+    app.clock.advance(1);
+    let refused = held.resigned(app.clock.now());
+    send_via(&payments, &refused)
+        .await
+        .assert_problem(409, "insufficient-funds");
+    send_via(&payments, &held)
+        .await
+        .assert_problem(409, "attempt-superseded");
+
+    for table in [&tables.idempotency, &tables.nonces] {
+        let items = app.scan_all(table).await;
+        assert!(!items.is_empty(), "{table} holds the guard's items");
+        for item in items {
+            let id = item.get("id").and_then(|v| v.as_s().ok());
+            assert!(
+                id.is_some_and(|id| id.starts_with("replaysafe#")),
+                "{table}: {item:?}"
+            );
+            assert!(matches!(item.get("ttl"), Some(AttributeValue::N(_))));
+            assert!(!item.contains_key("pk") && !item.contains_key("expires_at"));
+        }
+    }
+    assert_eq!(
+        app.scan_count(&base_idempotency(&app)).await,
+        0,
+        "nothing under the default names"
+    );
+}
+
+fn base_idempotency(app: &TestApp) -> String {
+    app.guard().config().tables.idempotency.clone()
+}
