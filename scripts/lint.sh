@@ -8,3 +8,5 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+log "cargo clippy -D warnings, the library without its Lambda adapter"
+cargo clippy -p replaysafe --no-default-features --all-targets -- -D warnings

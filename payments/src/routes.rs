@@ -69,7 +69,7 @@ impl Endpoint {
 
     /// Serves `req` with this endpoint's handler, as its function does.
     pub async fn serve(self, app: &Payments, req: &Request) -> Response<Body> {
-        use replaysafe::http::serve;
+        use replaysafe::lambda::serve;
         match self {
             Endpoint::CreateAccount => serve(app, req, crate::create_account).await,
             Endpoint::GetAccount => serve(app, req, crate::get_account).await,

@@ -1,4 +1,6 @@
-//! The Lambda adapter: one call serves an endpoint for the life of the execution environment.
+//! The Lambda adapter (feature `lambda`, on by default): API Gateway HTTP API events in and out
+//! through `lambda_http`, and one call that serves an endpoint for the life of the execution
+//! environment.
 //!
 //! ```no_run
 //! use replaysafe::http::{Incoming, Reply};
@@ -17,11 +19,11 @@
 
 use std::future::Future;
 
-use lambda_http::{service_fn, Request};
+use lambda_http::{service_fn, Body, Request, RequestExt};
 
 use crate::error::Problem;
 use crate::guard::Guard;
-use crate::http::{serve, Incoming, Reply};
+use crate::http::{respond, Incoming, Reply, Response};
 
 /// An endpoint: an async fn of the app (anything that lends the [`Guard`]) and a request,
 /// answering a response or an error of type `E`. Implemented for every such function.
@@ -55,4 +57,85 @@ where
         Ok::<_, lambda_http::Error>(serve(app, &req, endpoint).await)
     }))
     .await
+}
+
+/// Serves one API Gateway request with `endpoint` on `app` (see [`respond`]). [`run`] calls it
+/// for each invocation; call it yourself to serve several endpoints from one function.
+///
+/// ```
+/// use lambda_http::{Body, Request};
+/// use replaysafe::http::{json, Incoming, Reply};
+/// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
+/// use std::sync::Arc;
+///
+/// async fn health(guard: &Guard, req: Incoming<'_>) -> Reply {
+///     guard.admit_read(&req, async { Ok(()) }).await?;
+///     Ok(json(200, &"ok"))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() {
+///     // An SDK client that is never called: the request is refused before any DynamoDB call.
+///     let sdk = aws_sdk_dynamodb::Config::builder()
+///         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+///         .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+///         .build();
+///     let tables = Tables::with_prefix("shop-");
+///     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), tables.clone());
+///     let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
+///
+///     let unsigned: Request = http::Request::get("/health").body(Body::Empty).unwrap();
+///     let response = replaysafe::lambda::serve(&guard, &unsigned, health).await;
+///     assert_eq!(response.status(), 401);
+///     assert_eq!(response.headers()["cache-control"], "no-store");
+/// }
+/// ```
+pub async fn serve<'a, A, E, F, Fut>(
+    app: &'a A,
+    req: &'a Request,
+    endpoint: F,
+) -> lambda_http::Response<Body>
+where
+    A: AsRef<Guard>,
+    E: Problem,
+    F: FnOnce(&'a A, Incoming<'a>) -> Fut,
+    Fut: Future<Output = Reply<E>>,
+{
+    to_lambda(respond(app, Incoming::from_lambda(req), endpoint).await)
+}
+
+/// An empty body goes out as no body at all (a 304), any other as text.
+fn to_lambda(response: Response) -> lambda_http::Response<Body> {
+    response.map(|body| match body.is_empty() {
+        true => Body::Empty,
+        false => Body::Text(body),
+    })
+}
+
+impl<'a> Incoming<'a> {
+    /// The view of a `lambda_http` request: its raw path (what the client signed, not the
+    /// normalised URI) and the invocation's request id (a fresh UUID when there is no Lambda
+    /// context, as in a hand-built request).
+    pub fn from_lambda(req: &'a Request) -> Self {
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // "@path" is the path as API Gateway received it (rawPath). The URI lambda_http builds
+        // from it is normalised (dot segments resolved, some characters re-encoded), so it is
+        // not what the client signed. Hand-built requests carry no raw path.
+        let path = match req.raw_http_path() {
+            "" => req.uri().path(),
+            raw => raw,
+        };
+        Self {
+            method: req.method().as_str(),
+            path,
+            query: req.uri().query(),
+            headers: req.headers(),
+            body: req.body().as_ref(),
+            request_id,
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub mod guard;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+#[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod store;
 pub mod telemetry;

@@ -1,6 +1,6 @@
 //! The real handlers over real HTTP, for clients that speak HTTP (the CLI, the client crate):
 //! what `make run` serves through `cargo lambda watch`, without cargo-lambda. Each request
-//! becomes a `lambda_http::Request` and goes to `replaysafe::http::serve` with the endpoint the
+//! becomes a `lambda_http::Request` and goes to `replaysafe::lambda::serve` with the endpoint the
 //! workspace's watch router (Cargo.toml) names for its method and path.
 //!
 //! HTTP/1.1 is read with `httparse` over a tokio listener on 127.0.0.1:0, one request per

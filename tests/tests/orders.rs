@@ -35,7 +35,7 @@ async fn orders_app(app: &TestApp) -> Orders {
 
 async fn send(orders: &Orders, call: &Call) -> Answer {
     let req = call.request();
-    Answer::of(replaysafe::http::serve(orders, &req, create_order).await)
+    Answer::of(replaysafe::lambda::serve(orders, &req, create_order).await)
 }
 
 async fn order_count(app: &TestApp, orders: &Orders) -> usize {

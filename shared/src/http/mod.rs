@@ -1,11 +1,14 @@
-//! The HTTP edge: a framework-neutral view of a request, and the one place responses are built.
+//! The HTTP edge, framework-neutral: a view of a request ([`Incoming`]), the one place responses
+//! are built ([`Response`] is `http::Response<String>`), and [`respond`], which runs an endpoint
+//! and logs it. The Lambda adapter ([`crate::lambda`]) converts to and from API Gateway events;
+//! another HTTP stack converts its own request to an [`Incoming`] and calls [`respond`].
 
 mod problem;
 mod request;
+mod respond;
 mod response;
-mod serve;
 
 pub use problem::problem;
 pub use request::Incoming;
-pub use response::{finish, json, not_modified, stored, Reply};
-pub use serve::serve;
+pub use respond::respond;
+pub use response::{finish, json, not_modified, stored, Reply, Response};

@@ -1,9 +1,9 @@
 use http::HeaderMap;
-use lambda_http::RequestExt;
 
 use crate::error::GuardError;
 
-/// What the guard reads of a request.
+/// What the guard reads of a request: the Lambda adapter makes one from an API Gateway event
+/// (`Incoming::from_lambda`); another HTTP stack fills the fields from its own request.
 #[derive(Debug)]
 pub struct Incoming<'a> {
     /// The HTTP method; a `POST` must carry an `Idempotency-Key`.
@@ -16,37 +16,13 @@ pub struct Incoming<'a> {
     pub headers: &'a HeaderMap,
     /// The body as received: what the `Content-Digest` and the fingerprint cover.
     pub body: &'a [u8],
-    /// The Lambda request id; it marks the items this invocation writes.
+    /// Unique per invocation, the same when the runtime delivers it again (the Lambda request
+    /// id); it marks the items this invocation writes, so that meeting them again is known as
+    /// its own. Elsewhere, a fresh UUID per request.
     pub request_id: String,
 }
 
 impl<'a> Incoming<'a> {
-    /// The view of a `lambda_http` request: its raw path (what the client signed, not the
-    /// normalised URI) and the invocation's request id (a fresh UUID when there is no Lambda
-    /// context, as in a hand-built request).
-    pub fn from_lambda(req: &'a lambda_http::Request) -> Self {
-        let request_id = req
-            .lambda_context_ref()
-            .map(|c| c.request_id.clone())
-            .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        // "@path" is the path as API Gateway received it (rawPath). The URI lambda_http builds
-        // from it is normalised (dot segments resolved, some characters re-encoded), so it is
-        // not what the client signed. Hand-built requests carry no raw path.
-        let path = match req.raw_http_path() {
-            "" => req.uri().path(),
-            raw => raw,
-        };
-        Self {
-            method: req.method().as_str(),
-            path,
-            query: req.uri().query(),
-            headers: req.headers(),
-            body: req.body().as_ref(),
-            request_id,
-        }
-    }
-
     /// Every value of a header that is valid text, in order.
     pub fn header_values(&self, name: &str) -> Vec<String> {
         self.headers

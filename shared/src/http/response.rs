@@ -1,4 +1,3 @@
-use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::problem;
@@ -6,24 +5,25 @@ use crate::error::{GuardError, Problem};
 use crate::guard::Committed;
 use crate::idempotency::StoredResponse;
 
+/// A response as the guard and its endpoints build it: any HTTP stack can send it.
+pub type Response = http::Response<String>;
+
 /// What a handler returns: a response or an error, turned into HTTP in one place.
-pub type Reply<E = GuardError> = Result<Response<Body>, E>;
+pub type Reply<E = GuardError> = Result<Response, E>;
 
 /// A JSON response with `status`.
-pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
-    Response::builder()
+pub fn json(status: u16, body: &impl Serialize) -> Response {
+    http::Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Body::Text(
-            serde_json::to_string(body).expect("a view serializes"),
-        ))
+        .body(serde_json::to_string(body).expect("a view serializes"))
         .expect("status and headers are valid")
 }
 
 /// A stored (or freshly committed) POST answer with its headers; a replay says so. Its headers
 /// were checked before it was stored.
-pub fn stored(response: &StoredResponse, replayed: bool) -> Response<Body> {
-    let mut builder = Response::builder()
+pub fn stored(response: &StoredResponse, replayed: bool) -> Response {
+    let mut builder = http::Response::builder()
         .status(response.status)
         .header("content-type", response.content_type());
     for (name, value) in &response.headers {
@@ -35,20 +35,20 @@ pub fn stored(response: &StoredResponse, replayed: bool) -> Response<Body> {
         builder = builder.header("idempotent-replayed", "true");
     }
     builder
-        .body(Body::Text(response.body.clone()))
+        .body(response.body.clone())
         .expect("status and headers are valid")
 }
 
 /// 304 with the current `etag`.
-pub fn not_modified(etag: &str) -> Response<Body> {
-    Response::builder()
+pub fn not_modified(etag: &str) -> Response {
+    http::Response::builder()
         .status(304)
         .header("etag", etag)
-        .body(Body::Empty)
+        .body(String::new())
         .expect("status and headers are valid")
 }
 
-impl From<Committed> for Response<Body> {
+impl From<Committed> for Response {
     fn from(c: Committed) -> Self {
         match c {
             Committed::Fresh(r) => stored(&r, false),
@@ -60,7 +60,7 @@ impl From<Committed> for Response<Body> {
 /// The response for a reply, errors included, problems typed under `type_base`. Every one is
 /// `Cache-Control: no-store`: the authentication is in `Signature`, not `Authorization`, so a
 /// shared cache would otherwise be free to keep a signed GET's answer and hand it to anyone.
-pub fn finish<E: Problem>(reply: Reply<E>, type_base: &str) -> Response<Body> {
+pub fn finish<E: Problem>(reply: Reply<E>, type_base: &str) -> Response {
     let mut response = reply.unwrap_or_else(|e| problem(&e, type_base));
     response
         .headers_mut()

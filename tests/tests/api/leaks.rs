@@ -579,7 +579,7 @@ async fn logged_requests(filter: Option<&str>) -> (String, TestApp, Vec<Call>) {
 async fn logs_carry_no_secret_and_no_signature() {
     // RUST_LOG unset: the default filter.
     let (logs, app, calls) = logged_requests(None).await;
-    // The capture works: one JSON line per request, from `replaysafe::http::serve`.
+    // The capture works: one JSON line per request, from `replaysafe::http::respond`.
     let request_lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON log line"))

@@ -1,20 +1,17 @@
 use std::future::Future;
 use std::time::Instant;
 
-use lambda_http::{Body, Request, Response};
-
-use super::{finish, Incoming, Reply};
+use super::{finish, Incoming, Reply, Response};
 use crate::error::Problem;
 use crate::guard::Guard;
 
 /// Runs one endpoint on `app` (anything that lends the [`Guard`]) and logs one structured line
 /// for it: never a header value, a body, a secret or a signature. An error becomes its RFC 9457
-/// problem; every response gets `Cache-Control: no-store`. [`lambda::run`](crate::lambda::run)
-/// calls it for each invocation; call it yourself to serve several endpoints from one function.
+/// problem; every response gets `Cache-Control: no-store`. The Lambda adapter calls it for each
+/// invocation; call it yourself from any other HTTP stack.
 ///
 /// ```
-/// use lambda_http::{Body, Request};
-/// use replaysafe::http::{json, serve, Incoming, Reply};
+/// use replaysafe::http::{json, respond, Incoming, Reply};
 /// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
 /// use std::sync::Arc;
 ///
@@ -34,14 +31,23 @@ use crate::guard::Guard;
 ///     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), tables.clone());
 ///     let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
 ///
-///     let unsigned: Request = http::Request::get("/health").body(Body::Empty).unwrap();
-///     let response = serve(&guard, &unsigned, health).await;
+///     // What any HTTP stack hands over: method, raw path, query, headers, body.
+///     let headers = http::HeaderMap::new();
+///     let unsigned = Incoming {
+///         method: "GET",
+///         path: "/health",
+///         query: None,
+///         headers: &headers,
+///         body: b"",
+///         request_id: "3f6c1a52-0000-4000-8000-000000000001".into(),
+///     };
+///     let response = respond(&guard, unsigned, health).await;
 ///     assert_eq!(response.status(), 401);
 ///     assert_eq!(response.headers()["content-type"], "application/problem+json");
 ///     assert_eq!(response.headers()["cache-control"], "no-store");
 /// }
 /// ```
-pub async fn serve<'a, A, E, F, Fut>(app: &'a A, req: &'a Request, endpoint: F) -> Response<Body>
+pub async fn respond<'a, A, E, F, Fut>(app: &'a A, req: Incoming<'a>, endpoint: F) -> Response
 where
     A: AsRef<Guard>,
     E: Problem,
@@ -49,9 +55,8 @@ where
     Fut: Future<Output = Reply<E>>,
 {
     let started = Instant::now();
-    let incoming = Incoming::from_lambda(req);
-    let (method, path, request_id) = (incoming.method, incoming.path, incoming.request_id.clone());
-    let reply = endpoint(app, incoming).await;
+    let (method, path, request_id) = (req.method, req.path, req.request_id.clone());
+    let reply = endpoint(app, req).await;
     let code = reply.as_ref().err().map(|e| e.code().to_owned());
     let response = finish(reply, &app.as_ref().config().problem_type_base);
     tracing::info!(
