@@ -203,6 +203,32 @@ async fn new_client(store: &Store) -> TestClient {
     }
 }
 
+/// The fixture world the contract and finality tests start from, by name: Alice
+/// (`app.alice`) owns [`World::ALICE`] with 10 000 EUR; Bob owns [`World::BOB`] with 0 EUR.
+pub struct World {
+    pub app: TestApp,
+    pub bob: TestClient,
+}
+
+impl World {
+    pub const ALICE: &str = "acc_alice";
+    pub const BOB: &str = "acc_bob";
+
+    pub async fn open() -> Self {
+        Self::open_with(|_| {}).await
+    }
+
+    /// The world on a guard whose config `tune` changed.
+    pub async fn open_with(tune: impl FnOnce(&mut Config)) -> Self {
+        let app = TestApp::with_config(tune).await;
+        let bob = app.new_client().await;
+        app.open_account(&app.alice, Self::ALICE, "EUR", 10_000)
+            .await;
+        app.open_account(&bob, Self::BOB, "EUR", 0).await;
+        Self { app, bob }
+    }
+}
+
 /// A request as a client sends it: its parts can be edited and re-signed, or replayed as is.
 #[derive(Clone)]
 pub struct Call {

@@ -4,31 +4,17 @@ use std::sync::Arc;
 
 use payments::routes::Endpoint;
 use payments::{PaymentsStore, PaymentsTables};
-use replaysafe::config::{Config, Tables};
+use replaysafe::config::Tables;
 use replaysafe::idempotency::StoredResponse;
 use replaysafe::store::clients::ClientRecord;
 use replaysafe::{Clock, Committed, GuardError, ManualClock, Store};
-use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, T0};
+use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, World, T0};
 
 const WINDOW: i64 = 300;
 const MAX_BODY: usize = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Alice owns `acc_alice` (10 000 EUR); Bob owns `acc_bob` (0 EUR).
-async fn world() -> (TestApp, TestClient) {
-    world_with(|_| {}).await
-}
-
-async fn world_with(tune: impl FnOnce(&mut Config)) -> (TestApp, TestClient) {
-    let app = TestApp::with_config(tune).await;
-    let bob = app.new_client().await;
-    app.open_account(&app.alice, "acc_alice", "EUR", 10_000)
-        .await;
-    app.open_account(&bob, "acc_bob", "EUR", 0).await;
-    (app, bob)
-}
 
 /// Alice pays Bob `amount`, signed now with a fresh key.
 fn pay(app: &TestApp, amount: u64) -> Call {
@@ -79,7 +65,7 @@ fn with_body(call: &Call, body: &str) -> Call {
 
 #[tokio::test]
 async fn an_exact_replay_is_refused_with_nonce_reused_and_moves_no_money() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 1500);
     assert_fresh(&app.send(&first).await);
 
@@ -92,7 +78,7 @@ async fn an_exact_replay_is_refused_with_nonce_reused_and_moves_no_money() {
 
 #[tokio::test]
 async fn a_resigned_retry_with_the_same_key_gets_the_first_answer_and_moves_no_money() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 1500);
     let answer = app.send(&first).await;
     assert_fresh(&answer);
@@ -111,7 +97,7 @@ async fn a_resigned_retry_with_the_same_key_gets_the_first_answer_and_moves_no_m
 
 #[tokio::test]
 async fn the_same_key_with_another_body_is_refused_as_reused_and_has_no_effect() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 1500);
     let answer = app.send(&first).await;
     assert_fresh(&answer);
@@ -133,7 +119,7 @@ async fn the_same_key_with_another_body_is_refused_as_reused_and_has_no_effect()
 
 #[tokio::test]
 async fn the_same_key_with_the_same_body_from_another_client_is_independent() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     let body = r#"{"currency":"EUR","initial_balance":7}"#;
     let by_alice = app.signed(&app.alice, "POST", "/accounts", body);
     let key = by_alice.idempotency_key.clone().unwrap();
@@ -156,7 +142,7 @@ async fn the_same_key_with_the_same_body_from_another_client_is_independent() {
 
 #[tokio::test]
 async fn another_clients_key_never_replays_the_first_clients_transfer() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     app.open_account(&bob, "acc_bob_savings", "EUR", 500).await;
     let alices = pay(&app, 1500);
     let key = alices.idempotency_key.clone().unwrap();
@@ -176,7 +162,7 @@ async fn another_clients_key_never_replays_the_first_clients_transfer() {
 
 #[tokio::test]
 async fn a_nonce_is_scoped_to_the_client_that_used_it() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     let alices = read_account(&app, &app.alice, "acc_alice");
     assert_eq!(app.send(&alices).await.status, 200);
 
@@ -188,7 +174,7 @@ async fn a_nonce_is_scoped_to_the_client_that_used_it() {
 
 #[tokio::test]
 async fn concurrent_requests_with_one_key_have_exactly_one_effect() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 1500);
     let copies: Vec<Call> = (0..8).map(|_| first.resigned(T0)).collect();
     let answers = futures::future::join_all(copies.iter().map(|c| app.send(c))).await;
@@ -214,7 +200,7 @@ async fn concurrent_requests_with_one_key_have_exactly_one_effect() {
 
 #[tokio::test]
 async fn a_request_created_longer_ago_than_the_window_is_stale() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     app.clock.set(T0 + 1_000);
     let now = app.clock.now();
 
@@ -228,7 +214,7 @@ async fn a_request_created_longer_ago_than_the_window_is_stale() {
 
 #[tokio::test]
 async fn a_request_created_further_ahead_than_the_window_is_stale() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let now = app.clock.now();
 
     let at_edge = pay(&app, 100).resigned(now + WINDOW);
@@ -241,7 +227,7 @@ async fn a_request_created_further_ahead_than_the_window_is_stale() {
 
 #[tokio::test]
 async fn a_capture_replayed_after_the_window_is_refused_as_stale() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 1500);
     assert_fresh(&app.send(&first).await);
 
@@ -252,7 +238,7 @@ async fn a_capture_replayed_after_the_window_is_refused_as_stale() {
 
 #[tokio::test]
 async fn a_signature_whose_expires_has_passed_is_stale() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let now = app.clock.now();
     let full = ["@method", "@path", "content-digest", "idempotency-key"];
 
@@ -270,7 +256,7 @@ async fn a_signature_whose_expires_has_passed_is_stale() {
 
 #[tokio::test]
 async fn a_capture_replayed_after_its_expires_is_refused_as_stale_even_inside_the_window() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let full = ["@method", "@path", "content-digest", "idempotency-key"];
     let first = pay(&app, 100).sign_covering(&full, &format!(";expires={}", T0 + 10));
     assert_fresh(&app.send(&first).await);
@@ -287,7 +273,7 @@ async fn a_capture_replayed_after_its_expires_is_refused_as_stale_even_inside_th
 
 #[tokio::test]
 async fn a_body_edited_in_flight_with_the_old_digest_is_refused_with_digest_mismatch() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let genuine = pay(&app, 100);
     let edited = with_body(
         &genuine,
@@ -300,7 +286,7 @@ async fn a_body_edited_in_flight_with_the_old_digest_is_refused_with_digest_mism
 
 #[tokio::test]
 async fn a_body_edited_with_a_recomputed_digest_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let genuine = pay(&app, 100);
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 9_000);
     let digest = replaysafe_signing::content_digest(body.as_bytes());
@@ -311,7 +297,7 @@ async fn a_body_edited_with_a_recomputed_digest_is_refused_with_signature_invali
 
 #[tokio::test]
 async fn an_edited_path_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     app.open_account(&app.alice, "acc_alice_2", "EUR", 1).await;
     let mut read = read_account(&app, &app.alice, "acc_alice");
     read.path = "/accounts/acc_alice_2".into();
@@ -324,7 +310,7 @@ async fn an_edited_path_is_refused_with_signature_invalid() {
 
 #[tokio::test]
 async fn an_edited_method_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let read = read_account(&app, &app.alice, "acc_alice");
     let mut req = read.request();
     *req.method_mut() = http::Method::DELETE;
@@ -338,7 +324,7 @@ async fn an_edited_method_is_refused_with_signature_invalid() {
 
 #[tokio::test]
 async fn an_edited_idempotency_key_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 100);
     assert_fresh(&app.send(&first).await);
     // A capture resent under another key would otherwise execute a second time.
@@ -349,7 +335,7 @@ async fn an_edited_idempotency_key_is_refused_with_signature_invalid() {
 
 #[tokio::test]
 async fn an_edited_created_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 100);
     assert_fresh(&app.send(&first).await);
 
@@ -364,7 +350,7 @@ async fn an_edited_created_is_refused_with_signature_invalid() {
 
 #[tokio::test]
 async fn a_tampered_copy_does_not_burn_the_genuine_requests_nonce() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let genuine = pay(&app, 100);
     let tampered = with_body(
         &genuine,
@@ -383,7 +369,7 @@ async fn a_tampered_copy_does_not_burn_the_genuine_requests_nonce() {
 
 #[tokio::test]
 async fn an_unknown_keyid_is_refused_with_unknown_key() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let stranger = TestClient {
         id: replaysafe::ClientId::generate().to_string(),
         secret: vec![9; 32],
@@ -401,7 +387,7 @@ async fn an_unknown_keyid_is_refused_with_unknown_key() {
 
 #[tokio::test]
 async fn a_revoked_client_is_refused_with_unknown_key() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let revoked = TestClient {
         id: replaysafe::ClientId::generate().to_string(),
         secret: rand::random::<[u8; 32]>().to_vec(),
@@ -424,7 +410,7 @@ async fn a_revoked_client_is_refused_with_unknown_key() {
 
 #[tokio::test]
 async fn a_request_without_signature_headers_is_refused_with_signature_missing() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let cases: [&[&str]; 3] = [
         &["signature", "signature-input"],
         &["signature"],
@@ -442,7 +428,7 @@ async fn a_request_without_signature_headers_is_refused_with_signature_missing()
 
 #[tokio::test]
 async fn a_query_string_not_covered_by_query_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let mut uncovered = read_account(&app, &app.alice, "acc_alice");
     uncovered.path.push_str("?expand=owner");
     assert_problem(&app.send(&uncovered).await, 401, "signature-invalid");
@@ -458,7 +444,7 @@ async fn a_query_string_not_covered_by_query_is_refused_with_signature_invalid()
 
 #[tokio::test]
 async fn a_post_not_covering_its_idempotency_key_or_digest_is_refused_with_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let no_key = pay(&app, 100).sign_covering(&["@method", "@path", "content-digest"], "");
     assert_problem(&app.send(&no_key).await, 401, "signature-invalid");
     let no_digest = pay(&app, 100).sign_covering(&["@method", "@path", "idempotency-key"], "");
@@ -479,7 +465,7 @@ async fn a_post_not_covering_its_idempotency_key_or_digest_is_refused_with_signa
 
 #[tokio::test]
 async fn a_post_without_an_idempotency_key_is_refused_with_idempotency_key_missing() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let mut call = pay(&app, 100);
     call.idempotency_key = None;
     assert_problem(&app.send(&call).await, 400, "idempotency-key-missing");
@@ -493,7 +479,7 @@ async fn a_post_without_an_idempotency_key_is_refused_with_idempotency_key_missi
 
 #[tokio::test]
 async fn a_malformed_idempotency_key_is_refused_with_idempotency_key_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     for bad in ["", "two words", "tab\there", &"k".repeat(256)] {
         let call = with_key(&pay(&app, 100), bad).sign();
         assert_problem(&app.send(&call).await, 400, "idempotency-key-invalid");
@@ -505,7 +491,7 @@ async fn a_malformed_idempotency_key_is_refused_with_idempotency_key_invalid() {
 
 #[tokio::test]
 async fn a_body_over_64_kib_is_refused_with_413_before_anything_else() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let mut call = pay(&app, 100);
     call.body = vec![b' '; MAX_BODY + 1];
     call.idempotency_key = None;
@@ -517,7 +503,7 @@ async fn a_body_over_64_kib_is_refused_with_413_before_anything_else() {
 
 #[tokio::test]
 async fn a_body_of_exactly_64_kib_is_accepted() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let mut body = TestApp::transfer_body("acc_alice", "acc_bob", 100);
     body.push_str(&" ".repeat(MAX_BODY - body.len()));
     let call = app.signed(&app.alice, "POST", "/transfers", &body);
@@ -526,7 +512,7 @@ async fn a_body_of_exactly_64_kib_is_accepted() {
 
 #[tokio::test]
 async fn a_missing_key_is_reported_before_a_bad_signature() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let mut call = pay(&app, 100).edit_header("signature", |_| "sig1=:AAAA:".into());
     call.idempotency_key = None;
     assert_problem(&app.send(&call).await, 400, "idempotency-key-missing");
@@ -534,14 +520,14 @@ async fn a_missing_key_is_reported_before_a_bad_signature() {
 
 #[tokio::test]
 async fn a_stale_request_with_a_bad_signature_is_reported_as_signature_invalid() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let stale = with_key(&pay(&app, 100).resigned(T0 - 1_000), "edited");
     assert_problem(&app.send(&stale).await, 401, "signature-invalid");
 }
 
 #[tokio::test]
 async fn an_unknown_key_is_reported_before_a_wrong_digest() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let stranger = TestClient {
         id: replaysafe::ClientId::generate().to_string(),
         secret: vec![1; 32],
@@ -554,7 +540,7 @@ async fn an_unknown_key_is_reported_before_a_wrong_digest() {
 
 #[tokio::test]
 async fn a_stale_request_with_a_wrong_digest_is_reported_as_digest_mismatch() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let stale = pay(&app, 100).resigned(T0 - 1_000);
     let edited = with_body(&stale, &TestApp::transfer_body("acc_alice", "acc_bob", 200));
     assert_problem(&app.send(&edited).await, 400, "digest-mismatch");
@@ -562,7 +548,7 @@ async fn a_stale_request_with_a_wrong_digest_is_reported_as_digest_mismatch() {
 
 #[tokio::test]
 async fn a_replayed_request_with_an_invalid_body_is_refused_as_nonce_reused() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let broken = app.signed(&app.alice, "POST", "/transfers", r#"{"from":"acc_alice","#);
     assert_problem(&app.send(&broken).await, 400, "invalid-json");
     // The nonce was consumed although the request failed.
@@ -571,7 +557,7 @@ async fn a_replayed_request_with_an_invalid_body_is_refused_as_nonce_reused() {
 
 #[tokio::test]
 async fn an_invalid_body_is_reported_before_the_key_is_found_reused() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 100);
     assert_fresh(&app.send(&first).await);
     let broken = with_body(&first, "{").resigned(T0 + 1);
@@ -586,7 +572,7 @@ async fn an_invalid_body_is_reported_before_the_key_is_found_reused() {
 
 #[tokio::test]
 async fn a_request_refused_for_its_body_can_be_fixed_and_retried_with_the_same_key() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let zero = pay(&app, 0);
     assert_problem(&app.send(&zero).await, 400, "validation-failed");
     let key = zero.idempotency_key.clone().unwrap();
@@ -603,7 +589,7 @@ async fn a_request_refused_for_its_body_can_be_fixed_and_retried_with_the_same_k
 #[tokio::test]
 async fn insufficient_funds_store_nothing_so_a_retry_succeeds_once_funded_and_the_capture_stays_dead(
 ) {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     app.open_account(&bob, "acc_bob_savings", "EUR", 50_000)
         .await;
     let first = pay(&app, 20_000);
@@ -636,7 +622,7 @@ async fn insufficient_funds_store_nothing_so_a_retry_succeeds_once_funded_and_th
 
 #[tokio::test]
 async fn other_business_refusals_are_problem_details() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     app.open_account(&bob, "acc_bob_usd", "USD", 0).await;
     let to_usd = TestApp::transfer_body("acc_alice", "acc_bob_usd", 100);
     let answer = app
@@ -669,7 +655,7 @@ async fn other_business_refusals_are_problem_details() {
 
 #[tokio::test]
 async fn a_stranger_cannot_see_anothers_account_or_transfer() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     let answer = app.send(&pay(&app, 100)).await;
     assert_fresh(&answer);
     let location = answer.header("location").unwrap().to_owned();
@@ -690,7 +676,7 @@ async fn a_stranger_cannot_see_anothers_account_or_transfer() {
 
 #[tokio::test]
 async fn a_stranger_cannot_debit_anothers_account_and_the_404_stores_nothing() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 1_000);
     let theft = app.signed(&bob, "POST", "/transfers", &body);
     let key = theft.idempotency_key.clone().unwrap();
@@ -720,7 +706,7 @@ async fn etag(app: &TestApp, client: &TestClient) -> String {
 
 #[tokio::test]
 async fn if_none_match_with_the_current_etag_answers_304_without_a_body() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let tag = etag(&app, &app.alice).await;
     let call = read_account(&app, &app.alice, "acc_alice").with_header("if-none-match", &tag);
     let answer = app.send(&call).await;
@@ -731,7 +717,7 @@ async fn if_none_match_with_the_current_etag_answers_304_without_a_body() {
 
 #[tokio::test]
 async fn after_a_transfer_the_etag_changes_and_the_old_one_gets_200() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let old = etag(&app, &app.alice).await;
     assert_fresh(&app.send(&pay(&app, 100)).await);
 
@@ -745,7 +731,7 @@ async fn after_a_transfer_the_etag_changes_and_the_old_one_gets_200() {
 
 #[tokio::test]
 async fn a_stranger_with_the_owners_etag_gets_404_not_304() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     let tag = etag(&app, &app.alice).await;
     for tag in [tag.as_str(), "*"] {
         let call = read_account(&app, &bob, "acc_alice").with_header("if-none-match", tag);
@@ -758,7 +744,7 @@ async fn a_stranger_with_the_owners_etag_gets_404_not_304() {
 
 #[tokio::test]
 async fn a_key_past_its_retention_counts_as_absent_although_its_record_remains() {
-    let (app, _bob) = world_with(|c| c.idempotency_ttl_seconds = 60).await;
+    let World { app, .. } = World::open_with(|c| c.idempotency_ttl_seconds = 60).await;
     let first = pay(&app, 100);
     let answer = app.send(&first).await;
     assert_fresh(&answer);
@@ -872,7 +858,7 @@ async fn a_transaction_retried_after_it_committed_answers_fresh_with_its_own_res
 
 #[tokio::test]
 async fn a_nonce_is_reusable_only_after_every_request_carrying_it_has_gone_stale() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = read_account(&app, &app.alice, "acc_alice");
     assert_eq!(app.send(&first).await.status, 200);
     let reusing = |now: i64| {
@@ -908,7 +894,7 @@ async fn a_nonce_is_reusable_only_after_every_request_carrying_it_has_gone_stale
 
 #[tokio::test]
 async fn an_invocation_meeting_its_own_nonce_is_not_a_replay() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let read = read_account(&app, &app.alice, "acc_alice");
     assert_eq!(app.send(&read).await.status, 200);
     let again = app.send(&read.clone()).await;
@@ -917,7 +903,7 @@ async fn an_invocation_meeting_its_own_nonce_is_not_a_replay() {
 
 #[tokio::test]
 async fn an_invocation_meeting_its_own_idempotency_record_answers_its_201_not_a_replay() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let first = pay(&app, 1500);
     let answer = app.send(&first).await;
     assert_fresh(&answer);
@@ -935,7 +921,7 @@ async fn an_invocation_meeting_its_own_idempotency_record_answers_its_201_not_a_
 
 #[tokio::test]
 async fn creating_an_account_with_a_taken_id_is_refused_with_account_exists() {
-    let (app, bob) = world().await;
+    let World { app, bob } = World::open().await;
     let body = r#"{"account_id":"acc_alice","currency":"EUR","initial_balance":99}"#;
     for client in [&app.alice, &bob] {
         let call = app.signed(client, "POST", "/accounts", body);
@@ -1090,7 +1076,7 @@ fn gateway_get(
 
 #[tokio::test]
 async fn the_signed_path_is_the_path_api_gateway_received_not_a_normalised_one() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = World::open().await;
     let raw = "/accounts/x/../acc_alice";
 
     let as_sent = gateway_get(&app, &app.alice, raw, raw);

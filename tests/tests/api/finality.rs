@@ -5,20 +5,18 @@
 use payments::PaymentsError;
 use replaysafe::http::Incoming;
 use replaysafe::{Clock, Committed, GuardError};
-use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, T0};
+use replaysafe_tests::{staged_answer, Answer, Call, TestApp, World, T0};
 
 const WINDOW: i64 = 300;
 
-/// Alice owns `acc_alice` (10 000 EUR) and `acc_savings` (50 000 EUR); Bob owns `acc_bob` (0).
-async fn world() -> (TestApp, TestClient) {
-    let app = TestApp::new().await;
-    let bob = app.new_client().await;
-    app.open_account(&app.alice, "acc_alice", "EUR", 10_000)
+/// The named [`World`], plus Alice's `acc_savings` (50 000 EUR) to fund her from.
+async fn world() -> World {
+    let world = World::open().await;
+    world
+        .app
+        .open_account(&world.app.alice, "acc_savings", "EUR", 50_000)
         .await;
-    app.open_account(&app.alice, "acc_savings", "EUR", 50_000)
-        .await;
-    app.open_account(&bob, "acc_bob", "EUR", 0).await;
-    (app, bob)
+    world
 }
 
 fn pay(app: &TestApp, to: &str, amount: u64) -> Call {
@@ -56,7 +54,7 @@ async fn transfer_count(app: &TestApp) -> usize {
 
 #[tokio::test]
 async fn a_held_attempt_delivered_after_a_refusal_for_funds_has_no_effect_once_funds_arrive() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let held = pay(&app, "acc_bob", 15_000);
     refused_a_second_later(&app, &held, 409, "insufficient-funds").await;
 
@@ -76,7 +74,7 @@ async fn a_held_attempt_delivered_after_a_refusal_for_funds_has_no_effect_once_f
 
 #[tokio::test]
 async fn a_held_attempt_to_an_account_opened_after_the_refusal_has_no_effect() {
-    let (app, bob) = world().await;
+    let World { app, bob } = world().await;
     let held = pay(&app, "acc_dave", 100);
     refused_a_second_later(&app, &held, 404, "not-found").await;
 
@@ -91,7 +89,7 @@ async fn a_held_attempt_to_an_account_opened_after_the_refusal_has_no_effect() {
 
 #[tokio::test]
 async fn a_held_attempt_after_a_refused_body_under_its_key_has_no_effect() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let held = pay(&app, "acc_bob", 100);
     app.clock.advance(1);
     let invalid = r#"{"from":"acc_alice","to":"acc_bob","amount":0,"currency":"EUR"}"#;
@@ -107,7 +105,7 @@ async fn a_held_attempt_after_a_refused_body_under_its_key_has_no_effect() {
 
 #[tokio::test]
 async fn an_attempt_signed_in_the_same_second_as_the_refused_one_is_superseded() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let refused = pay(&app, "acc_bob", 15_000);
     let same_second = refused.resigned(refused.created);
     app.send(&refused)
@@ -123,7 +121,7 @@ async fn an_attempt_signed_in_the_same_second_as_the_refused_one_is_superseded()
 
 #[tokio::test]
 async fn an_attempt_signed_after_the_refusal_proceeds_and_the_held_one_then_replays_it() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let held = pay(&app, "acc_bob", 15_000);
     refused_a_second_later(&app, &held, 409, "insufficient-funds").await;
     fund_alice(&app, 10_000).await;
@@ -142,7 +140,7 @@ async fn an_attempt_signed_after_the_refusal_proceeds_and_the_held_one_then_repl
 
 #[tokio::test]
 async fn the_refused_invocation_delivered_again_answers_its_refusal_not_superseded() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let call = pay(&app, "acc_bob", 15_000);
     let first = app.send(&call).await;
     first.assert_problem(409, "insufficient-funds");
@@ -155,7 +153,7 @@ async fn the_refused_invocation_delivered_again_answers_its_refusal_not_supersed
 
 #[tokio::test]
 async fn the_fence_holds_the_refused_attempt_and_lives_a_window_and_a_minute_past_it() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let call = pay(&app, "acc_bob", 15_000);
     app.send(&call)
         .await
@@ -172,7 +170,7 @@ async fn the_fence_holds_the_refused_attempt_and_lives_a_window_and_a_minute_pas
 
 #[tokio::test]
 async fn an_existing_account_id_fences_the_key_too() {
-    let (app, bob) = world().await;
+    let World { app, bob } = world().await;
     let body = r#"{"account_id":"acc_new","currency":"EUR"}"#;
     let held = app.signed(&app.alice, "POST", "/accounts", body);
     app.open_account(&bob, "acc_new", "EUR", 0).await;
@@ -187,7 +185,7 @@ async fn an_existing_account_id_fences_the_key_too() {
 
 #[tokio::test]
 async fn a_bad_body_under_a_key_that_succeeded_is_refused_without_touching_the_record() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let call = pay(&app, "acc_bob", 100);
     let first = app.send(&call).await;
     assert_eq!(first.status, 201, "{}", first.body);
@@ -205,7 +203,7 @@ async fn a_bad_body_under_a_key_that_succeeded_is_refused_without_touching_the_r
 
 #[tokio::test]
 async fn the_sf_string_and_the_bare_token_name_the_same_key() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let mut quoted = pay(&app, "acc_bob", 100);
     quoted.idempotency_key = Some("\"order-7\"".into());
     let quoted = quoted.sign();
@@ -223,7 +221,7 @@ async fn the_sf_string_and_the_bare_token_name_the_same_key() {
 
 #[tokio::test]
 async fn every_answer_is_no_store() {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let created = app.send(&pay(&app, "acc_bob", 1)).await;
     let read = app
         .send(&app.signed(&app.alice, "GET", "/accounts/acc_alice", ""))
@@ -250,7 +248,7 @@ async fn every_answer_is_no_store() {
 #[tokio::test]
 async fn a_claim_read_before_a_refusal_fails_on_the_fence_it_did_not_see() {
     for (held_at, refused_at) in [(T0, T0 + 1), (T0, T0)] {
-        let (app, _bob) = world().await;
+        let World { app, .. } = world().await;
         let held = pay(&app, "acc_bob", 15_000);
         let admitted = app.admit(&held.resigned(held_at)).await;
 
@@ -278,7 +276,7 @@ async fn a_claim_read_before_a_refusal_fails_on_the_fence_it_did_not_see() {
 async fn refusal_meeting_a_success(
     success_body: &str,
 ) -> (Result<Committed, PaymentsError>, Answer) {
-    let (app, _bob) = world().await;
+    let World { app, .. } = world().await;
     let refused = pay(&app, "acc_bob", 100);
     let winner = attempt_with_body(&app, &refused, success_body);
     let req = refused.request();
