@@ -1,13 +1,14 @@
 //! What we deploy agrees with the code: `template.yaml` against the tables the local bootstrap
 //! creates (`TABLE_SPECS`) and against the DynamoDB calls each function makes; the routes of
 //! `openapi.yaml`, `template.yaml` and the cargo-lambda router in `Cargo.toml`; and every event
-//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler.
+//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler. What
+//! `make endpoints` derives from the endpoint table (`payments/src/routes.rs`) is fresh.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use lambda_http::Request;
-use payments::routes::ENDPOINTS;
+use payments::routes::{Row, ENDPOINTS};
 use payments::store::create_all_tables;
 use payments::{PaymentsError, PaymentsTables};
 use replaysafe::store::schema::{TableSpec, TABLE_SPECS};
@@ -15,6 +16,7 @@ use replaysafe::store::sdk_client;
 use replaysafe::{Clock, GuardError, Problem, Tables};
 use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::random_nonce;
+use replaysafe_tests::generate::yaml_to_json;
 use replaysafe_tests::{endpoint, Answer, TestApp, TestClient};
 use serde_json::{json, Value};
 
@@ -35,30 +37,27 @@ fn all_specs(tables: &(Tables, PaymentsTables)) -> Vec<(&str, TableSpec)> {
     all
 }
 
-/// The DynamoDB actions each function's code makes, on which table (by logical name). Every
-/// request reads its client and consumes its nonce; a POST reads its idempotency record and
-/// claims the key inside its transaction; see `shared/src/store/`.
+/// The function of `name`'s row in the endpoint table.
+fn row(name: &str) -> &'static Row {
+    ENDPOINTS
+        .iter()
+        .find(|r| r.function == name)
+        .unwrap_or_else(|| panic!("no row for function {name} in payments/src/routes.rs"))
+}
+
+/// The DynamoDB actions each function's code makes, on which table (by logical name), as its
+/// row says: the guard's (every request reads its client and consumes its nonce; a POST reads
+/// its idempotency record and claims the key inside its transaction, see `shared/src/store/`),
+/// then the handler's own.
 fn expected_grants(function: &str) -> BTreeSet<(String, String)> {
-    let mut grants = vec![("clients", "GetItem"), ("nonces", "PutItem")];
-    grants.extend(match function {
-        "create-account" => vec![
-            ("idempotency", "GetItem"),
-            ("idempotency", "PutItem"),
-            ("accounts", "PutItem"),
-        ],
-        "create-transfer" => vec![
-            ("idempotency", "GetItem"),
-            ("idempotency", "PutItem"),
-            ("accounts", "UpdateItem"),
-            ("transfers", "PutItem"),
-        ],
-        "get-account" => vec![("accounts", "GetItem")],
-        "get-transfer" => vec![("transfers", "GetItem")],
-        other => panic!("no expected grants for function {other}"),
-    });
-    grants
+    row(function)
+        .all_grants()
         .into_iter()
-        .map(|(t, a)| (t.to_owned(), format!("dynamodb:{a}")))
+        .flat_map(|g| {
+            g.actions
+                .iter()
+                .map(move |a| (g.table.to_owned(), format!("dynamodb:{a}")))
+        })
         .collect()
 }
 
@@ -74,66 +73,10 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// A YAML file as JSON, CloudFormation short forms turned into their long forms:
-/// `!Ref X` is `{"Ref": "X"}`, `!GetAtt A.Arn` is `{"Fn::GetAtt": ["A", "Arn"]}`, `!Sub s` is
-/// `{"Fn::Sub": "s"}`, so either spelling in the template reads the same.
+/// A YAML file as JSON, CloudFormation short forms (`!Ref`, `!GetAtt`, `!Sub`) in their long
+/// forms, so either spelling in the template reads the same.
 fn yaml(relative: &str) -> Value {
-    let value: serde_norway::Value = serde_norway::from_str(&read(relative))
-        .unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"));
-    to_json(value)
-}
-
-fn to_json(v: serde_norway::Value) -> Value {
-    use serde_norway::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                json!(i)
-            } else if let Some(u) = n.as_u64() {
-                json!(u)
-            } else {
-                json!(n.as_f64())
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
-        Y::Mapping(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Y::String(s) => s,
-                        other => serde_norway::to_string(&other)
-                            .expect("a scalar key")
-                            .trim()
-                            .to_owned(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        Y::Tagged(tagged) => {
-            let name = tagged.tag.to_string();
-            let name = name.trim_start_matches('!');
-            let value = to_json(tagged.value);
-            match name {
-                "Ref" => json!({ "Ref": value }),
-                "GetAtt" => {
-                    let parts = match value {
-                        Value::String(s) => {
-                            let (resource, attribute) =
-                                s.split_once('.').expect("!GetAtt Resource.Attribute");
-                            json!([resource, attribute])
-                        }
-                        other => other,
-                    };
-                    json!({ "Fn::GetAtt": parts })
-                }
-                other => json!({ format!("Fn::{other}"): value }),
-            }
-        }
-    }
+    yaml_to_json(&read(relative)).unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"))
 }
 
 fn reference(v: &Value) -> Option<&str> {
@@ -407,6 +350,21 @@ fn watch_router() -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// Everything `make endpoints` derives from the endpoint table and `openapi.yaml` is as it
+/// would write it: the function packages, the router in `Cargo.toml`, the generated regions of
+/// `template.yaml`, the events; and nothing is left over from a removed row.
+#[test]
+fn generated_files_are_fresh() {
+    let stale = replaysafe_tests::generate::stale(&root())
+        .unwrap_or_else(|e| panic!("make endpoints cannot derive the deployment: {e}"));
+    assert!(
+        stale.is_empty(),
+        "out of date with the endpoint table (payments/src/routes.rs) or openapi.yaml: run \
+         `make endpoints`\n  {}",
+        stale.join("\n  ")
+    );
+}
+
 #[test]
 fn routes_agree_across_openapi_template_and_router() {
     const METHODS: [&str; 8] = [
@@ -446,7 +404,15 @@ fn routes_agree_across_openapi_template_and_router() {
         documented,
         "template.yaml vs openapi.yaml"
     );
-    assert_eq!(documented.len(), 4, "the contract's four endpoints");
+    let table: BTreeSet<(String, String)> = ENDPOINTS
+        .iter()
+        .map(|r| (r.method.to_owned(), r.route.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, table,
+        "openapi.yaml's paths vs the endpoint table (payments/src/routes.rs): each row's path is \
+         documented in openapi.yaml, and only those"
+    );
 
     // Each function is a workspace member, and has its sample event for the same route.
     for (method, path, function) in &deployed {
@@ -522,7 +488,11 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
     }
 
     let functions = functions(&template);
-    assert_eq!(functions.len(), 4);
+    assert_eq!(
+        functions.len(),
+        ENDPOINTS.len(),
+        "one function per row of the endpoint table: run `make endpoints`"
+    );
     let mut roles = BTreeSet::new();
     for f in &functions {
         assert!(roles.insert(f.role), "{}: a role of its own", f.id);
@@ -748,12 +718,7 @@ async fn invoke(app: &TestApp, function: &str, event: &Value) -> Answer {
         event["rawPath"].as_str().unwrap(),
         "the $default stage adds no prefix to the path that is signed"
     );
-    let endpoint = ENDPOINTS
-        .iter()
-        .find(|(_, _, _, f)| *f == function)
-        .map(|(e, ..)| *e)
-        .unwrap_or_else(|| panic!("no handler for {function}"));
-    Answer::of(endpoint.serve(&app.app, &req).await)
+    Answer::of(row(function).endpoint.serve(&app.app, &req).await)
 }
 
 fn template_event(function: &str) -> Value {
@@ -784,15 +749,14 @@ async fn every_event_invokes_its_function_once_signed() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
+    let mut wanted: Vec<String> = ENDPOINTS
+        .iter()
+        .map(|r| format!("{}.json", r.function))
+        .collect();
+    wanted.sort();
     assert_eq!(
-        files,
-        [
-            "create-account.json",
-            "create-transfer.json",
-            "get-account.json",
-            "get-transfer.json"
-        ],
-        "one event per function"
+        files, wanted,
+        "one event per function: run `make endpoints`"
     );
 
     // As committed, a template carries no signature: refused before anything happens.
