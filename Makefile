@@ -1,6 +1,6 @@
 # The verbs a newcomer looks for. Targets stay thin: the logic lives in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run test unit db fmt lint build bench soak fuzz clean-local
+.PHONY: help run test unit db endpoints fmt lint build bench soak fuzz clean-local
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,6 +16,9 @@ unit: ## Every test that needs no database (unit, doc, mock and stub-server test
 
 db: ## DynamoDB Local in the foreground: prints the env to export in another shell; Ctrl-C stops it
 	@scripts/db.sh
+
+endpoints: ## Write what the endpoint table (payments/src/routes.rs) derives: functions/, router, template.yaml functions, events/
+	cargo run -q -p replaysafe-tests --bin endpoints
 
 fmt: ## Format the code
 	cargo fmt --all

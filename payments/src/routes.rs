@@ -1,60 +1,149 @@
-//! The one table of endpoints: method, route, Lambda function, handler. The test dispatchers
-//! route through it, and the deploy tests check it against the cargo-lambda router in
-//! `Cargo.toml`, `template.yaml` and `openapi.yaml`.
+//! The one table of endpoints: method, route, Lambda function, handler and the DynamoDB grants
+//! its function needs. Everything else about an endpoint is derived from it: the test
+//! dispatchers route through it, and `make endpoints` writes from it the function packages
+//! (`functions/<name>/`), the cargo-lambda router in `Cargo.toml`, each function's resources in
+//! `template.yaml` (function, least-privilege role, log group, route, output) and the sample
+//! event `events/<name>.json`. The deploy tests (`tests/tests/deploy.rs`) fail when any of
+//! those is stale, and check the table against `openapi.yaml`, which stays hand-written.
+//!
+//! Adding an endpoint: write its handler (in `endpoints/`, re-exported at the crate root), add
+//! its row below, add its path to `openapi.yaml`, run `make endpoints`.
 
 use lambda_http::{Body, Request, Response};
 
 use crate::Payments;
 
-/// One endpoint of the API.
+/// One statement of a function's IAM role: DynamoDB `actions` (without the `dynamodb:` prefix)
+/// on one `table`, by its logical name in `TABLE_SPECS` (`accounts` is `AccountsTable` in
+/// `template.yaml`), under the statement id `sid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST /accounts`
-    CreateAccount,
-    /// `GET /accounts/{account_id}`
-    GetAccount,
-    /// `POST /transfers`
-    CreateTransfer,
-    /// `GET /transfers/{transfer_id}`
-    GetTransfer,
+pub struct Grant {
+    /// The statement's `Sid`: what the function does with the table.
+    pub sid: &'static str,
+    /// The table's logical name (`clients`, `nonces`, `idempotency`, `accounts`, `transfers`).
+    pub table: &'static str,
+    /// DynamoDB actions, e.g. `GetItem`.
+    pub actions: &'static [&'static str],
 }
 
-/// Every endpoint: (endpoint, method, route, function package).
-pub const ENDPOINTS: [(Endpoint, &str, &str, &str); 4] = [
-    (
-        Endpoint::CreateAccount,
-        "POST",
-        "/accounts",
-        "create-account",
-    ),
-    (
-        Endpoint::GetAccount,
-        "GET",
-        "/accounts/{account_id}",
-        "get-account",
-    ),
-    (
-        Endpoint::CreateTransfer,
-        "POST",
-        "/transfers",
-        "create-transfer",
-    ),
-    (
-        Endpoint::GetTransfer,
-        "GET",
-        "/transfers/{transfer_id}",
-        "get-transfer",
-    ),
+const fn grant(sid: &'static str, table: &'static str, actions: &'static [&'static str]) -> Grant {
+    Grant {
+        sid,
+        table,
+        actions,
+    }
+}
+
+/// What the guard calls for every request: it reads the caller's client and consumes the nonce
+/// (a conditional `PutItem`); see `shared/src/store/`.
+pub const GUARD_GRANTS: [Grant; 2] = [
+    grant("AuthenticateClient", "clients", &["GetItem"]),
+    grant("ConsumeNonce", "nonces", &["PutItem"]),
 ];
+
+/// What the guard calls for every POST besides: it reads the idempotency record and claims the
+/// key inside the endpoint's `TransactWriteItems`, which IAM authorizes item by item (`PutItem`
+/// or `UpdateItem` on each table the transaction touches).
+pub const GUARD_POST_GRANTS: [Grant; 1] = [grant(
+    "ReadAndClaimIdempotencyKey",
+    "idempotency",
+    &["GetItem", "PutItem"],
+)];
+
+/// One row of the endpoint table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// The route as API Gateway spells it: `{param}` matches one non-empty segment.
+    pub route: &'static str,
+    /// The Lambda function: package and binary `functions/<function>/`, sample event
+    /// `events/<function>.json`.
+    pub function: &'static str,
+    /// The handler's name at the crate root (`payments::<handler>`).
+    pub handler: &'static str,
+    /// The DynamoDB calls the handler itself makes, beyond the guard's.
+    pub grants: &'static [Grant],
+}
+
+impl Row {
+    /// Every DynamoDB grant the function needs: the guard's (for every request, and for a
+    /// POST), then the handler's own.
+    pub fn all_grants(&self) -> Vec<Grant> {
+        let mut all = GUARD_GRANTS.to_vec();
+        if self.method == "POST" {
+            all.extend(GUARD_POST_GRANTS);
+        }
+        all.extend(self.grants);
+        all
+    }
+}
+
+/// The endpoint table: each row names its variant, method, route, function and handler, and
+/// the grants the handler's own DynamoDB calls need. Expands to [`Endpoint`], [`ENDPOINTS`]
+/// and [`Endpoint::serve`], so a row is the only place an endpoint is listed.
+macro_rules! endpoints {
+    ($(
+        $variant:ident: $method:literal $route:literal => $function:literal, $handler:ident,
+            grants [$($grant:expr),* $(,)?];
+    )*) => {
+        /// One endpoint of the API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Endpoint {
+            $(
+                #[doc = concat!("`", $method, " ", $route, "`: `", stringify!($handler), "`")]
+                $variant,
+            )*
+        }
+
+        /// Every endpoint, in the order the generated files list them.
+        pub const ENDPOINTS: &[Row] = &[$(
+            Row {
+                endpoint: Endpoint::$variant,
+                method: $method,
+                route: $route,
+                function: $function,
+                handler: stringify!($handler),
+                grants: &[$($grant),*],
+            },
+        )*];
+
+        impl Endpoint {
+            /// Serves `req` with this endpoint's handler, as its function does.
+            pub async fn serve(self, app: &Payments, req: &Request) -> Response<Body> {
+                use replaysafe::lambda::serve;
+                match self {
+                    $(Endpoint::$variant => serve(app, req, crate::$handler).await,)*
+                }
+            }
+        }
+    };
+}
+
+endpoints! {
+    CreateAccount: "POST" "/accounts" => "create-account", create_account,
+        grants [grant("CreateAccount", "accounts", &["PutItem"])];
+    GetAccount: "GET" "/accounts/{account_id}" => "get-account", get_account,
+        grants [grant("ReadAccount", "accounts", &["GetItem"])];
+    CreateTransfer: "POST" "/transfers" => "create-transfer", create_transfer,
+        grants [
+            grant("DebitAndCredit", "accounts", &["UpdateItem"]),
+            grant("RecordTransfer", "transfers", &["PutItem"]),
+        ];
+    GetTransfer: "GET" "/transfers/{transfer_id}" => "get-transfer", get_transfer,
+        grants [grant("ReadTransfer", "transfers", &["GetItem"])];
+}
 
 impl Endpoint {
     /// The endpoint serving `method` `path` (no query string), as API Gateway routes it: a
     /// `{param}` matches one non-empty segment.
     pub fn route(method: &str, path: &str) -> Option<Self> {
         let segments: Vec<&str> = path.split('/').collect();
-        ENDPOINTS.iter().find_map(|&(endpoint, m, route, _)| {
-            let pattern: Vec<&str> = route.split('/').collect();
-            let matches = m == method
+        ENDPOINTS.iter().find_map(|row| {
+            let pattern: Vec<&str> = row.route.split('/').collect();
+            let matches = row.method == method
                 && pattern.len() == segments.len()
                 && pattern.iter().zip(&segments).all(|(p, s)| {
                     if p.starts_with('{') {
@@ -63,19 +152,16 @@ impl Endpoint {
                         p == s
                     }
                 });
-            matches.then_some(endpoint)
+            matches.then_some(row.endpoint)
         })
     }
 
-    /// Serves `req` with this endpoint's handler, as its function does.
-    pub async fn serve(self, app: &Payments, req: &Request) -> Response<Body> {
-        use replaysafe::lambda::serve;
-        match self {
-            Endpoint::CreateAccount => serve(app, req, crate::create_account).await,
-            Endpoint::GetAccount => serve(app, req, crate::get_account).await,
-            Endpoint::CreateTransfer => serve(app, req, crate::create_transfer).await,
-            Endpoint::GetTransfer => serve(app, req, crate::get_transfer).await,
-        }
+    /// This endpoint's row.
+    pub fn row(self) -> &'static Row {
+        ENDPOINTS
+            .iter()
+            .find(|row| row.endpoint == self)
+            .expect("every endpoint has its row")
     }
 }
 
@@ -103,6 +189,33 @@ mod tests {
             ("GET", "transfers/t"),
         ] {
             assert_eq!(route(m, p), None, "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn rows_are_unique_and_well_formed() {
+        let mut seen = std::collections::BTreeSet::new();
+        for row in ENDPOINTS {
+            assert_eq!(row.endpoint.row(), row);
+            assert!(["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&row.method));
+            assert!(row.route.starts_with('/'), "{}", row.route);
+            assert!(
+                seen.insert((row.method, row.route)),
+                "{} {}",
+                row.method,
+                row.route
+            );
+            assert!(seen.insert(("function", row.function)), "{}", row.function);
+            assert!(
+                row.function
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}: a package name in kebab case",
+                row.function
+            );
+            for g in row.all_grants() {
+                assert!(!g.actions.is_empty() && g.sid.chars().all(char::is_alphanumeric));
+            }
         }
     }
 }

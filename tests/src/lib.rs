@@ -555,10 +555,12 @@ fn by_collection(method: &str, path: &str) -> Option<Endpoint> {
     let collection = path.split('/').nth(1)?;
     payments::routes::ENDPOINTS
         .iter()
-        .find(|(_, m, route, _)| {
-            *m == method && route.contains('{') && route.split('/').nth(1) == Some(collection)
+        .find(|row| {
+            row.method == method
+                && row.route.contains('{')
+                && row.route.split('/').nth(1) == Some(collection)
         })
-        .map(|(e, ..)| *e)
+        .map(|row| row.endpoint)
 }
 
 /// Sends `call` through the handlers of any app (e.g. one whose guard sits on tables that do
@@ -787,6 +789,7 @@ impl Call {
 
 pub mod crash;
 pub mod faults;
+pub mod generate;
 pub mod server;
 pub mod stall;
 pub mod wire;

@@ -1,13 +1,25 @@
 //! What we deploy agrees with the code: `template.yaml` against the tables the local bootstrap
 //! creates (`TABLE_SPECS`) and against the DynamoDB calls each function makes; the routes of
 //! `openapi.yaml`, `template.yaml` and the cargo-lambda router in `Cargo.toml`; and every event
-//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler.
+//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler. What
+//! `make endpoints` derives from the endpoint table (`payments/src/routes.rs`) is fresh.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::{
+    delete_item::DeleteItemInput, get_item::GetItemInput, put_item::PutItemInput,
+    transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_types::config_bag::ConfigBag;
 
 use lambda_http::Request;
-use payments::routes::ENDPOINTS;
+use payments::routes::{Row, ENDPOINTS};
 use payments::store::create_all_tables;
 use payments::{PaymentsError, PaymentsTables};
 use replaysafe::store::schema::{TableSpec, TABLE_SPECS};
@@ -15,6 +27,7 @@ use replaysafe::store::sdk_client;
 use replaysafe::{Clock, GuardError, Problem, Tables};
 use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::random_nonce;
+use replaysafe_tests::generate::yaml_to_json;
 use replaysafe_tests::{endpoint, Answer, TestApp, TestClient};
 use serde_json::{json, Value};
 
@@ -35,30 +48,27 @@ fn all_specs(tables: &(Tables, PaymentsTables)) -> Vec<(&str, TableSpec<'_>)> {
     all
 }
 
-/// The DynamoDB actions each function's code makes, on which table (by logical name). Every
-/// request reads its client and consumes its nonce; a POST reads its idempotency record and
-/// claims the key inside its transaction; see `shared/src/store/`.
-fn expected_grants(function: &str) -> BTreeSet<(String, String)> {
-    let mut grants = vec![("clients", "GetItem"), ("nonces", "PutItem")];
-    grants.extend(match function {
-        "create-account" => vec![
-            ("idempotency", "GetItem"),
-            ("idempotency", "PutItem"),
-            ("accounts", "PutItem"),
-        ],
-        "create-transfer" => vec![
-            ("idempotency", "GetItem"),
-            ("idempotency", "PutItem"),
-            ("accounts", "UpdateItem"),
-            ("transfers", "PutItem"),
-        ],
-        "get-account" => vec![("accounts", "GetItem")],
-        "get-transfer" => vec![("transfers", "GetItem")],
-        other => panic!("no expected grants for function {other}"),
-    });
-    grants
+/// The function of `name`'s row in the endpoint table.
+fn row(name: &str) -> &'static Row {
+    ENDPOINTS
+        .iter()
+        .find(|r| r.function == name)
+        .unwrap_or_else(|| panic!("no row for function {name} in payments/src/routes.rs"))
+}
+
+/// The DynamoDB actions each function's code makes, on which table (by logical name), as its
+/// row says: the guard's (every request reads its client and consumes its nonce; a POST reads
+/// its idempotency record and claims the key inside its transaction, see `shared/src/store/`),
+/// then the handler's own.
+fn expected_grants(function: &str) -> Grants {
+    row(function)
+        .all_grants()
         .into_iter()
-        .map(|(t, a)| (t.to_owned(), format!("dynamodb:{a}")))
+        .flat_map(|g| {
+            g.actions
+                .iter()
+                .map(move |a| (g.table.to_owned(), format!("dynamodb:{a}")))
+        })
         .collect()
 }
 
@@ -74,66 +84,10 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// A YAML file as JSON, CloudFormation short forms turned into their long forms:
-/// `!Ref X` is `{"Ref": "X"}`, `!GetAtt A.Arn` is `{"Fn::GetAtt": ["A", "Arn"]}`, `!Sub s` is
-/// `{"Fn::Sub": "s"}`, so either spelling in the template reads the same.
+/// A YAML file as JSON, CloudFormation short forms (`!Ref`, `!GetAtt`, `!Sub`) in their long
+/// forms, so either spelling in the template reads the same.
 fn yaml(relative: &str) -> Value {
-    let value: serde_norway::Value = serde_norway::from_str(&read(relative))
-        .unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"));
-    to_json(value)
-}
-
-fn to_json(v: serde_norway::Value) -> Value {
-    use serde_norway::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                json!(i)
-            } else if let Some(u) = n.as_u64() {
-                json!(u)
-            } else {
-                json!(n.as_f64())
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
-        Y::Mapping(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Y::String(s) => s,
-                        other => serde_norway::to_string(&other)
-                            .expect("a scalar key")
-                            .trim()
-                            .to_owned(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        Y::Tagged(tagged) => {
-            let name = tagged.tag.to_string();
-            let name = name.trim_start_matches('!');
-            let value = to_json(tagged.value);
-            match name {
-                "Ref" => json!({ "Ref": value }),
-                "GetAtt" => {
-                    let parts = match value {
-                        Value::String(s) => {
-                            let (resource, attribute) =
-                                s.split_once('.').expect("!GetAtt Resource.Attribute");
-                            json!([resource, attribute])
-                        }
-                        other => other,
-                    };
-                    json!({ "Fn::GetAtt": parts })
-                }
-                other => json!({ format!("Fn::{other}"): value }),
-            }
-        }
-    }
+    yaml_to_json(&read(relative)).unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"))
 }
 
 fn reference(v: &Value) -> Option<&str> {
@@ -407,6 +361,21 @@ fn watch_router() -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// Everything `make endpoints` derives from the endpoint table and `openapi.yaml` is as it
+/// would write it: the function packages, the router in `Cargo.toml`, the generated regions of
+/// `template.yaml`, the events; and nothing is left over from a removed row.
+#[test]
+fn generated_files_are_fresh() {
+    let stale = replaysafe_tests::generate::stale(&root())
+        .unwrap_or_else(|e| panic!("make endpoints cannot derive the deployment: {e}"));
+    assert!(
+        stale.is_empty(),
+        "out of date with the endpoint table (payments/src/routes.rs) or openapi.yaml: run \
+         `make endpoints`\n  {}",
+        stale.join("\n  ")
+    );
+}
+
 #[test]
 fn routes_agree_across_openapi_template_and_router() {
     const METHODS: [&str; 8] = [
@@ -446,7 +415,15 @@ fn routes_agree_across_openapi_template_and_router() {
         documented,
         "template.yaml vs openapi.yaml"
     );
-    assert_eq!(documented.len(), 4, "the contract's four endpoints");
+    let table: BTreeSet<(String, String)> = ENDPOINTS
+        .iter()
+        .map(|r| (r.method.to_owned(), r.route.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, table,
+        "openapi.yaml's paths vs the endpoint table (payments/src/routes.rs): each row's path is \
+         documented in openapi.yaml, and only those"
+    );
 
     // Each function is a workspace member, and has its sample event for the same route.
     for (method, path, function) in &deployed {
@@ -522,7 +499,11 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
     }
 
     let functions = functions(&template);
-    assert_eq!(functions.len(), 4);
+    assert_eq!(
+        functions.len(),
+        ENDPOINTS.len(),
+        "one function per row of the endpoint table: run `make endpoints`"
+    );
     let mut roles = BTreeSet::new();
     for f in &functions {
         assert!(roles.insert(f.role), "{}: a role of its own", f.id);
@@ -738,9 +719,84 @@ fn openapi_documents_every_problem_code() {
     }
 }
 
+/// IAM grants: (table, action).
+type Grants = BTreeSet<(String, String)>;
+
+/// The DynamoDB calls made through a client, as the IAM actions they need: (table name,
+/// action). A `TransactWriteItems` is authorized item by item, so it counts as its items.
+#[derive(Debug, Clone, Default)]
+struct CallRecorder {
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+    /// What each function's invocations needed, by table logical name.
+    made: Arc<Mutex<BTreeMap<String, Grants>>>,
+}
+
+impl Intercept for CallRecorder {
+    fn name(&self) -> &'static str {
+        "CallRecorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = ctx.input();
+        let one = |table: Option<&str>, action: &str| {
+            vec![(table.unwrap_or_default().to_owned(), action.to_owned())]
+        };
+        let calls = if let Some(i) = input.downcast_ref::<GetItemInput>() {
+            one(i.table_name(), "GetItem")
+        } else if let Some(i) = input.downcast_ref::<PutItemInput>() {
+            one(i.table_name(), "PutItem")
+        } else if let Some(i) = input.downcast_ref::<UpdateItemInput>() {
+            one(i.table_name(), "UpdateItem")
+        } else if let Some(i) = input.downcast_ref::<DeleteItemInput>() {
+            one(i.table_name(), "DeleteItem")
+        } else if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
+            t.transact_items()
+                .iter()
+                .flat_map(|item| {
+                    [
+                        item.put().map(|w| (w.table_name(), "PutItem")),
+                        item.update().map(|w| (w.table_name(), "UpdateItem")),
+                        item.delete().map(|w| (w.table_name(), "DeleteItem")),
+                        item.condition_check()
+                            .map(|w| (w.table_name(), "ConditionCheckItem")),
+                    ]
+                })
+                .flatten()
+                .map(|(table, action)| (table.to_owned(), action.to_owned()))
+                .collect()
+        } else {
+            one(
+                None,
+                "an operation deploy.rs does not know: teach CallRecorder",
+            )
+        };
+        self.calls.lock().unwrap().extend(calls);
+        Ok(())
+    }
+}
+
+impl CallRecorder {
+    /// Files what was called since the last time under `function`.
+    fn file_under(&self, function: &str, prefix: &str) {
+        let calls = std::mem::take(&mut *self.calls.lock().unwrap());
+        let mut made = self.made.lock().unwrap();
+        let entry = made.entry(function.to_owned()).or_default();
+        for (table, action) in calls {
+            let logical = table.strip_prefix(prefix).unwrap_or(&table).to_owned();
+            entry.insert((logical, format!("dynamodb:{action}")));
+        }
+    }
+}
+
 /// Runs a signed event through the handler its function runs, as the Lambda runtime would
-/// hand it over (payload 2.0 JSON into `lambda_http::Request`).
-async fn invoke(app: &TestApp, function: &str, event: &Value) -> Answer {
+/// hand it over (payload 2.0 JSON into `lambda_http::Request`); `calls` files the DynamoDB
+/// calls it made under `function`.
+async fn invoke(app: &TestApp, calls: &CallRecorder, function: &str, event: &Value) -> Answer {
+    calls.file_under("(not an invocation)", &app.table_prefix());
     let req: Request =
         lambda_http::request::from_str(&event.to_string()).expect("a payload 2.0 event");
     assert_eq!(
@@ -748,12 +804,9 @@ async fn invoke(app: &TestApp, function: &str, event: &Value) -> Answer {
         event["rawPath"].as_str().unwrap(),
         "the $default stage adds no prefix to the path that is signed"
     );
-    let endpoint = ENDPOINTS
-        .iter()
-        .find(|(_, _, _, f)| *f == function)
-        .map(|(e, ..)| *e)
-        .unwrap_or_else(|| panic!("no handler for {function}"));
-    Answer::of(endpoint.serve(&app.app, &req).await)
+    let answer = Answer::of(row(function).endpoint.serve(&app.app, &req).await);
+    calls.file_under(function, &app.table_prefix());
+    answer
 }
 
 fn template_event(function: &str) -> Value {
@@ -775,7 +828,18 @@ fn signed(app: &TestApp, client: &TestClient, template: &Value, edits: &EventEdi
 
 #[tokio::test]
 async fn every_event_invokes_its_function_once_signed() {
-    let app = TestApp::new().await;
+    let calls = CallRecorder::default();
+    let client = sdk_client(Some(&endpoint())).await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .build(),
+    );
+    // No secret cache: each function reads its caller's client as it would when cold, in its
+    // own execution environment (here they share one app, so one cache).
+    let app = TestApp::with_sdk_client(client, |c| c.client_cache = Duration::ZERO).await;
     let alice = &app.alice;
     let none = EventEdits::default();
 
@@ -784,31 +848,36 @@ async fn every_event_invokes_its_function_once_signed() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
+    let mut wanted: Vec<String> = ENDPOINTS
+        .iter()
+        .map(|r| format!("{}.json", r.function))
+        .collect();
+    wanted.sort();
     assert_eq!(
-        files,
-        [
-            "create-account.json",
-            "create-transfer.json",
-            "get-account.json",
-            "get-transfer.json"
-        ],
-        "one event per function"
+        files, wanted,
+        "one event per function: run `make endpoints`"
     );
 
     // As committed, a template carries no signature: refused before anything happens.
-    let unsigned = invoke(&app, "create-account", &template_event("create-account")).await;
+    let unsigned = invoke(
+        &app,
+        &calls,
+        "create-account",
+        &template_event("create-account"),
+    )
+    .await;
     assert_eq!(
         (unsigned.status, unsigned.code().as_str()),
         (401, "signature-missing")
     );
 
     let account = signed(&app, alice, &template_event("create-account"), &none);
-    let created = invoke(&app, "create-account", &account).await;
+    let created = invoke(&app, &calls, "create-account", &account).await;
     assert_eq!(created.status, 201, "create-account: {}", created.body);
     let account_id = created.json()["account_id"].as_str().unwrap().to_owned();
 
     // The exact same signed event again is a replay: its nonce is spent.
-    let replay = invoke(&app, "create-account", &account).await;
+    let replay = invoke(&app, &calls, "create-account", &account).await;
     assert_eq!(
         (replay.status, replay.code().as_str()),
         (401, "nonce-reused")
@@ -826,6 +895,7 @@ async fn every_event_invokes_its_function_once_signed() {
     let transfer_template = template_event("create-transfer");
     let transfer = invoke(
         &app,
+        &calls,
         "create-transfer",
         &signed(&app, alice, &transfer_template, &none),
     )
@@ -843,6 +913,7 @@ async fn every_event_invokes_its_function_once_signed() {
     // Signing the template again keeps its Idempotency-Key: a retry, answered from the record.
     let retry = invoke(
         &app,
+        &calls,
         "create-transfer",
         &signed(&app, alice, &transfer_template, &none),
     )
@@ -854,6 +925,7 @@ async fn every_event_invokes_its_function_once_signed() {
 
     let read_account = invoke(
         &app,
+        &calls,
         "get-account",
         &signed(&app, alice, &template_event("get-account"), &none),
     )
@@ -872,6 +944,7 @@ async fn every_event_invokes_its_function_once_signed() {
     let path = format!("/transfers/{transfer_id}");
     let read_transfer = invoke(
         &app,
+        &calls,
         "get-transfer",
         &signed(
             &app,
@@ -894,6 +967,7 @@ async fn every_event_invokes_its_function_once_signed() {
     // As committed, it answers 404 (signed, but no such transfer): an invocation that works.
     let unknown = invoke(
         &app,
+        &calls,
         "get-transfer",
         &signed(&app, alice, &template_event("get-transfer"), &none),
     )
@@ -902,6 +976,35 @@ async fn every_event_invokes_its_function_once_signed() {
         (unknown.status, unknown.code().as_str()),
         (404, "not-found")
     );
+
+    // An endpoint the scenario above does not script: its event as generated (from the
+    // examples in openapi.yaml), signed, is a request that works here.
+    for row in ENDPOINTS {
+        if calls.made.lock().unwrap().contains_key(row.function) {
+            continue;
+        }
+        let event = signed(&app, alice, &template_event(row.function), &none);
+        let answer = invoke(&app, &calls, row.function, &event).await;
+        assert!(
+            answer.status < 400,
+            "{}: its event, signed: {} {}",
+            row.function,
+            answer.status,
+            answer.body
+        );
+    }
+
+    // What each function's code really called is what its row grants: no more (the role would
+    // refuse it), no less (a grant nothing uses).
+    let made = calls.made.lock().unwrap().clone();
+    for row in ENDPOINTS {
+        assert_eq!(
+            made.get(row.function).cloned().unwrap_or_default(),
+            expected_grants(row.function),
+            "{}: the DynamoDB calls it made vs its grants in payments/src/routes.rs",
+            row.function
+        );
+    }
 }
 
 /// The project's copy of the contract is the team's: where the team folder sits beside the

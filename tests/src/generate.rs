@@ -1,0 +1,543 @@
+//! `make endpoints`: everything about deploying an endpoint that follows from its row in the
+//! endpoint table (`payments/src/routes.rs`, [`ENDPOINTS`]) and its path in `openapi.yaml`:
+//!
+//! - `functions/<function>/Cargo.toml` and `src/main.rs` (one `replaysafe::lambda::run`);
+//! - the cargo-lambda router in `Cargo.toml`;
+//! - in `template.yaml`, each function with its log group and least-privilege role, and its
+//!   output (between `BEGIN GENERATED` and `END GENERATED` lines; the rest is hand-written);
+//! - `events/<function>.json`, a payload 2.0 sample event built from the operation's examples
+//!   in `openapi.yaml` (path parameters, JSON body).
+//!
+//! [`wanted`] computes every generated file from the files on disk; the `endpoints` binary
+//! writes them ([`write`]) and the deploy tests compare them ([`stale`]).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use payments::routes::{Row, ENDPOINTS};
+use serde_json::{json, Map, Value};
+
+/// Where the generated files come from, as they say at their top.
+const SOURCE: &str = "`make endpoints` from payments/src/routes.rs";
+
+/// A generated file: its path from the workspace root and its contents.
+pub type File = (String, String);
+
+/// Every generated file as it should read, given the hand-written files under `root`.
+pub fn wanted(root: &Path) -> Result<Vec<File>, String> {
+    let read = |relative: &str| {
+        std::fs::read_to_string(root.join(relative)).map_err(|e| format!("read {relative}: {e}"))
+    };
+    let openapi = yaml_to_json(&read("openapi.yaml")?).map_err(|e| format!("openapi.yaml: {e}"))?;
+    let mut files = Vec::new();
+    for row in ENDPOINTS {
+        let f = row.function;
+        files.push((format!("functions/{f}/Cargo.toml"), package_manifest(row)));
+        files.push((format!("functions/{f}/src/main.rs"), main_rs(row)));
+        files.push((format!("events/{f}.json"), event(row, &openapi)?));
+    }
+    let cargo = replace_region(&read("Cargo.toml")?, "router", &router())
+        .map_err(|e| format!("Cargo.toml: {e}"))?;
+    files.push(("Cargo.toml".into(), cargo));
+    let template = replace_region(&read("template.yaml")?, "functions", &resources())
+        .and_then(|t| replace_region(&t, "outputs", &outputs()))
+        .map_err(|e| format!("template.yaml: {e}"))?;
+    files.push(("template.yaml".into(), template));
+    Ok(files)
+}
+
+/// Generated paths on disk that no row asks for: a function package or event left over from a
+/// row that was removed.
+fn leftovers(root: &Path) -> Vec<String> {
+    let functions: BTreeSet<&str> = ENDPOINTS.iter().map(|r| r.function).collect();
+    let mut found = Vec::new();
+    for (dir, suffix) in [("functions", ""), ("events", ".json")] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let function = name.strip_suffix(suffix).unwrap_or(&name);
+            if !name.ends_with(suffix) || !functions.contains(function) {
+                found.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What differs from [`wanted`]: one line per stale, missing or left-over file. Empty when
+/// every generated file is fresh.
+pub fn stale(root: &Path) -> Result<Vec<String>, String> {
+    let mut problems = Vec::new();
+    for (path, contents) in wanted(root)? {
+        match std::fs::read_to_string(root.join(&path)) {
+            Ok(on_disk) if on_disk == contents => {}
+            Ok(_) => problems.push(format!("{path} is stale")),
+            Err(_) => problems.push(format!("{path} is missing")),
+        }
+    }
+    for path in leftovers(root) {
+        problems.push(format!("{path} has no row in the endpoint table"));
+    }
+    Ok(problems)
+}
+
+/// Writes every generated file that differs and deletes the left-overs; returns what changed.
+pub fn write(root: &Path) -> Result<Vec<String>, String> {
+    let mut changed = Vec::new();
+    for (path, contents) in wanted(root)? {
+        let full = root.join(&path);
+        if std::fs::read_to_string(&full).ok().as_deref() == Some(contents.as_str()) {
+            continue;
+        }
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        }
+        std::fs::write(&full, contents).map_err(|e| format!("write {path}: {e}"))?;
+        changed.push(format!("wrote {path}"));
+    }
+    for path in leftovers(root) {
+        let full = root.join(&path);
+        let removed = if full.is_dir() {
+            std::fs::remove_dir_all(&full)
+        } else {
+            std::fs::remove_file(&full)
+        };
+        removed.map_err(|e| format!("delete {path}: {e}"))?;
+        changed.push(format!("deleted {path}"));
+    }
+    Ok(changed)
+}
+
+/// `create-account` → `CreateAccount`: the prefix of the function's logical ids.
+pub fn pascal(kebab: &str) -> String {
+    kebab
+        .split(['-', '_'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Replaces the lines between `# BEGIN GENERATED <name>` and `# END GENERATED <name>` (both
+/// kept) with `body`.
+fn replace_region(text: &str, name: &str, body: &str) -> Result<String, String> {
+    let begin = format!("# BEGIN GENERATED {name}");
+    let end = format!("# END GENERATED {name}");
+    let line_with = |marker: &str, from: usize| -> Result<(usize, usize), String> {
+        let at = text[from..]
+            .find(marker)
+            .map(|i| from + i)
+            .ok_or_else(|| format!("no `{marker}` line"))?;
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let stop = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        Ok((start, stop))
+    };
+    let (_, body_start) = line_with(&begin, 0)?;
+    let (body_end, _) = line_with(&end, body_start)?;
+    Ok(format!(
+        "{}{body}{}",
+        &text[..body_start],
+        &text[body_end..]
+    ))
+}
+
+fn package_manifest(row: &Row) -> String {
+    format!(
+        r#"# Generated by {SOURCE}: do not edit.
+[package]
+name = "{}"
+edition.workspace = true
+version.workspace = true
+license.workspace = true
+publish = false
+
+[dependencies]
+replaysafe.workspace = true
+payments.workspace = true
+lambda_http.workspace = true
+tokio.workspace = true
+"#,
+        row.function
+    )
+}
+
+/// The function's `main.rs`, laid out as rustfmt lays it out (the arguments of the one call go
+/// on lines of their own past 60 characters), so `cargo fmt` leaves it as generated.
+fn main_rs(row: &Row) -> String {
+    const APP: &str = "payments::Payments::from_env().await?";
+    let handler = format!("payments::{}", row.handler);
+    let call = if APP.len() + 2 + handler.len() <= 60 {
+        format!("    replaysafe::lambda::run({APP}, {handler}).await\n")
+    } else {
+        format!(
+            "    replaysafe::lambda::run(\n        {APP},\n        {handler},\n    )\n    .await\n"
+        )
+    };
+    format!(
+        "//! Generated by {SOURCE}: do not edit.\n\
+         //!\n\
+         //! `{} {}`: the guard and the payments store are built once per cold\n\
+         //! start, then every invocation is served by `{handler}`.\n\
+         \n\
+         #[tokio::main]\n\
+         async fn main() -> Result<(), lambda_http::Error> {{\n\
+         {call}\
+         }}\n",
+        row.method, row.route
+    )
+}
+
+/// The `[workspace.metadata.lambda.watch.router]` table: one key per route, its methods in a
+/// list.
+fn router() -> String {
+    let mut out = String::from("[workspace.metadata.lambda.watch.router]\n");
+    let mut routes: Vec<&str> = Vec::new();
+    for row in ENDPOINTS {
+        if !routes.contains(&row.route) {
+            routes.push(row.route);
+        }
+    }
+    for route in routes {
+        let methods: Vec<String> = ENDPOINTS
+            .iter()
+            .filter(|r| r.route == route)
+            .map(|r| {
+                format!(
+                    "{{ method = \"{}\", function = \"{}\" }}",
+                    r.method, r.function
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "\"{route}\" = [{}]", methods.join(", "));
+    }
+    out
+}
+
+/// Each function, its log group and its role.
+fn resources() -> String {
+    let mut out = String::new();
+    for row in ENDPOINTS {
+        let id = pascal(row.function);
+        let (method, route, function) = (row.method, row.route, row.function);
+        let _ = write!(
+            out,
+            r#"  {id}Function:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {function}
+    Properties:
+      Description: {method} {route}
+      CodeUri: functions/{function}
+      Role: !GetAtt {id}Role.Arn
+      LoggingConfig:
+        LogFormat: JSON
+        ApplicationLogLevel: INFO
+        SystemLogLevel: WARN
+        LogGroup: !Ref {id}Logs
+      Events:
+        Route:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Api
+            Method: {method}
+            Path: {route}
+            PayloadFormatVersion: "2.0"
+
+  {id}Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: !Ref LogRetentionDays
+
+  {id}Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Description: replaysafe {function}
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {{ Service: lambda.amazonaws.com }}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: logs
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [logs:CreateLogStream, logs:PutLogEvents]
+                Resource: !GetAtt {id}Logs.Arn
+        - PolicyName: dynamodb
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+"#
+        );
+        for grant in row.all_grants() {
+            let actions: Vec<String> = grant
+                .actions
+                .iter()
+                .map(|a| format!("dynamodb:{a}"))
+                .collect();
+            let _ = write!(
+                out,
+                "              - Sid: {}\n                Effect: Allow\n                \
+                 Action: [{}]\n                Resource: !GetAtt {}Table.Arn\n",
+                grant.sid,
+                actions.join(", "),
+                pascal(grant.table)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Each function's name, for `cargo lambda deploy` and `cargo lambda invoke --remote`.
+fn outputs() -> String {
+    let mut out = String::new();
+    for (i, row) in ENDPOINTS.iter().enumerate() {
+        let id = pascal(row.function);
+        let _ = writeln!(out, "  {id}FunctionName:");
+        if i == 0 {
+            out.push_str(
+                "    Description: For `cargo lambda deploy` (code updates) and \
+                 `cargo lambda invoke --remote`\n",
+            );
+        }
+        let _ = writeln!(out, "    Value: !Ref {id}Function");
+    }
+    out
+}
+
+/// The operation of `row` in `openapi.yaml`.
+fn operation<'a>(row: &Row, openapi: &'a Value) -> Result<&'a Value, String> {
+    openapi["paths"][row.route]
+        .get(row.method.to_lowercase())
+        .ok_or_else(|| {
+            format!(
+                "openapi.yaml has no `{}: {}:` operation for {}: document its path there",
+                row.route,
+                row.method.to_lowercase(),
+                row.function
+            )
+        })
+}
+
+/// `$ref: "#/components/…"` resolved.
+fn resolve<'a>(openapi: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .trim_start_matches("#/")
+            .split('/')
+            .fold(openapi, |at, key| &at[key]),
+        None => v,
+    }
+}
+
+/// 64-bit FNV-1a of `s`, `round` folded in: the generated events' ids, stable per function.
+fn fnv(s: &str, round: u8) -> u64 {
+    s.bytes()
+        .chain([round])
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+/// The function's sample event: a payload 2.0 request on the `$default` stage, unsigned
+/// (`replaysafe sign-event` signs it), with the operation's examples in `openapi.yaml` for its
+/// path parameters and JSON body.
+fn event(row: &Row, openapi: &Value) -> Result<String, String> {
+    let op = operation(row, openapi)?;
+    let what = format!("openapi.yaml, {} {}", row.method, row.route);
+    let mut path = row.route.to_owned();
+    let mut path_parameters = Map::new();
+    let parameters = openapi["paths"][row.route]["parameters"]
+        .as_array()
+        .into_iter()
+        .chain(op["parameters"].as_array())
+        .flatten()
+        .map(|p| resolve(openapi, p))
+        .filter(|p| p["in"] == "path");
+    for p in parameters {
+        let name = p["name"]
+            .as_str()
+            .ok_or(format!("{what}: a nameless parameter"))?;
+        let example = p["example"].as_str().ok_or(format!(
+            "{what}: path parameter {name} needs a string example"
+        ))?;
+        path = path.replace(&format!("{{{name}}}"), example);
+        path_parameters.insert(name.to_owned(), json!(example));
+    }
+    if path.contains('{') {
+        return Err(format!("{what}: a path parameter is not documented"));
+    }
+    let body = match op.get("requestBody") {
+        Some(b) => {
+            let example = &resolve(openapi, b)["content"]["application/json"]["example"];
+            if example.is_null() {
+                return Err(format!("{what}: the JSON request body needs an example"));
+            }
+            Some(example.to_string())
+        }
+        None => None,
+    };
+
+    let host = "r4nd0m1d2e.execute-api.eu-west-1.amazonaws.com";
+    let route_key = format!("{} {}", row.method, row.route);
+    let mut headers = Map::new();
+    headers.insert("accept".into(), json!("application/json"));
+    if let Some(body) = &body {
+        headers.insert("content-length".into(), json!(body.len().to_string()));
+        headers.insert("content-type".into(), json!("application/json"));
+    }
+    headers.insert("host".into(), json!(host));
+    if row.method == "POST" {
+        headers.insert(
+            "idempotency-key".into(),
+            json!(format!("evt-{}", row.function)),
+        );
+    }
+    headers.insert("user-agent".into(), json!("replaysafe/0.1.0"));
+    let trace = format!(
+        "Root=1-6921a5c0-{:016x}{:08x}",
+        fnv(row.function, 0),
+        fnv(row.function, 1) as u32
+    );
+    headers.insert("x-amzn-trace-id".into(), json!(trace));
+    headers.insert("x-forwarded-for".into(), json!("203.0.113.7"));
+    headers.insert("x-forwarded-port".into(), json!("443"));
+    headers.insert("x-forwarded-proto".into(), json!("https"));
+    let request_id = STANDARD.encode(&fnv(row.function, 2).to_be_bytes()[..8]);
+
+    let mut event = Map::new();
+    event.insert("version".into(), json!("2.0"));
+    event.insert("routeKey".into(), json!(route_key));
+    event.insert("rawPath".into(), json!(path));
+    event.insert("rawQueryString".into(), json!(""));
+    event.insert("headers".into(), Value::Object(headers));
+    if !path_parameters.is_empty() {
+        event.insert("pathParameters".into(), Value::Object(path_parameters));
+    }
+    event.insert(
+        "requestContext".into(),
+        json!({
+            "accountId": "123456789012",
+            "apiId": "r4nd0m1d2e",
+            "domainName": host,
+            "domainPrefix": "r4nd0m1d2e",
+            "http": {
+                "method": row.method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "replaysafe/0.1.0"
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "22/Nov/2025:12:00:00 +0000",
+            "timeEpoch": 1_763_812_800_000_u64
+        }),
+    );
+    if let Some(body) = body {
+        event.insert("body".into(), json!(body));
+    }
+    event.insert("isBase64Encoded".into(), json!(false));
+    let mut text = serde_json::to_string_pretty(&Value::Object(event)).expect("JSON");
+    text.push('\n');
+    Ok(text)
+}
+
+/// A YAML document as JSON, CloudFormation short forms turned into their long forms:
+/// `!Ref X` is `{"Ref": "X"}`, `!GetAtt A.Arn` is `{"Fn::GetAtt": ["A", "Arn"]}`, `!Sub s` is
+/// `{"Fn::Sub": "s"}`, so either spelling in the template reads the same.
+pub fn yaml_to_json(text: &str) -> Result<Value, String> {
+    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    Ok(to_json(value))
+}
+
+fn to_json(v: serde_norway::Value) -> Value {
+    use serde_norway::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                json!(i)
+            } else if let Some(u) = n.as_u64() {
+                json!(u)
+            } else {
+                json!(n.as_f64())
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Y::String(s) => s,
+                        other => serde_norway::to_string(&other)
+                            .expect("a scalar key")
+                            .trim()
+                            .to_owned(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let name = tagged.tag.to_string();
+            let name = name.trim_start_matches('!');
+            let value = to_json(tagged.value);
+            match name {
+                "Ref" => json!({ "Ref": value }),
+                "GetAtt" => {
+                    let parts = match value {
+                        Value::String(s) => {
+                            let (resource, attribute) =
+                                s.split_once('.').expect("!GetAtt Resource.Attribute");
+                            json!([resource, attribute])
+                        }
+                        other => other,
+                    };
+                    json!({ "Fn::GetAtt": parts })
+                }
+                other => json!({ format!("Fn::{other}"): value }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_replaced_between_their_markers() {
+        let text = "a\n  # BEGIN GENERATED x: note\nold\n  # END GENERATED x\nb\n";
+        assert_eq!(
+            replace_region(text, "x", "new\n").unwrap(),
+            "a\n  # BEGIN GENERATED x: note\nnew\n  # END GENERATED x\nb\n"
+        );
+        assert!(replace_region(text, "y", "").is_err());
+    }
+
+    #[test]
+    fn logical_ids_are_pascal_case() {
+        assert_eq!(pascal("create-account"), "CreateAccount");
+        assert_eq!(pascal("idempotency"), "Idempotency");
+    }
+}
