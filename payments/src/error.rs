@@ -77,4 +77,11 @@ impl Problem for PaymentsError {
     fn is_refusal(&self) -> bool {
         !matches!(self, PaymentsError::Guard(_))
     }
+
+    fn cause(&self) -> Option<&replaysafe::error::Cause> {
+        match self {
+            PaymentsError::Guard(e) => e.cause(),
+            _ => None,
+        }
+    }
 }

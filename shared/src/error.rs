@@ -2,6 +2,8 @@
 //! RFC 9457 problem. An app's error type implements it and wraps [`GuardError`]; `http::problem`
 //! renders either, and nothing else decides a status.
 
+use std::sync::Arc;
+
 use thiserror::Error;
 
 use crate::idempotency::StoredRefusal;
@@ -60,7 +62,45 @@ pub trait Problem: std::fmt::Display + std::fmt::Debug {
     fn is_refusal(&self) -> bool {
         false
     }
+    /// What went wrong inside, for the log: the edge logs it once and never renders it.
+    /// Delegate to the wrapped [`GuardError`] so its causes reach the log.
+    fn cause(&self) -> Option<&Cause> {
+        None
+    }
 }
+
+/// Why an internal error happened, in words for the log (an SDK error with its chain, an item
+/// that does not decode). Never sent to a client. Every cause compares equal to every other:
+/// to a client, one internal error is the same answer as another.
+#[derive(Clone)]
+pub struct Cause(Arc<str>);
+
+impl Cause {
+    /// A cause in `words`.
+    pub fn new(words: impl Into<String>) -> Self {
+        Self(Arc::from(words.into()))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cause({:?})", &*self.0)
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Cause {}
 
 /// Every way the guard itself refuses or fails a request, with the contract's code.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -114,9 +154,25 @@ pub enum GuardError {
     /// 503: DynamoDB throttled, timed out or was unreachable.
     #[error("the service is busy; retry shortly")]
     Unavailable,
-    /// 500: our fault; the cause went to the log where it happened.
+    /// 500: our fault; the cause goes to the log at the edge, never to the client.
     #[error("internal error")]
-    Internal,
+    Internal(Cause),
+}
+
+impl GuardError {
+    /// 500 for the reason given in `cause` (logged, never rendered).
+    ///
+    /// ```
+    /// use replaysafe::{GuardError, Problem};
+    ///
+    /// let err = GuardError::internal("the orders item has no sku");
+    /// assert_eq!(err.status(), 500);
+    /// assert_eq!(err.to_string(), "internal error");
+    /// assert_eq!(err.cause().unwrap().to_string(), "the orders item has no sku");
+    /// ```
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::Internal(Cause::new(cause))
+    }
 }
 
 impl Problem for GuardError {
@@ -129,7 +185,7 @@ impl Problem for GuardError {
             BodyTooLarge { .. } => 413,
             IdempotencyKeyReused => 422,
             Refused(r) => r.status,
-            ResponseTooLarge | Internal => 500,
+            ResponseTooLarge | Internal(_) => 500,
             Unavailable => 503,
         }
     }
@@ -151,7 +207,7 @@ impl Problem for GuardError {
             AttemptSuperseded => "attempt-superseded",
             Refused(r) => &r.code,
             Unavailable => "unavailable",
-            ResponseTooLarge | Internal => "internal",
+            ResponseTooLarge | Internal(_) => "internal",
         }
     }
 
@@ -172,13 +228,20 @@ impl Problem for GuardError {
             AttemptSuperseded => "Attempt superseded",
             Refused(r) => &r.title,
             Unavailable => "Service unavailable",
-            ResponseTooLarge | Internal => "Internal error",
+            ResponseTooLarge | Internal(_) => "Internal error",
         }
     }
 
     fn retry_after(&self) -> Option<u32> {
         match self {
             GuardError::RequestInProgress | GuardError::Unavailable => Some(1),
+            _ => None,
+        }
+    }
+
+    fn cause(&self) -> Option<&Cause> {
+        match self {
+            GuardError::Internal(cause) => Some(cause),
             _ => None,
         }
     }

@@ -92,7 +92,7 @@ pub use builder::GuardBuilder;
 ///                 .expect("table and item are set");
 ///             // No condition, so no refusal: the closure is never called.
 ///             let write = Write::new(TransactWriteItem::builder().put(put).build(), |_old| {
-///                 GuardError::Internal
+///                 GuardError::internal("an unconditional put failed its condition")
 ///             });
 ///             let response = StoredResponse::json(201, &note_id)
 ///                 .with_header("location", format!("/notes/{note_id}"));
@@ -417,7 +417,9 @@ impl Guard {
                 let held = cancelled
                     .old_item(0)
                     .and_then(|item| self.store.live(item, signed.now))
-                    .ok_or(GuardError::Internal)?;
+                    .ok_or_else(|| {
+                        GuardError::internal("the claim failed on an item that does not decode")
+                    })?;
                 return match held {
                     KeyState::Answered(record) => Ok(answer(record, signed)?),
                     KeyState::Fenced(fence) => Err(superseded(fence, signed).into()),
@@ -438,8 +440,11 @@ impl Guard {
                 return Err(refused);
             }
             if !cancelled.is_transient() {
-                tracing::error!(codes = ?cancelled.codes(), "transaction cancelled for no known reason");
-                return Err(GuardError::Internal.into());
+                return Err(GuardError::internal(format!(
+                    "transaction cancelled for no known reason: {:?}",
+                    cancelled.codes()
+                ))
+                .into());
             }
             if attempt < attempts {
                 tokio::time::sleep(backoff(attempt)).await;

@@ -658,7 +658,7 @@ fn openapi_documents_every_problem_code() {
             | IdempotencyKeyReused
             | AttemptSuperseded
             | Unavailable
-            | Internal => true,
+            | Internal(_) => true,
             // Answers again a refusal listed below, with its code; or `internal`.
             Refused(_) | ResponseTooLarge => false,
         }
@@ -684,7 +684,7 @@ fn openapi_documents_every_problem_code() {
         IdempotencyKeyReused,
         AttemptSuperseded,
         Unavailable,
-        Internal,
+        GuardError::internal("any"),
     ]
     .into_iter()
     .map(PaymentsError::from)

@@ -28,7 +28,10 @@ impl PaymentsStore {
             .await
             .map_err(|e| sdk_failure("get_account", e))?;
         out.item
-            .map(|item| decode(&item).ok_or(GuardError::Internal.into()))
+            .map(|item| {
+                decode(&item)
+                    .ok_or_else(|| GuardError::internal("an account item does not decode").into())
+            })
             .transpose()
     }
 
@@ -110,7 +113,7 @@ impl PaymentsStore {
             }
             // Present and in this currency: the condition cannot have failed for a business
             // reason.
-            Some(_) => GuardError::Internal.into(),
+            Some(_) => GuardError::internal("a debit or credit failed on a present account").into(),
         })
     }
 

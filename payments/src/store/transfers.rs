@@ -26,7 +26,10 @@ impl PaymentsStore {
             .await
             .map_err(|e| sdk_failure("get_transfer", e))?;
         out.item
-            .map(|item| decode(&item).ok_or(GuardError::Internal.into()))
+            .map(|item| {
+                decode(&item)
+                    .ok_or_else(|| GuardError::internal("a transfer item does not decode").into())
+            })
             .transpose()
     }
 
@@ -48,7 +51,9 @@ impl PaymentsStore {
         let item = TransactWriteItem::builder()
             .put(put.build().expect("table, item and condition are set"))
             .build();
-        Write::new(item, |_| GuardError::Internal.into())
+        Write::new(item, |_| {
+            GuardError::internal("a new transfer id was taken").into()
+        })
     }
 }
 

@@ -68,6 +68,13 @@ impl Problem for OrderError {
     fn is_refusal(&self) -> bool {
         !matches!(self, Self::Guard(_))
     }
+    /// The guard's internal causes reach the log through the app's error.
+    fn cause(&self) -> Option<&replaysafe::error::Cause> {
+        match self {
+            Self::Guard(e) => e.cause(),
+            _ => None,
+        }
+    }
 }
 
 /// The request body.

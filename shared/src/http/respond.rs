@@ -58,6 +58,9 @@ where
     let (method, path, request_id) = (req.method, req.path, req.request_id.clone());
     let reply = endpoint(app, req).await;
     let code = reply.as_ref().err().map(|e| e.code().to_owned());
+    if let Some(cause) = reply.as_ref().err().and_then(|e| e.cause()) {
+        tracing::error!(request_id, %cause, "internal error");
+    }
     let response = finish(reply, &app.as_ref().config().problem_type_base);
     tracing::info!(
         method,

@@ -51,7 +51,7 @@ impl Store {
         };
         let secret = get_s(&item, "secret")
             .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-            .ok_or(GuardError::Internal)?;
+            .ok_or_else(|| GuardError::internal("a clients item has no base64 secret"))?;
         Ok(Some(ClientRecord {
             client_id: client_id.clone(),
             secret,

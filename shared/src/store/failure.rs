@@ -17,8 +17,9 @@ const TRANSIENT_CODES: &[&str] = &[
 
 /// What a failed SDK call (`operation` names it in the log) becomes: [`GuardError::Unavailable`]
 /// (503, retry) for timeouts, dispatch and response failures and DynamoDB's throttling, internal
-/// and transaction-conflict errors; [`GuardError::Internal`] (500) for anything else. The SDK's
-/// error is logged here and carried no further, so an app can use this for its own tables.
+/// and transaction-conflict errors; [`GuardError::Internal`] (500) for anything else, carrying the
+/// SDK's error to the edge's log. A transient failure is logged here, as a warning. The SDK's
+/// words never reach a response, so an app can use this for its own tables.
 pub fn sdk_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> GuardError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -36,7 +37,7 @@ where
         tracing::warn!(operation, code, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "dynamodb unavailable");
         GuardError::Unavailable
     } else {
-        tracing::error!(operation, code, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "dynamodb call failed");
-        GuardError::Internal
+        let error = aws_sdk_dynamodb::error::DisplayErrorContext(&err);
+        GuardError::internal(format!("dynamodb {operation} failed ({code}): {error}"))
     }
 }

@@ -78,8 +78,9 @@ impl Store {
     ) -> Result<TransactWriteItem, GuardError> {
         let response = &record.response;
         if let Some(problem) = response.header_problem() {
-            tracing::error!(problem, "response cannot be stored under its key");
-            return Err(GuardError::Internal);
+            return Err(GuardError::internal(format!(
+                "the response cannot be stored under its key: {problem}"
+            )));
         }
         if response.stored_bytes() > MAX_STORED_RESPONSE_BYTES {
             tracing::error!(
@@ -147,7 +148,9 @@ impl Store {
                     .item()
                     .and_then(|old| self.live(old, now))
                     .map(FenceWrite::Held)
-                    .ok_or(GuardError::Internal),
+                    .ok_or_else(|| {
+                        GuardError::internal("a fence write failed on an item that does not decode")
+                    }),
                 _ => Err(sdk_failure("write_fence", e)),
             },
         }
@@ -292,7 +295,7 @@ mod tests {
         ] {
             assert_eq!(
                 claim(bad.clone()).err(),
-                Some(GuardError::Internal),
+                Some(GuardError::internal("any")),
                 "{bad:?}"
             );
         }

@@ -25,7 +25,9 @@ use crate::error::GuardError;
 ///     .build()
 ///     .unwrap();
 /// let write: Write<GuardError> =
-///     Write::new(TransactWriteItem::builder().put(put).build(), |_old| GuardError::Internal);
+///     Write::new(TransactWriteItem::builder().put(put).build(), |_old| {
+///         GuardError::internal("the order exists")
+///     });
 /// # let _ = write;
 /// ```
 pub struct Write<E> {

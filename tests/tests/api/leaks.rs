@@ -593,6 +593,18 @@ async fn logs_carry_no_secret_and_no_signature() {
         assert_eq!(lines.len(), 1, "{} {}: {logs}", call.method, call.path);
         assert!(lines[0]["fields"]["status"].is_u64(), "{}", lines[0]);
     }
+    // The 500's cause (the missing table) is logged once, at the edge, with its request id;
+    // the answer carried none of it (see `failures_of_dynamodb_become_500_or_503_...`).
+    let lost = &calls[6];
+    let causes: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "internal error")
+        .collect();
+    assert_eq!(causes.len(), 1, "{logs}");
+    assert_eq!(causes[0]["fields"]["request_id"], lost.request_id.as_str());
+    let cause = causes[0]["fields"]["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("ResourceNotFound"), "{cause}");
 
     let refs: Vec<&Call> = calls.iter().collect();
     let mut forbidden: Vec<String> = secret_forms(&app.alice.secret);
