@@ -10,45 +10,13 @@
 //! its row below, add its path to `openapi.yaml`, run `make endpoints`.
 
 use lambda_http::{Body, Request, Response};
+pub use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_POST_GRANTS};
 
 use crate::Payments;
 
-/// One statement of a function's IAM role: DynamoDB `actions` (without the `dynamodb:` prefix)
-/// on one `table`, by its logical name in `TABLE_SPECS` (`accounts` is `AccountsTable` in
-/// `template.yaml`), under the statement id `sid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Grant {
-    /// The statement's `Sid`: what the function does with the table.
-    pub sid: &'static str,
-    /// The table's logical name (`clients`, `nonces`, `idempotency`, `accounts`, `transfers`).
-    pub table: &'static str,
-    /// DynamoDB actions, e.g. `GetItem`.
-    pub actions: &'static [&'static str],
-}
-
 const fn grant(sid: &'static str, table: &'static str, actions: &'static [&'static str]) -> Grant {
-    Grant {
-        sid,
-        table,
-        actions,
-    }
+    Grant::new(sid, table, actions)
 }
-
-/// What the guard calls for every request: it reads the caller's client and consumes the nonce
-/// (a conditional `PutItem`); see `shared/src/store/`.
-pub const GUARD_GRANTS: [Grant; 2] = [
-    grant("AuthenticateClient", "clients", &["GetItem"]),
-    grant("ConsumeNonce", "nonces", &["PutItem"]),
-];
-
-/// What the guard calls for every POST besides: it reads the idempotency record and claims the
-/// key inside the endpoint's `TransactWriteItems`, which IAM authorizes item by item (`PutItem`
-/// or `UpdateItem` on each table the transaction touches).
-pub const GUARD_POST_GRANTS: [Grant; 1] = [grant(
-    "ReadAndClaimIdempotencyKey",
-    "idempotency",
-    &["GetItem", "PutItem"],
-)];
 
 /// One row of the endpoint table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

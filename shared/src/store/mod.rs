@@ -6,6 +6,7 @@
 pub mod attrs;
 pub mod clients;
 mod failure;
+pub mod grants;
 pub mod idempotency;
 pub mod nonces;
 pub mod schema;

@@ -1,0 +1,56 @@
+//! The IAM grants the guard's own DynamoDB calls need, as data: a deployment tool (this repo's
+//! `make endpoints`) adds them to every function's role beside the app's.
+
+/// One statement of a function's IAM role: DynamoDB `actions` (without the `dynamodb:` prefix)
+/// on one `table`, by its logical name (`clients`, `nonces`, `idempotency`, or an app's), under
+/// the statement id `sid`.
+///
+/// ```
+/// use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_POST_GRANTS};
+///
+/// let orders = Grant::new("PutOrder", "orders", &["PutItem"]);
+/// let mut role: Vec<Grant> = GUARD_GRANTS.to_vec();
+/// role.extend(GUARD_POST_GRANTS);
+/// role.push(orders);
+/// assert!(role.iter().all(|g| !g.actions.contains(&"DeleteItem")));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The statement's `Sid`: what the function does with the table.
+    pub sid: &'static str,
+    /// The table's logical name.
+    pub table: &'static str,
+    /// DynamoDB actions, e.g. `GetItem`.
+    pub actions: &'static [&'static str],
+}
+
+impl Grant {
+    /// `actions` on `table`, as statement `sid`.
+    pub const fn new(
+        sid: &'static str,
+        table: &'static str,
+        actions: &'static [&'static str],
+    ) -> Self {
+        Self {
+            sid,
+            table,
+            actions,
+        }
+    }
+}
+
+/// What the guard calls for every request: it reads the caller's client (with the default
+/// [`KeySource`](crate::auth::KeySource)) and consumes the nonce (a conditional `PutItem`).
+pub const GUARD_GRANTS: [Grant; 2] = [
+    Grant::new("AuthenticateClient", "clients", &["GetItem"]),
+    Grant::new("ConsumeNonce", "nonces", &["PutItem"]),
+];
+
+/// What the guard calls for every POST besides: it reads the idempotency item, claims the key
+/// inside the app's `TransactWriteItems` (which IAM authorizes item by item: `PutItem` or
+/// `UpdateItem` on each table the transaction touches) and writes a fence with `PutItem`.
+pub const GUARD_POST_GRANTS: [Grant; 1] = [Grant::new(
+    "ReadAndClaimIdempotencyKey",
+    "idempotency",
+    &["GetItem", "PutItem"],
+)];
