@@ -113,16 +113,31 @@ fn what_it_would_take(run: &Run) -> Vec<String> {
         let total = ms(cold.total.p50);
         if total > 20.0 {
             out.push(format!(
-                "Cold start, {name} ({total:.1} ms): init {:.1} ms, first invocation {:.1} ms, of which \
-                 {:.1} ms on a CPU; the rest is waiting on DynamoDB Local and on a CPU shared with other \
-                 builds. The first invocation makes one more sequential round trip than a warm one (the \
-                 client's secret, not cached yet); loading the clients in init would save it, for a \
-                 clients table small enough to read whole.",
-                ms(cold.init.p50),
+                "Cold start, {name} ({total:.1} ms): init {:.1} ms, then the first invocation {:.1} ms; \
+                 {:.1} ms of the whole on a CPU, the rest waiting on DynamoDB Local (the warm-up's round trip in \
+                 init, two sequential ones in the first invocation) and on a CPU shared with other builds. \
+                 Under 20 ms would take that CPU time and those round trips with no wait for a core, and \
+                 then one round trip fewer: the first \
+                 invocation reads the client's secret, not cached yet, before its nonce put ∥ read; \
+                 loading the secrets in init would save it, for a clients table small enough to read whole.",
+ms(cold.init.p50),
                 ms(cold.first.p50),
                 ms(cold.cpu.p50),
             ));
         }
+    }
+    if let Some((s, z)) = run
+        .sizes
+        .iter()
+        .filter_map(|s| s.release_zip.as_ref().map(|z| (s, z)))
+        .find(|(_, z)| mib(z.bytes) > 4.0)
+    {
+        out.push(format!(
+            "Release zip, {} ({:.2} MiB): it would take a smaller binary: `opt-level = \"s\"` in the \
+             release profile, and fewer SDK features.",
+            s.name,
+            mib(z.bytes)
+        ));
     }
     out
 }
