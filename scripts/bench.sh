@@ -23,7 +23,8 @@ fi
 # The `bench` profile: optimised, without the minutes of LTO a release build takes. The
 # functions' binaries land in target/release (cargo's folder for that profile).
 log "building the functions and the bench (profile bench)"
-cargo build --profile bench -p get-account -p create-transfer -p replaysafe-bench --bins
+cargo build --profile bench -p get-account -p create-transfer -p create-account -p get-transfer \
+  -p replaysafe-bench --bins
 cargo bench -p replaysafe-bench --bench micro --no-run
 
 log "criterion micro-benchmarks"

@@ -18,6 +18,9 @@ pub struct ColdRun {
     pub first: Duration,
     /// Spawn to the first answer.
     pub total: Duration,
+    /// CPU time of the process's live threads at its first answer: what a loaded machine's
+    /// scheduler cannot stretch.
+    pub cpu: Duration,
     /// The second invocation, warm.
     pub warm: Duration,
     /// VmHWM after the warm invocation.
@@ -50,6 +53,7 @@ pub async fn cold_start(
         let timeout = Duration::from_secs(30);
         let first = runtime.invoke(&events[0], timeout).await?;
         let init_done = runtime.first_poll().ok_or("answered without polling")?;
+        let cpu = cpu_time(child.id()).unwrap_or_default();
         let warm = runtime.invoke(&events[1], timeout).await?;
         for reply in [&first, &warm] {
             if reply.error || reply.status() != Some(expect) {
@@ -64,6 +68,7 @@ pub async fn cold_start(
             init: init_done - started,
             first: first.answered_at - first.polled_at,
             total: first.answered_at - started,
+            cpu,
             warm: warm.answered_at - warm.polled_at,
             peak_rss_kib: peak_rss_kib(child.id()).unwrap_or(0),
         })
@@ -81,12 +86,23 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// On-CPU time of a running process's threads (`/proc/<pid>/task/*/schedstat`, nanoseconds).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(ns))
+}
+
 /// Medians over many spawns.
 #[derive(Debug, Clone)]
 pub struct ColdSummary {
     pub init: Summary,
     pub first: Summary,
     pub total: Summary,
+    pub cpu: Summary,
     pub warm: Summary,
     pub peak_rss_kib: u64,
 }
@@ -98,6 +114,7 @@ pub fn summarize(runs: &[ColdRun]) -> ColdSummary {
         init: summary(runs.iter().map(|r| r.init)),
         first: summary(runs.iter().map(|r| r.first)),
         total: summary(runs.iter().map(|r| r.total)),
+        cpu: summary(runs.iter().map(|r| r.cpu)),
         warm: summary(runs.iter().map(|r| r.warm)),
         peak_rss_kib: rss.get(rss.len() / 2).copied().unwrap_or(0),
     }

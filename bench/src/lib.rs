@@ -10,4 +10,5 @@ pub mod floor;
 pub mod paths;
 pub mod peer;
 pub mod report;
+pub mod sizes;
 pub mod stats;

@@ -5,9 +5,11 @@
 //! Knobs (environment): BENCH_WARMUP_SECS (45), BENCH_ROUNDS (5), BENCH_PER_ROUND (60),
 //! BENCH_COLD_RUNS (10), BENCH_LEVEL_REQUESTS (400), BENCH_BIN_DIR (target/release),
 //! BENCH_PYTHON (.venv/bin/python), BENCH_OUT_DIR (bench), BENCH_CRITERION_DIR
-//! (target/criterion), DYNAMODB_PID (DynamoDB Local's JVM, for its CPU time), BENCH_ABOUT
-//! (extra `label: value` lines for the header, one a line), BENCH_BEFORE_BIN_DIR (binaries of an
-//! earlier build whose cold start to measure beside today's).
+//! (target/criterion), BENCH_LAMBDA_DIR (target/lambda, where `make build` leaves its zips),
+//! DYNAMODB_PID (DynamoDB Local's JVM, for its CPU time), BENCH_ABOUT (extra `label: value`
+//! lines for the header, one a line), BENCH_BEFORE_BIN_DIR (binaries of an earlier build whose
+//! cold start to measure beside today's), BENCH_ONLY=cold (only the cold starts, printed, nothing
+//! written: for working on init; run the binary itself, on a DynamoDB Local in the environment).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use replaysafe_bench::cold::{cold_start, summarize, ColdRun, ColdSummary};
 use replaysafe_bench::floor::Floor;
 use replaysafe_bench::paths::{self, Subjects};
 use replaysafe_bench::peer::{event, Peer};
-use replaysafe_bench::{calls, concurrency, report};
+use replaysafe_bench::{calls, concurrency, report, sizes};
 use replaysafe_tests::{endpoint, TestApp};
 
 fn knob(name: &str, default: usize) -> usize {
@@ -244,8 +246,18 @@ async fn main() {
     let python = path_knob("BENCH_PYTHON", ".venv/bin/python");
     let out_dir = path_knob("BENCH_OUT_DIR", "bench");
     let criterion = path_knob("BENCH_CRITERION_DIR", "target/criterion");
+    let lambda_dir = path_knob("BENCH_LAMBDA_DIR", "target/lambda");
     let bootstrap = PathBuf::from("bench/peer/bootstrap.py");
     let dynamodb_pid = std::env::var("DYNAMODB_PID").ok();
+
+    let before = std::env::var("BENCH_BEFORE_BIN_DIR")
+        .ok()
+        .map(PathBuf::from);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("cold") {
+        let cold = cold_starts(&bin_dir, before.as_deref(), &python, &bootstrap, cold_runs).await;
+        eprint!("{}", report::cold_table(&cold));
+        return;
+    }
 
     let subjects = subjects(&python, &bootstrap).await;
     eprintln!(
@@ -260,9 +272,6 @@ async fn main() {
     drop(subjects);
 
     eprintln!("==> cold starts: {cold_runs} spawns of each process");
-    let before = std::env::var("BENCH_BEFORE_BIN_DIR")
-        .ok()
-        .map(PathBuf::from);
     let cold = cold_starts(&bin_dir, before.as_deref(), &python, &bootstrap, cold_runs).await;
 
     eprintln!("==> concurrency 1, 8, 32: {level_requests} fresh transfers each");
@@ -305,6 +314,16 @@ async fn main() {
                 "content_digest_sign",
                 "fingerprint",
             ],
+        ),
+        sizes: sizes::measure(
+            &[
+                "get-account",
+                "create-transfer",
+                "create-account",
+                "get-transfer",
+            ],
+            &bin_dir,
+            &lambda_dir,
         ),
     };
     std::fs::create_dir_all(&out_dir).expect("output folder");

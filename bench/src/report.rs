@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use crate::cold::ColdSummary;
 use crate::concurrency::Level;
 use crate::paths::{Path, PathResults, Subject};
+use crate::sizes::{mib, FunctionSize};
 use crate::stats::{mode, ms, summary, Summary};
 
 pub struct Run {
@@ -18,6 +19,7 @@ pub struct Run {
     pub cold: Vec<(String, ColdSummary)>,
     pub levels: Vec<Level>,
     pub micro: Vec<(String, Option<f64>)>,
+    pub sizes: Vec<FunctionSize>,
 }
 
 fn p50(paths: &PathResults, subject: Subject, path: Path) -> f64 {
@@ -41,6 +43,103 @@ fn ratio(run: &Run, other: Subject, path: Path) -> (f64, f64, f64) {
     let lo = per_round.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = per_round.iter().copied().fold(0.0, f64::max);
     (whole, lo, hi)
+}
+
+/// A sentence per target this run missed: where the time goes, and what would move it.
+fn what_it_would_take(run: &Run) -> Vec<String> {
+    let p = |s, path| p50(&run.paths, s, path);
+    let own = |s, path| own_p50(&run.paths, s, path);
+    let mut out = Vec::new();
+    let floor_peer = p(Subject::Floor, Path::Fresh) / p(Subject::PeerNonce, Path::Fresh);
+    let fresh_peer = p(Subject::Ours, Path::Fresh) / p(Subject::PeerNonce, Path::Fresh);
+    if fresh_peer > 0.45 {
+        out.push(format!(
+            "Fresh transfer vs Powertools + nonce ({fresh_peer:.2}x): the floor (the same calls, nothing \
+             else) is itself at {floor_peer:.2}x the peer here. {}",
+            if floor_peer > 0.45 {
+                "No guard that makes its nonce durable before the transaction can get under it on this \
+                 DynamoDB Local, where the transaction both sides make dominates: it would take a peer \
+                 slower than the one measured, not a faster guard."
+                    .to_owned()
+            } else {
+                format!(
+                    "At 1.1x its floor ours would be at {:.2}x: closing the gap to the floor (below) is \
+                     what it takes.",
+                    floor_peer * 1.1
+                )
+            }
+        ));
+    }
+    let fresh_floor = p(Subject::Ours, Path::Fresh) / p(Subject::Floor, Path::Fresh);
+    if fresh_floor > 1.1 {
+        let gap = p(Subject::Ours, Path::Fresh) - p(Subject::Floor, Path::Fresh);
+        let own_gap = own(Subject::Ours, Path::Fresh) - own(Subject::Floor, Path::Fresh);
+        out.push(format!(
+            "Fresh transfer vs its floor ({fresh_floor:.2}x): the same 3 calls in the same 2 round trips, \
+             items of the same size. Of the {gap:.2} ms gap at p50, {own_gap:.3} ms is ours outside \
+             DynamoDB; the rest is time inside the calls, which the floor's identical calls spend less of \
+             in the same round: it would take finding what makes DynamoDB Local slower on our calls \
+             (per-round ratios are in the Ratios table)."
+        ));
+    }
+    let replay_peer = p(Subject::Ours, Path::Replay) / p(Subject::PeerNonce, Path::Replay);
+    if replay_peer > 0.4 {
+        let floor = p(Subject::Floor, Path::Replay) / p(Subject::PeerNonce, Path::Replay);
+        out.push(format!(
+            "Replay vs Powertools + nonce ({replay_peer:.2}x): one round trip (nonce put ∥ record \
+             read) against the peer's two; the floor of that one round trip is at {floor:.2}x the peer. \
+             {}",
+            if floor > 0.4 {
+                "Under 0.4x would take a round trip cheaper than DynamoDB Local's two concurrent calls: \
+                 not reachable by the guard."
+            } else {
+                "What is left is ours over the floor: time outside DynamoDB and the answer's bytes."
+            }
+        ));
+    }
+    let own_ours = own(Subject::Ours, Path::Fresh);
+    if own_ours > 0.1 {
+        let floor = own(Subject::Floor, Path::Fresh);
+        out.push(format!(
+            "Time outside DynamoDB ({own_ours:.3} ms): the floor, making the same 3 SDK calls and \
+             nothing else, spends {floor:.3} ms outside DynamoDB itself (the SDK's serialising, SigV4 \
+             signing, endpoint resolution and parsing, per call). The guard adds {:.3} ms (signature \
+             check, digest, fingerprint, JSON: a few µs each in the micro-benchmarks, then building the \
+             items and the answer). Under 0.1 ms would take less SDK work per call, not less guard work.",
+            own_ours - floor
+        ));
+    }
+    for (name, cold) in run.cold.iter().filter(|(n, _)| n.starts_with("replaysafe")) {
+        let total = ms(cold.total.p50);
+        if total > 20.0 {
+            out.push(format!(
+                "Cold start, {name} ({total:.1} ms): init {:.1} ms, then the first invocation {:.1} ms; \
+                 {:.1} ms of the whole on a CPU, the rest waiting on DynamoDB Local (the warm-up's round trip in \
+                 init, two sequential ones in the first invocation) and on a CPU shared with other builds. \
+                 Under 20 ms would take that CPU time and those round trips with no wait for a core, and \
+                 then one round trip fewer: the first \
+                 invocation reads the client's secret, not cached yet, before its nonce put ∥ read; \
+                 loading the secrets in init would save it, for a clients table small enough to read whole.",
+ms(cold.init.p50),
+                ms(cold.first.p50),
+                ms(cold.cpu.p50),
+            ));
+        }
+    }
+    if let Some((s, z)) = run
+        .sizes
+        .iter()
+        .filter_map(|s| s.release_zip.as_ref().map(|z| (s, z)))
+        .find(|(_, z)| mib(z.bytes) > 4.0)
+    {
+        out.push(format!(
+            "Release zip, {} ({:.2} MiB): it would take a smaller binary: `opt-level = \"s\"` in the \
+             release profile, and fewer SDK features.",
+            s.name,
+            mib(z.bytes)
+        ));
+    }
+    out
 }
 
 fn row(out: &mut String, cells: &[String]) {
@@ -102,15 +201,36 @@ pub fn markdown(run: &Run) -> String {
             mib <= 15.0,
         ));
     }
-    for (name, measured, met) in targets {
-        row(
-            &mut out,
-            &[
-                name,
-                measured,
-                (if met { "yes" } else { "**no**" }).to_owned(),
-            ],
-        );
+    let mut rows: Vec<(String, String, &str)> = targets
+        .into_iter()
+        .map(|(name, measured, met)| (name, measured, if met { "yes" } else { "**no**" }))
+        .collect();
+    let largest_zip = run
+        .sizes
+        .iter()
+        .filter_map(|s| s.release_zip.as_ref().map(|z| (s, z)))
+        .max_by_key(|(_, z)| z.bytes);
+    rows.push(match largest_zip {
+        Some((s, z)) => (
+            format!("release zip ≤ 4 MiB (largest: {}, {})", s.name, z.arch),
+            format!("{:.2} MiB", mib(z.bytes)),
+            if mib(z.bytes) <= 4.0 { "yes" } else { "**no**" },
+        ),
+        None => (
+            "release zip ≤ 4 MiB".to_owned(),
+            "no `make build` output in target/lambda (see Size)".to_owned(),
+            "not measured",
+        ),
+    });
+    for (name, measured, met) in rows {
+        row(&mut out, &[name, measured, met.to_owned()]);
+    }
+    let missed = what_it_would_take(run);
+    if !missed.is_empty() {
+        out.push_str("\nWhat a missed target would take, from this run's numbers:\n\n");
+        for line in missed {
+            let _ = writeln!(out, "- {line}");
+        }
     }
 
     out.push_str(
@@ -169,25 +289,11 @@ pub fn markdown(run: &Run) -> String {
     out.push_str(
         "\n## Cold start\n\nEach process spawned fresh under the bench's Lambda Runtime API emulator. Init: spawn to \
          the first poll of `invocation/next`. First invocation: the event handed over to its answer (a signed \
-         request from a client whose secret is not cached yet). Warm: the second invocation. Peak RSS: VmHWM.\n\n\
-         | process | runs | init p50 ms | first invocation p50 ms | spawn to first answer p50 ms | p90 ms | warm invocation p50 ms | peak RSS MiB |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         request from a client whose secret is not cached yet). CPU: the process's on-CPU time at its first \
+         answer, which a busy machine does not stretch as it does wall time. Warm: the second invocation. Peak \
+         RSS: VmHWM.\n\n",
     );
-    for (name, c) in &run.cold {
-        row(
-            &mut out,
-            &[
-                name.clone(),
-                c.total.n.to_string(),
-                f(ms(c.init.p50), 1),
-                f(ms(c.first.p50), 1),
-                f(ms(c.total.p50), 1),
-                f(ms(c.total.p90), 1),
-                f(ms(c.warm.p50), 2),
-                f(c.peak_rss_kib as f64 / 1024.0, 1),
-            ],
-        );
-    }
+    out.push_str(&cold_table(&run.cold));
 
     out.push_str(
         "\n## Concurrency (replaysafe in-process, fresh transfers)\n\nOne process, one SDK client, `level` tasks \
@@ -225,7 +331,62 @@ pub fn markdown(run: &Run) -> String {
             ],
         );
     }
+    out.push_str(
+        "\n## Size\n\nRelease zip: what `make build` last left in `target/lambda/` (`cargo lambda build \
+         --release --output-format zip`: LTO, 1 codegen unit, stripped; arm64 unless the aarch64 std library \
+         is missing), read, not rebuilt: its minutes of LTO do not fit in `make bench`. Bench binary: what \
+         this run built (profile bench: no LTO, 16 codegen units, x86_64), stripped here and deflated with \
+         `gzip -9`, about what a zip of it stores.\n\n\
+         | function | bench binary MiB | stripped MiB | stripped, deflated MiB | release zip MiB | release zip built |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for s in &run.sizes {
+        let size = |b: Option<u64>| b.map_or("-".to_owned(), |b| f(mib(b), 2));
+        let (zip, built) = s
+            .release_zip
+            .as_ref()
+            .map_or(("not built".to_owned(), "-".to_owned()), |z| {
+                (format!("{:.2} ({})", mib(z.bytes), z.arch), z.built.clone())
+            });
+        row(
+            &mut out,
+            &[
+                s.name.clone(),
+                size(s.bench_binary),
+                size(s.bench_stripped),
+                size(s.bench_deflated),
+                zip,
+                built,
+            ],
+        );
+    }
+
     out.push_str("\n## Latency distributions\n\n![latency quantiles per path](latency.svg)\n");
+    out
+}
+
+/// The cold-start table (markdown), one row per process.
+pub fn cold_table(cold: &[(String, ColdSummary)]) -> String {
+    let mut out = String::from(
+        "| process | runs | init p50 ms | first invocation p50 ms | spawn to first answer p50 ms | p90 ms | CPU to first answer p50 ms | warm invocation p50 ms | peak RSS MiB |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (name, c) in cold {
+        row(
+            &mut out,
+            &[
+                name.clone(),
+                c.total.n.to_string(),
+                f(ms(c.init.p50), 1),
+                f(ms(c.first.p50), 1),
+                f(ms(c.total.p50), 1),
+                f(ms(c.total.p90), 1),
+                f(ms(c.cpu.p50), 1),
+                f(ms(c.warm.p50), 2),
+                f(c.peak_rss_kib as f64 / 1024.0, 1),
+            ],
+        );
+    }
     out
 }
 

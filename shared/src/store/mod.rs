@@ -82,15 +82,25 @@ pub async fn sdk_client(endpoint_url: Option<&str>) -> Client {
 /// call ends well inside its timeout. The SDK's standard retry mode stays on (3 attempts,
 /// exponential backoff with jitter, throttling and transient errors only); its attempts and
 /// their backoff all fit in `timeouts.operation`.
+///
+/// When the DynamoDB endpoint is plain `http://` (DynamoDB Local), the SDK gets a plain HTTP
+/// connector: the HTTPS one loads the system's trust store (hundreds of certificate files,
+/// milliseconds of CPU) when the client is built, for connections never made. Credentials then
+/// come from the environment or a profile, or over plain HTTP (container, IMDS); an `http://`
+/// endpoint with credentials that need HTTPS (web identity, SSO) is not supported.
 pub async fn sdk_client_with(
     endpoint_url: Option<&str>,
     timeouts: Option<DynamoDbTimeouts>,
 ) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http = if endpoint_is_plain_http(endpoint_url, |name| std::env::var(name).ok()) {
+        aws_smithy_http_client::Builder::new().build_http()
+    } else {
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https()
+    };
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(t) = timeouts {
         loader = loader.timeout_config(
@@ -105,4 +115,75 @@ pub async fn sdk_client_with(
         loader = loader.endpoint_url(url);
     }
     Client::new(&loader.load().await)
+}
+
+/// Whether the endpoint the SDK will use for DynamoDB is `http://`: `endpoint_url`, else
+/// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL` (the SDK's order; both ignored under
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), read through `env`. Anything else (none, a
+/// profile's, `https://`) keeps the HTTPS connector.
+fn endpoint_is_plain_http(
+    endpoint_url: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> bool {
+    let env = |name| env(name).filter(|v: &String| !v.is_empty());
+    let ignored =
+        env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let url = match endpoint_url {
+        Some(url) => Some(url.to_owned()),
+        None if ignored => None,
+        None => env("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| env("AWS_ENDPOINT_URL")),
+    };
+    url.is_some_and(|u| {
+        u.get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_is_plain_http;
+
+    fn plain(arg: Option<&str>, vars: &[(&str, &str)]) -> bool {
+        endpoint_is_plain_http(arg, |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn plain_http_only_when_the_effective_endpoint_is_http() {
+        let local = "http://127.0.0.1:8000";
+        assert!(!plain(None, &[]));
+        assert!(plain(Some(local), &[]));
+        assert!(plain(Some("HTTP://localhost"), &[]));
+        assert!(!plain(
+            Some("https://dynamodb.eu-west-1.amazonaws.com"),
+            &[("AWS_ENDPOINT_URL", local)]
+        ));
+        assert!(plain(None, &[("AWS_ENDPOINT_URL_DYNAMODB", local)]));
+        assert!(plain(None, &[("AWS_ENDPOINT_URL", local)]));
+        // The service's own variable wins over the global one; an empty one is unset.
+        assert!(!plain(
+            None,
+            &[
+                ("AWS_ENDPOINT_URL_DYNAMODB", "https://x"),
+                ("AWS_ENDPOINT_URL", local)
+            ]
+        ));
+        assert!(plain(
+            None,
+            &[
+                ("AWS_ENDPOINT_URL_DYNAMODB", ""),
+                ("AWS_ENDPOINT_URL", local)
+            ]
+        ));
+        // Ignored configured endpoints: the SDK goes to AWS, over HTTPS; an explicit one stays.
+        let ignore = ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
+        assert!(!plain(
+            None,
+            &[ignore, ("AWS_ENDPOINT_URL_DYNAMODB", local)]
+        ));
+        assert!(plain(Some(local), &[ignore]));
+    }
 }
