@@ -37,6 +37,9 @@ use crate::idempotency::StoredRefusal;
 ///     fn is_refusal(&self) -> bool {
 ///         matches!(self, Self::Exists)
 ///     }
+///     fn cause(&self) -> Option<&replaysafe::error::Cause> {
+///         match self { Self::Exists => None, Self::Guard(e) => e.cause() }
+///     }
 /// }
 /// assert_eq!(OrderError::Exists.code(), "order-exists");
 /// ```
