@@ -765,6 +765,7 @@ impl Call {
 
 pub mod crash;
 pub mod faults;
+pub mod function;
 pub mod runtime_api;
 pub mod server;
 pub mod stall;
