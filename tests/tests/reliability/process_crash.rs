@@ -69,38 +69,65 @@ impl Setup {
     }
 
     /// Sends `call` to a fresh process and SIGKILLs it once DynamoDB has answered its next
-    /// `operation` on `table`; returns the status DynamoDB answered. Fails if the function
-    /// answered instead, or is still alive.
-    async fn killed_after(&self, call: &Call, operation: &str, table: Option<&str>) -> u16 {
+    /// `operation` on `table`. Returns the status DynamoDB answered and the attempt that was
+    /// killed: `call`, or a re-signed copy if the process answered a clean 503 first (DynamoDB
+    /// Local slow on a loaded machine: a client retries). Fails on any other answer, or if the
+    /// process is still alive.
+    async fn killed_after(&self, call: &Call, operation: &str, table: Option<&str>) -> (u16, Call) {
         let function = self.cold_start().await;
         let kill = function.killer();
-        let (killed, dynamodb_said) = tokio::sync::oneshot::channel();
+        let (killed, mut dynamodb_said) = tokio::sync::oneshot::channel();
         self.proxy.on_answer(operation, table, move |status| {
             kill();
             let _ = killed.send(status);
         });
-        let status = tokio::select! {
-            answer = function.invoke(call) => panic!(
-                "the function answered; it was to be killed after {operation}: {answer:?} \
-                 (its log: {})", self.log.display()
-            ),
-            status = dynamodb_said => status.expect("the proxy's hook ran"),
-        };
+        let mut attempt = call.clone();
+        let mut status = None;
+        for _ in 0..5 {
+            tokio::select! {
+                answer = function.invoke(&attempt) => {
+                    let log = self.log.display();
+                    let answer = answer.unwrap_or_else(|e| panic!("{e} (log: {log})"));
+                    answer.assert_problem_in(503, "unavailable", "answered before the kill");
+                    attempt = attempt.resigned(SystemClock.now());
+                }
+                said = &mut dynamodb_said => {
+                    status = Some(said.expect("the proxy's hook ran"));
+                    break;
+                }
+            }
+        }
+        let status = status.unwrap_or_else(|| panic!("never reached {operation}"));
         let exit = function
             .exit_status(Duration::from_secs(10))
             .await
             .expect("the killed process is gone");
         assert_eq!(exit.signal(), Some(9), "SIGKILLed: {exit:?}");
         self.proxy.calm();
-        status
+        (status, attempt)
+    }
+
+    /// `send(function)` until an answer that is not a clean 503 (at most 5 tries): a client
+    /// retries a 503, and DynamoDB Local can be slow on a loaded machine.
+    async fn answered(&self, function: &Function, send: impl Fn() -> Call) -> Answer {
+        for _ in 0..5 {
+            let answer = function
+                .invoke(&send())
+                .await
+                .unwrap_or_else(|e| panic!("no answer: {e} (log: {})", self.log.display()));
+            if answer.status != 503 {
+                return answer;
+            }
+            answer.assert_problem(503, "unavailable");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("still 503 after 5 tries (log: {})", self.log.display())
     }
 
     /// A re-signed retry (same key and body, new nonce, the time now) served by `function`.
     async fn retry(&self, function: &Function, call: &Call) -> Answer {
-        let retry = call.resigned(SystemClock.now());
-        function.invoke(&retry).await.unwrap_or_else(|e| {
-            panic!("the retry got no answer: {e} (log: {})", self.log.display())
-        })
+        self.answered(function, || call.resigned(SystemClock.now()))
+            .await
     }
 
     /// Money moved exactly once (700 from acc_a to acc_b) by exactly one transfer; nothing
@@ -120,7 +147,7 @@ impl Setup {
 async fn a_function_process_killed_after_the_commit_leaves_the_original_answer_for_the_retry() {
     let setup = Setup::new("process-killed-after-commit").await;
     let call = setup.transfer_700();
-    let dynamodb = setup.killed_after(&call, "TransactWriteItems", None).await;
+    let (dynamodb, call) = setup.killed_after(&call, "TransactWriteItems", None).await;
     assert_eq!(dynamodb, 200, "DynamoDB committed the transaction");
     setup.assert_moved_once("after the kill").await;
 
@@ -160,7 +187,7 @@ async fn a_function_process_killed_between_nonce_and_transaction_is_completed_on
     let setup = Setup::new("process-killed-after-nonce").await;
     let call = setup.transfer_700();
     let nonces = setup.app.store.tables().nonces.clone();
-    let dynamodb = setup.killed_after(&call, "PutItem", Some(&nonces)).await;
+    let (dynamodb, call) = setup.killed_after(&call, "PutItem", Some(&nonces)).await;
     assert_eq!(dynamodb, 200, "DynamoDB stored the nonce");
     assert!(setup.app.transfers().await.is_empty(), "no transaction yet");
     assert_eq!(setup.app.balance("acc_a").await, 10_000);
@@ -168,10 +195,7 @@ async fn a_function_process_killed_between_nonce_and_transaction_is_completed_on
 
     let function = setup.cold_start().await;
     // The captured bytes again: their nonce was spent before the process died.
-    let replay = function
-        .invoke(&call.replayed())
-        .await
-        .expect("an answer to the captured copy");
+    let replay = setup.answered(&function, || call.replayed()).await;
     replay.assert_problem(401, "nonce-reused");
 
     let retry = setup.retry(&function, &call).await;
