@@ -58,9 +58,15 @@ fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
             "the body must be a JSON object".into(),
         ));
     }
-    // The syntax is known good here, so whatever serde still refuses is the shape, including a
-    // number beyond f64 (`1e400`: JSON's grammar has no range; serde calls it a syntax error).
-    serde_json::from_slice(body).map_err(|e| PaymentsError::ValidationFailed(e.to_string()))
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => PaymentsError::ValidationFailed(e.to_string()),
+        // A number beyond f64 (`1e400`) passed the syntax pass, as JSON's grammar has no range;
+        // serde files it as a syntax error. (A lone surrogate escape stays invalid-json.)
+        _ if e.to_string().starts_with("number out of range") => {
+            PaymentsError::ValidationFailed(e.to_string())
+        }
+        _ => PaymentsError::InvalidJson(e.to_string()),
+    })
 }
 
 impl From<Invalid> for PaymentsError {
@@ -144,6 +150,8 @@ mod tests {
         assert_eq!(code("{'from':1}"), "invalid-json");
         assert_eq!(code(r#"{"from":1,"#), "invalid-json");
         assert_eq!(code(&"[".repeat(1000)), "invalid-json");
+        // No Unicode scalar value: as bytes that are not UTF-8.
+        assert_eq!(code(r#"{"\uDacb":"x"}"#), "invalid-json");
         // An unknown field's value is never read, so only the UTF-8 check sees these bytes.
         let not_utf8 = NewTransfer::parse(b"{\"zz\":\"\xff\"}").unwrap_err();
         assert_eq!(
