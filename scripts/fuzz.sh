@@ -5,7 +5,8 @@
 # Usage: scripts/fuzz.sh [TARGET...]   env: FUZZ_SECONDS per target (default 60),
 #        FUZZ_SANITIZER (default none: safe Rust; `address` for ASan)
 # Corpus grows in target/fuzz-corpus/<target> from the committed seeds in fuzz/seeds/<target>;
-# a crash is written to target/fuzz-artifacts/<target>/ and fails the run.
+# a crash is written to target/fuzz-artifacts/<target>/ and fails the run (and the next ones,
+# until it passes).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -29,6 +30,14 @@ cargo +nightly fuzz build -s "$sanitizer"
 for t in "${targets[@]}"; do
   corpus="$ROOT/target/fuzz-corpus/$t" artifacts="$ROOT/target/fuzz-artifacts/$t"
   mkdir -p "$corpus" "$artifacts" "seeds/$t"
+  # A crash kept from an earlier run is tried again first: still a crash fails the run; one
+  # that passes now (fixed since) moves to fixed/, so that it cannot fail later runs.
+  while IFS= read -r old; do
+    cargo +nightly fuzz run -s "$sanitizer" "$t" "$old" >/dev/null 2>&1 ||
+      die "$t: ${old#"$ROOT"/} still crashes"
+    mkdir -p "$artifacts/fixed" && mv "$old" "$artifacts/fixed/"
+    log "$t: ${old##*/} from an earlier run passes now (moved to fixed/)"
+  done < <(find "$artifacts" -maxdepth 1 -name 'crash-*')
   log "fuzzing $t for ${seconds}s"
   cargo +nightly fuzz run -s "$sanitizer" "$t" "$corpus" "seeds/$t" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -artifact_prefix="$artifacts/" 2>&1 |

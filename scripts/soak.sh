@@ -16,8 +16,9 @@ mkdir -p "$out"
 report="$ROOT/target/reliability-report.md"
 cases="${SOAK_PROPTEST_CASES:-10000}"
 examples="${SOAK_SCHEMATHESIS_EXAMPLES:-300}"
-log "building the tests"
-cargo test -q --no-run -p replaysafe-signing -p replaysafe -p payments -p replaysafe-tests
+log "building the tests and the function binaries (the real-process crash test runs them)"
+cargo build -q --bins --tests -p replaysafe-signing -p replaysafe -p payments -p replaysafe-tests \
+  -p create-transfer
 
 steps=() failed=0
 # step NAME COMMAND...: runs it with its output in target/reliability/NAME.log, records the result.

@@ -41,6 +41,10 @@ if (($# > 0)); then
 fi
 
 log "cargo test (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
+# The real-process crash test runs target/debug/create-transfer, and cargo test builds a
+# package's binaries only for that package's own integration tests: build every binary first,
+# with the same features as the tests (--tests), so cargo test then has nothing left to build.
+cargo build --workspace --bins --tests
 cargo test --workspace
 
 # Contract fuzzing of the running API: bounded here, more in `make soak`.

@@ -5,10 +5,13 @@
 pub mod calls;
 pub mod cold;
 pub mod concurrency;
-pub mod emulator;
 pub mod floor;
 pub mod paths;
 pub mod peer;
 pub mod report;
 pub mod sizes;
 pub mod stats;
+
+/// The Lambda Runtime API emulator; it lives in the test crate, whose real-process crash test
+/// runs the functions under it too.
+pub use replaysafe_tests::runtime_api as emulator;

@@ -1,9 +1,13 @@
 """Schemathesis hooks for replaysafe (loaded by scripts/schemathesis.sh via SCHEMATHESIS_HOOKS).
 
-Every request that carries `Signature` and `Signature-Input` is signed as a real client signs
-it (RFC 9421, HMAC-SHA256, over the exact bytes sent), with the client that api-under-test
-printed, its `Content-Digest` (when it has one) recomputed. Requests without one of them (the
-auth and missing-header checks remove them) go out as generated.
+The credential is `Signature` (the schema's apiKey scheme), and it depends on the exact bytes
+sent, which only the prepared request has. So the auth provider below marks a case with a
+placeholder signature, and the transport signs exactly the requests that still carry it (RFC
+9421, HMAC-SHA256, over the bytes sent, with the client that api-under-test printed, their
+`Content-Digest`, when they have one, recomputed). Whatever schemathesis sends without the
+placeholder goes out as it is: a request stripped of `Signature` or `Signature-Input`, a
+negative case whose signature headers were generated on purpose, and the `ignored_auth`
+probes (no credential, or an invalid one), which must be refused.
 
 One more check: every error the API answers is RFC 9457 `application/problem+json`, with the
 contract's `code` and `type`.
@@ -28,11 +32,28 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+# What the auth provider puts in `Signature`: "sign this request". Never a valid signature.
+TO_BE_SIGNED = "sig1=:to-be-signed-by-the-hook:"
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[])
+class SignedRequests:
+    """The client's credential: a signature of the request, made at send time."""
+
+    def get(self, case, ctx):
+        return TO_BE_SIGNED
+
+    def set(self, case, data, ctx):
+        case.headers = case.headers or {}
+        case.headers["Signature"] = data
+
+
 def sign(prepared: requests.PreparedRequest) -> None:
-    """Replaces any generated signature headers with a valid signature of this request."""
+    """Replaces the placeholder signature with a valid signature of this request."""
     headers = prepared.headers
-    # A request schemathesis stripped of a credential on purpose goes out as it is.
-    if "Signature" not in headers or "Signature-Input" not in headers:
+    # Only what the auth provider marked; a request without `Signature-Input` (removed on
+    # purpose) keeps the placeholder, which no server accepts.
+    if headers.get("Signature") != TO_BE_SIGNED or "Signature-Input" not in headers:
         return
     url = urlsplit(prepared.url)
     body = prepared.body or b""
@@ -107,3 +128,33 @@ def _carriable(value) -> bool:
 @schemathesis.hook
 def filter_headers(ctx, headers):
     return headers is None or all(_carriable(v) for v in headers.values())
+
+
+
+def _refused_beyond_the_schema(body) -> bool:
+    """What the contract refuses and JSON Schema cannot state: a transfer whose `to` is its
+    `from` (400 `validation-failed`), and an integral number written with a fraction or exponent
+    (`288.0`: an integer to JSON Schema, but the contract takes amounts and balances as integer
+    literals only, see openapi.yaml; 400 `validation-failed`)."""
+    if not isinstance(body, dict):
+        return False
+    if "from" in body and body.get("from") == body.get("to"):
+        return True
+    return any(isinstance(v, float) and v.is_integer() for v in body.values())
+
+
+@schemathesis.hook
+def filter_case(ctx, case):
+    """Keeps those out of the positive cases, so that `positive_data_acceptance` judges
+    everything else. Negative cases are left as generated."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return True
+    return not _refused_beyond_the_schema(case.body)
+
+
+@schemathesis.hook
+def before_add_examples(ctx, examples):
+    """The same for the Examples phase (schema examples, completed with generated values), which
+    `filter_case` does not see: every example is positive data."""
+    examples[:] = [case for case in examples if not _refused_beyond_the_schema(case.body)]

@@ -4,7 +4,9 @@
 //! Each request gets its own upstream connection (`connection: close` both ways), so a fault on
 //! one request never leaks into the next one on a kept-alive connection. Faults are drawn from a
 //! seeded mix ([`FaultProxy::set_mix`]) or scripted for the next request of one operation
-//! ([`FaultProxy::inject`]); scripted faults win.
+//! ([`FaultProxy::inject`]); scripted faults win. [`FaultProxy::on_answer`] runs a hook of the
+//! test's between DynamoDB's answer and its delivery (the real-process crash test kills the
+//! function there), and loses the answer.
 //!
 //! ## SDK retry settings and timeouts under test, and why
 //!
@@ -137,16 +139,37 @@ impl FaultCounts {
     }
 }
 
+/// Run with the HTTP status of DynamoDB's answer, before the answer would go on.
+type AnswerHook = Box<dyn FnOnce(u16) + Send>;
+
+/// A hook for the next request of `operation` on `table` (any table when `None`).
+struct Armed {
+    operation: String,
+    table: Option<String>,
+    hook: AnswerHook,
+}
+
 struct State {
     upstream: SocketAddr,
     mix: Mutex<(FaultMix, StdRng)>,
     /// (operation or any, fault, times left)
     scripted: Mutex<Vec<(Option<String>, Fault, usize)>>,
+    hooks: Mutex<Vec<Armed>>,
     passed: AtomicUsize,
     injected: [AtomicUsize; 5],
 }
 
 impl State {
+    /// The hook armed for this request, taken (each fires once).
+    fn take_hook(&self, operation: &str, request: &RawRequest) -> Option<AnswerHook> {
+        let mut hooks = self.hooks.lock().unwrap();
+        let table = table_name(request);
+        let at = hooks.iter().position(|h| {
+            h.operation == operation && h.table.as_ref().is_none_or(|t| Some(t) == table.as_ref())
+        })?;
+        Some(hooks.remove(at).hook)
+    }
+
     fn decide(&self, operation: &str) -> Option<Fault> {
         {
             let mut scripted = self.scripted.lock().unwrap();
@@ -197,6 +220,7 @@ impl FaultProxy {
             upstream,
             mix: Mutex::new((FaultMix::NONE, StdRng::seed_from_u64(seed))),
             scripted: Mutex::default(),
+            hooks: Mutex::default(),
             passed: AtomicUsize::new(0),
             injected: Default::default(),
         });
@@ -223,10 +247,29 @@ impl FaultProxy {
             .push((operation.map(str::to_owned), fault, times));
     }
 
-    /// No more faults, scripted or drawn.
+    /// The next request of `operation` on `table` (`None`: any table; a transaction names none)
+    /// is forwarded, DynamoDB's answer read in full, then `hook` runs with its HTTP status, and
+    /// the answer is lost as with [`Fault::DropResponse`]: whatever the hook does (kill the
+    /// function's process) happens after DynamoDB acted and before the function hears of it.
+    /// Not counted among the faults; it wins over them.
+    pub fn on_answer(
+        &self,
+        operation: &str,
+        table: Option<&str>,
+        hook: impl FnOnce(u16) + Send + 'static,
+    ) {
+        self.state.hooks.lock().unwrap().push(Armed {
+            operation: operation.to_owned(),
+            table: table.map(str::to_owned),
+            hook: Box::new(hook),
+        });
+    }
+
+    /// No more faults, scripted or drawn, and no hooks.
     pub fn calm(&self) {
         self.set_mix(FaultMix::NONE);
         self.state.scripted.lock().unwrap().clear();
+        self.state.hooks.lock().unwrap().clear();
     }
 
     pub fn counts(&self) -> FaultCounts {
@@ -250,6 +293,9 @@ async fn relay(mut client: TcpStream, state: Arc<State>) {
     let operation = header(&request, "x-amz-target")
         .and_then(|t| t.rsplit('.').next().map(str::to_owned))
         .unwrap_or_default();
+    if let Some(hook) = state.take_hook(&operation, &request) {
+        return forward(client, &request, state.upstream, Then::Hook(hook)).await;
+    }
     let fault = state.decide(&operation);
     match fault {
         Some(f) => state.injected[f.index()].fetch_add(1, Ordering::SeqCst),
@@ -278,11 +324,17 @@ async fn relay(mut client: TcpStream, state: Arc<State>) {
         }
         Some(Fault::Latency(d)) => {
             tokio::time::sleep(d).await;
-            forward(client, &request, state.upstream, false).await;
+            forward(client, &request, state.upstream, Then::Deliver).await;
         }
-        Some(Fault::DropResponse) => forward(client, &request, state.upstream, true).await,
-        None => forward(client, &request, state.upstream, false).await,
+        Some(Fault::DropResponse) => forward(client, &request, state.upstream, Then::Lose).await,
+        None => forward(client, &request, state.upstream, Then::Deliver).await,
     }
+}
+
+/// The `TableName` of a single-table call (DynamoDB's JSON protocol); `None` for a transaction.
+fn table_name(request: &RawRequest) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
+    body.get("TableName")?.as_str().map(str::to_owned)
 }
 
 fn header<'a>(request: &'a RawRequest, name: &str) -> Option<&'a str> {
@@ -301,7 +353,15 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn forward(mut client: TcpStream, request: &RawRequest, upstream: SocketAddr, lose: bool) {
+/// What becomes of DynamoDB's answer.
+enum Then {
+    Deliver,
+    Lose,
+    /// Run the hook with the answer's status, then lose the answer.
+    Hook(AnswerHook),
+}
+
+async fn forward(mut client: TcpStream, request: &RawRequest, upstream: SocketAddr, then: Then) {
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return reset(client);
     };
@@ -320,11 +380,26 @@ async fn forward(mut client: TcpStream, request: &RawRequest, upstream: SocketAd
     if server.write_all(&head).await.is_err() || server.read_to_end(&mut answer).await.is_err() {
         return reset(client);
     }
-    if lose {
-        return reset(client);
+    match then {
+        Then::Deliver => {}
+        Then::Lose => return reset(client),
+        Then::Hook(hook) => {
+            hook(status_of(&answer));
+            return reset(client);
+        }
     }
     let _ = client.write_all(&with_connection_close(answer)).await;
     let _ = client.shutdown().await;
+}
+
+/// The status code of an HTTP/1.1 answer (0 when there is none).
+fn status_of(answer: &[u8]) -> u16 {
+    let line = answer.split(|b| *b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(line)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The answer with its `Connection` header replaced by `close`.

@@ -789,7 +789,9 @@ impl Call {
 
 pub mod crash;
 pub mod faults;
+pub mod function;
 pub mod generate;
+pub mod runtime_api;
 pub mod server;
 pub mod stall;
 pub mod wire;

@@ -634,6 +634,24 @@ fn the_template_cannot_deploy_a_retention_too_short_for_its_window() {
     );
 }
 
+/// `288.0` is an integer to JSON Schema, and the server refuses it where an integer is asked
+/// for (tests/tests/api/bad_input.rs): no schema keyword can say so, so each such field's
+/// description must, where a client generating requests from the schema reads it.
+#[test]
+fn openapi_says_integer_fields_take_integer_literals_only() {
+    let openapi = yaml("openapi.yaml");
+    let schemas = &openapi["components"]["schemas"];
+    let balance = &schemas["CreateAccountRequest"]["properties"]["initial_balance"];
+    for (name, schema) in [("Amount", &schemas["Amount"]), ("initial_balance", balance)] {
+        assert_eq!(schema["type"], "integer", "{name}");
+        let description = schema["description"].as_str().unwrap_or_default();
+        assert!(
+            description.contains("`288.0`") && description.contains("refused"),
+            "{name}: the description does not say that 288.0 is refused: {description:?}"
+        );
+    }
+}
+
 /// Every problem code the server can answer with is in openapi.yaml, and nothing else.
 #[test]
 fn openapi_documents_every_problem_code() {

@@ -49,10 +49,7 @@ struct TransferBody {
 /// is needed because serde's derived structs also accept a JSON array, taking the fields by
 /// position: `["acc_a","acc_b",1,"EUR",null]` would otherwise be a valid transfer.
 fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
-    // JSON is UTF-8 (RFC 8259); serde's syntax pass skips over string contents unchecked.
-    std::str::from_utf8(body).map_err(|e| PaymentsError::InvalidJson(e.to_string()))?;
-    serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map_err(|e| PaymentsError::InvalidJson(e.to_string()))?;
+    syntax(body)?;
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(PaymentsError::ValidationFailed(
             "the body must be a JSON object".into(),
@@ -60,8 +57,31 @@ fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => PaymentsError::ValidationFailed(e.to_string()),
+        _ if out_of_range(&e) => PaymentsError::ValidationFailed(e.to_string()),
         _ => PaymentsError::InvalidJson(e.to_string()),
     })
+}
+
+/// JSON as I-JSON (RFC 7493) has it: UTF-8, and no escape that names no character (a lone
+/// surrogate, `"\uDACB"`), which serde finds only where it decodes a string, so every string
+/// is decoded here. A number beyond f64 (`1e400`) is still JSON (the grammar has no range, I-JSON
+/// only advises against it): where it is, the syntax alone is checked.
+fn syntax(body: &[u8]) -> Result<(), PaymentsError> {
+    let invalid = |e: serde_json::Error| PaymentsError::InvalidJson(e.to_string());
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(_) => Ok(()),
+        Err(e) if out_of_range(&e) => {
+            std::str::from_utf8(body).map_err(|e| PaymentsError::InvalidJson(e.to_string()))?;
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(invalid)?;
+            Ok(())
+        }
+        Err(e) => Err(invalid(e)),
+    }
+}
+
+/// serde files a number beyond f64 as a syntax error; its message is the only sign of it.
+fn out_of_range(e: &serde_json::Error) -> bool {
+    e.to_string().starts_with("number out of range")
 }
 
 impl From<Invalid> for PaymentsError {
@@ -145,6 +165,9 @@ mod tests {
         assert_eq!(code("{'from':1}"), "invalid-json");
         assert_eq!(code(r#"{"from":1,"#), "invalid-json");
         assert_eq!(code(&"[".repeat(1000)), "invalid-json");
+        // An escape that names no character (a lone surrogate), in a key or a lone string.
+        assert_eq!(code(r#"{"\uDacb":"x"}"#), "invalid-json");
+        assert_eq!(code(r#""\uDacb[""#), "invalid-json");
         // An unknown field's value is never read, so only the UTF-8 check sees these bytes.
         let not_utf8 = NewTransfer::parse(b"{\"zz\":\"\xff\"}").unwrap_err();
         assert_eq!(
@@ -163,6 +186,8 @@ mod tests {
             format!(r#"{{{base},"amount":0}}"#),
             format!(r#"{{{base},"amount":1000000000001}}"#),
             format!(r#"{{{base},"amount":1e30}}"#),
+            format!(r#"{{{base},"amount":1e400}}"#),
+            "33E3333".into(),
             format!(r#"{{{base},"amount":99999999999999999999999999}}"#),
             format!(r#"{{{base},"amount":"15"}}"#),
             format!(r#"{{{base},"amount":15,"extra":1}}"#),

@@ -141,6 +141,7 @@ fn transfer_body_cases() -> Vec<(String, Vec<u8>, &'static str)> {
         ("amount is an array".into(), transfer("[1]"), "validation-failed"),
         // Amounts.
         ("float amount".into(), transfer("15.5"), "validation-failed"),
+        // Integers to JSON Schema, refused as openapi.yaml says (integer literals only).
         ("integral float amount".into(), transfer("15.0"), "validation-failed"),
         ("exponent amount".into(), transfer("1e2"), "validation-failed"),
         ("negative amount".into(), transfer("-1"), "validation-failed"),
@@ -290,6 +291,13 @@ fn account_body_cases() -> Vec<(&'static str, String, &'static str)> {
             "validation-failed",
         ),
         ("float balance", balance("10.5"), "validation-failed"),
+        // Integers to JSON Schema, refused as openapi.yaml says (integer literals only).
+        (
+            "integral float balance",
+            balance("288.0"),
+            "validation-failed",
+        ),
+        ("exponent balance", balance("2.88e2"), "validation-failed"),
         ("negative balance", balance("-1"), "validation-failed"),
         (
             "balance 10^12 + 1",

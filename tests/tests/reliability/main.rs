@@ -1,7 +1,8 @@
-//! Under attack and failure: faults between the functions and DynamoDB, invocations that die
-//! mid-request, and the bank workload over HTTP. Sizes are bounded for `make test`; `make soak`
-//! raises them through the environment (see each module).
+//! Under attack and failure: faults between the functions and DynamoDB, invocations and real
+//! function processes that die mid-request, and the bank workload over HTTP. Sizes are bounded
+//! for `make test`; `make soak` raises them through the environment (see each module).
 
 mod bank;
 mod crash;
 mod faults;
+mod process_crash;
