@@ -238,27 +238,87 @@ impl Config {
     /// or shared table name; an attribute name that is empty or one the guard already writes.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let window = self.replay_window_seconds;
+        let ttl = self.idempotency_ttl_seconds;
         let t = &self.tables;
-        let checks: [(&'static str, String, bool, &'static str); 9] = [
-            ("REPLAY_WINDOW_SECONDS", window.to_string(), (1..=3600).contains(&window), "not between 1 and 3600 seconds"),
-            ("IDEMPOTENCY_TTL_SECONDS", self.idempotency_ttl_seconds.to_string(), self.idempotency_ttl_seconds >= min_idempotency_ttl(window), "below max(3600, 2 × REPLAY_WINDOW_SECONDS + 60): an attempt signed before a commit could arrive after its record expired and execute the key twice"),
-            ("IDEMPOTENCY_TTL_SECONDS", self.idempotency_ttl_seconds.to_string(), self.idempotency_ttl_seconds <= 30 * 86_400, "over 30 days"),
-            ("CLIENT_CACHE_SECONDS", self.client_cache.as_secs().to_string(), self.client_cache <= Duration::from_secs(3600), "over an hour: a revoked client would be trusted that long"),
-            ("MAX_BODY_BYTES", self.max_body_bytes.to_string(), (1..=MAX_BODY_BYTES_LIMIT).contains(&self.max_body_bytes), "not between 1 byte and Lambda's 6 MB payload limit"),
-            ("TRANSACTION_ATTEMPTS", self.transaction_attempts.to_string(), (1..=10).contains(&self.transaction_attempts), "not between 1 and 10"),
-            ("NONCES_TABLE", t.nonces.clone(), !t.nonces.is_empty() && t.nonces != t.idempotency, "empty, or the idempotency table: a nonce and a key of one client could name the same item"),
-            ("GUARD_PARTITION_KEY", t.partition_key.clone(), attribute_free(&t.partition_key) && t.partition_key != t.expires_at, "empty, the TTL attribute, or an attribute the guard writes"),
-            ("GUARD_TTL_ATTRIBUTE", t.expires_at.clone(), attribute_free(&t.expires_at), "empty, or an attribute the guard writes"),
-        ];
-        match checks.into_iter().find(|(_, _, ok, _)| !ok) {
-            None if t.clients.is_empty() || t.idempotency.is_empty() => Err(ConfigError {
-                name: "TABLE_PREFIX",
-                value: String::new(),
-                why: "a table name is empty",
-            }),
-            None => Ok(()),
-            Some((name, value, _, why)) => Err(ConfigError { name, value, why }),
-        }
+        require(
+            (1..=3600).contains(&window),
+            "REPLAY_WINDOW_SECONDS",
+            window,
+            "not between 1 and 3600 seconds",
+        )?;
+        require(
+            ttl >= min_idempotency_ttl(window),
+            "IDEMPOTENCY_TTL_SECONDS",
+            ttl,
+            "below max(3600, 2 × REPLAY_WINDOW_SECONDS + 60): an attempt signed before a \
+             commit could arrive after its record expired and execute the key twice",
+        )?;
+        require(
+            ttl <= 30 * 86_400,
+            "IDEMPOTENCY_TTL_SECONDS",
+            ttl,
+            "over 30 days",
+        )?;
+        require(
+            self.client_cache <= Duration::from_secs(3600),
+            "CLIENT_CACHE_SECONDS",
+            self.client_cache.as_secs(),
+            "over an hour: a revoked client would be trusted that long",
+        )?;
+        require(
+            (1..=MAX_BODY_BYTES_LIMIT).contains(&self.max_body_bytes),
+            "MAX_BODY_BYTES",
+            self.max_body_bytes,
+            "not between 1 byte and Lambda's 6 MB payload limit",
+        )?;
+        require(
+            (1..=10).contains(&self.transaction_attempts),
+            "TRANSACTION_ATTEMPTS",
+            self.transaction_attempts,
+            "not between 1 and 10",
+        )?;
+        require(
+            !t.nonces.is_empty() && t.nonces != t.idempotency,
+            "NONCES_TABLE",
+            &t.nonces,
+            "empty, or the idempotency table: a nonce and a key of one client could name the \
+             same item",
+        )?;
+        require(
+            attribute_free(&t.partition_key) && t.partition_key != t.expires_at,
+            "GUARD_PARTITION_KEY",
+            &t.partition_key,
+            "empty, the TTL attribute, or an attribute the guard writes",
+        )?;
+        require(
+            attribute_free(&t.expires_at),
+            "GUARD_TTL_ATTRIBUTE",
+            &t.expires_at,
+            "empty, or an attribute the guard writes",
+        )?;
+        require(
+            !t.clients.is_empty() && !t.idempotency.is_empty(),
+            "TABLE_PREFIX",
+            "",
+            "a table name is empty",
+        )
+    }
+}
+
+/// `Ok` when `ok`, else the error naming the setting `name` and its `value`.
+fn require(
+    ok: bool,
+    name: &'static str,
+    value: impl ToString,
+    why: &'static str,
+) -> Result<(), ConfigError> {
+    match ok {
+        true => Ok(()),
+        false => Err(ConfigError {
+            name,
+            value: value.to_string(),
+            why,
+        }),
     }
 }
 
