@@ -38,12 +38,7 @@ pub enum FenceWrite {
 
 impl Store {
     fn key_pk(&self, client_id: &ClientId, key: &IdempotencyKey) -> AttributeValue {
-        // Client ids cannot contain '#', so the split is unambiguous.
-        s(format!(
-            "{}{client_id}#{}",
-            self.tables.key_prefix,
-            key.as_str()
-        ))
+        self.client_pk(client_id, key.as_str())
     }
 
     /// What lives under this client's key; an expired item counts as absent.

@@ -23,6 +23,7 @@ pub use failure::sdk_failure;
 pub use transact::Write;
 
 use crate::config::{DynamoDbTimeouts, Tables};
+use crate::ids::ClientId;
 
 /// The SDK client and the names of the guard's tables.
 #[derive(Debug, Clone)]
@@ -69,6 +70,13 @@ impl Store {
     /// The guard's table names.
     pub fn tables(&self) -> &Tables {
         &self.tables
+    }
+
+    /// The partition key value of a client's item in the nonces or idempotency table:
+    /// `<key prefix><client_id>#<name>`. Client ids cannot contain '#', so the split is
+    /// unambiguous.
+    fn client_pk(&self, client_id: &ClientId, name: &str) -> AttributeValue {
+        attrs::s(format!("{}{client_id}#{name}", self.tables.key_prefix))
     }
 }
 

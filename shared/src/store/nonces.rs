@@ -26,10 +26,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&t.nonces)
-            .item(
-                &t.partition_key,
-                s(format!("{}{client_id}#{nonce}", t.key_prefix)),
-            )
+            .item(&t.partition_key, self.client_pk(client_id, nonce))
             .item("request_id", s(request_id))
             .item(&t.expires_at, n(expires_at))
             .condition_expression("attribute_not_exists(#pk) OR #expires_at <= :now")
