@@ -71,7 +71,7 @@ async fn keys_from_the_apps_own_source_sign_for_clients_the_clients_table_never_
     // The clients table does not exist: any read of it would fail the request.
     config.tables.clients = "no-such-table".into();
     let guard = guard_with(&app, config)
-        .keys(SharedKeys(keys.clone()))
+        .keys(keys.clone())
         .build()
         .await
         .expect("a valid config");
@@ -102,15 +102,6 @@ async fn keys_from_the_apps_own_source_sign_for_clients_the_clients_table_never_
     send_via(&payments, &stranger)
         .await
         .assert_problem(401, "unknown-key");
-}
-
-/// A key source lent to the guard while the test keeps counting.
-struct SharedKeys(Arc<MemoryKeys>);
-
-impl KeySource for SharedKeys {
-    fn client<'a>(&'a self, client_id: &'a ClientId) -> ClientLookup<'a> {
-        self.0.client(client_id)
-    }
 }
 
 /// Verifies with HMAC-SHA256 under another name, or refuses everything.

@@ -54,6 +54,13 @@ pub trait KeySource: Send + Sync {
     fn client<'a>(&'a self, client_id: &'a ClientId) -> ClientLookup<'a>;
 }
 
+/// A shared source is a source: the app can keep a handle on the one it lends the guard.
+impl<K: KeySource + ?Sized> KeySource for std::sync::Arc<K> {
+    fn client<'a>(&'a self, client_id: &'a ClientId) -> ClientLookup<'a> {
+        (**self).client(client_id)
+    }
+}
+
 /// The default source: the guard's clients table.
 impl KeySource for Store {
     fn client<'a>(&'a self, client_id: &'a ClientId) -> ClientLookup<'a> {
