@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
-use payments::domain::{AccountId, Amount, ClientId, Currency, Transfer, TransferId};
+use payments::domain::{AccountId, Amount, Currency, Principal, Transfer, TransferId};
 use payments::PaymentsStore;
 use replaysafe::Store;
 
@@ -21,7 +21,7 @@ pub struct Floor {
     pub client: Client,
     pub store: Store,
     pub ledger: PaymentsStore,
-    pub owner: ClientId,
+    pub owner: Principal,
     pub now: i64,
 }
 

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! `make bench`: replaysafe measured beside a Powertools peer and the bare SDK floor on one
 //! DynamoDB Local, with cold starts under a Lambda Runtime API emulator and in-process
 //! concurrency. `src/main.rs` runs it all and writes `bench/RESULTS.md`; the parts live here.

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
 };
 use replaysafe::config::DynamoDbTimeouts;
 use replaysafe::store::sdk_client_with;
-use replaysafe::ClientId;
+use replaysafe::{ClientId, Principal};
 use replaysafe::{Clock, SystemClock};
 use replaysafe_bench::cold::{cold_start, summarize, ColdRun, ColdSummary};
 use replaysafe_bench::floor::Floor;
@@ -111,7 +111,7 @@ async fn subjects(python: &Path, bootstrap: &Path) -> Subjects {
         client: ours.store.client().clone(),
         store: ours.store.clone(),
         ledger: ours.ledger.clone(),
-        owner: ClientId::parse(&ours.alice.id).expect("client id"),
+        owner: Principal::client(&ClientId::parse(&ours.alice.id).expect("client id")),
         now: ours.clock.now(),
     };
     // The peer gets tables of its own, made and filled through our API.

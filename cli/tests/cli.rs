@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use predicates::str::contains;
 use replaysafe::store::sdk_client;
-use replaysafe::{Config, Guard, Store, SystemClock, Tables};
+use replaysafe::{Config, Guard, Tables};
 use replaysafe_client::{Client, Credentials, NewTransfer, PreparedRequest};
 use replaysafe_tests::server::{ApiServer, DroppingProxy};
 use replaysafe_tests::{endpoint, TestApp};
@@ -746,8 +746,11 @@ async fn admin_creates_tables_and_a_client_the_api_accepts() {
     // That client, through the API on those tables.
     let tables = Tables::with_prefix(&prefix);
     let sdk = sdk_client(Some(&dynamodb)).await;
-    let store = Store::new(sdk.clone(), tables.clone());
-    let guard = Guard::new(store, Config::new(tables), std::sync::Arc::new(SystemClock));
+    let guard = Guard::builder(Config::builder().tables(tables).build().unwrap())
+        .sdk_client(sdk.clone())
+        .build()
+        .await
+        .unwrap();
     let ledger = PaymentsStore::new(sdk, PaymentsTables::with_prefix(&prefix));
     let server = ApiServer::start(Payments::new(guard, ledger)).await;
     let scratch = Scratch::new();

@@ -17,6 +17,9 @@ pub enum ProblemCode {
     IdempotencyKeyMissing,
     IdempotencyKeyInvalid,
     DigestMismatch,
+    /// 401: authorizer mode, and the request carried no principal (API Gateway passed it on
+    /// without a `sub`). Final: nothing ran.
+    Unauthenticated,
     SignatureMissing,
     SignatureInvalid,
     UnknownKey,
@@ -45,7 +48,7 @@ pub enum ProblemCode {
     Other(String),
 }
 
-const CODES: [(&str, ProblemCode); 20] = [
+const CODES: [(&str, ProblemCode); 21] = [
     ("invalid-json", ProblemCode::InvalidJson),
     ("validation-failed", ProblemCode::ValidationFailed),
     (
@@ -57,6 +60,7 @@ const CODES: [(&str, ProblemCode); 20] = [
         ProblemCode::IdempotencyKeyInvalid,
     ),
     ("digest-mismatch", ProblemCode::DigestMismatch),
+    ("unauthenticated", ProblemCode::Unauthenticated),
     ("signature-missing", ProblemCode::SignatureMissing),
     ("signature-invalid", ProblemCode::SignatureInvalid),
     ("unknown-key", ProblemCode::UnknownKey),

@@ -1,11 +1,11 @@
-//! The whole request check (`Guard::admit_read` with a read that does nothing: size,
+//! The whole request check (`Guard::read` with a read that does nothing: size,
 //! idempotency key, signature, digest, freshness, then the nonce) on requests that are signed with the client's secret and then possibly changed,
 //! or not signed at all. Never a panic; a request passes only if it was signed and nothing the
 //! signature covers changed afterwards. The client lookup and the nonce put are answered by SDK
 //! mocks (every nonce is new to them, so only the checks before it can refuse).
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
@@ -16,7 +16,7 @@ use lambda_http::{Body, RequestExt};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use replaysafe::http::Incoming;
-use replaysafe::{Config, Guard, GuardError, ManualClock, Store, Tables};
+use replaysafe::{Config, Guard, ManualClock, Tables};
 use replaysafe_signing::Signer;
 
 const NOW: i64 = 1_763_812_800;
@@ -68,18 +68,21 @@ fn guard() -> &'static (tokio::runtime::Runtime, Guard) {
             .repeatedly()
             .build();
         let sdk = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&client, &nonce]);
-        let tables = Tables::with_prefix("fuzz-");
-        let mut config = Config::new(tables.clone());
-        config.client_cache = Duration::from_secs(86_400);
-        let guard = Guard::new(
-            Store::new(sdk, tables),
-            config,
-            Arc::new(ManualClock::new(NOW)),
-        );
+        let config = Config::builder()
+            .tables(Tables::with_prefix("fuzz-"))
+            .client_cache(Duration::from_secs(86_400))
+            .build()
+            .unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
+        let guard = Guard::builder(config)
+            .sdk_client(sdk)
+            .clock(ManualClock::new(NOW))
+            .warm_up(false)
+            .build();
+        let guard = runtime.block_on(guard).unwrap();
         (runtime, guard)
     })
 }
@@ -206,8 +209,8 @@ fuzz_target!(|case: Case| {
     };
     let request = request.with_lambda_context(lambda_http::Context::default());
     let incoming = Incoming::from_lambda(&request);
-    let read = async { Ok::<(), GuardError>(()) };
-    let verdict = runtime.block_on(guard.admit_read(&incoming, read));
+    let read = async { Ok::<(), replaysafe::Error<std::convert::Infallible>>(()) };
+    let verdict = runtime.block_on(guard.read(&incoming, read));
     let tampered = (&method_bytes, &target_bytes, &body, &key)
         != (&signed_as.0, &signed_as.1, &signed_as.2, &signed_as.3)
         || headers[..signed_as.4.len()] != signed_as.4[..];

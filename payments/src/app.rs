@@ -1,8 +1,9 @@
-use std::sync::Arc;
-
-use replaysafe::{Config, Guard, Store, SystemClock};
+use replaysafe::{Config, Guard};
 
 use crate::store::{PaymentsStore, PaymentsTables};
+
+/// Where the payments API's problem types live: `type` is this and the problem's code.
+pub const PROBLEM_TYPE_BASE: &str = "https://replaysafe.dev/problems/";
 
 /// What every payments endpoint gets: the guard and the accounts/transfers store, built once
 /// per cold start on one SDK client.
@@ -26,11 +27,15 @@ impl Payments {
     /// The guard's settings and tables and the app's tables from the environment; one SDK
     /// client for all of them, warmed up in Lambda's init phase.
     pub async fn from_env() -> Result<Self, replaysafe::config::ConfigError> {
-        let config = Config::from_env()?;
+        let mut config = Config::from_env()?;
+        if std::env::var_os("PROBLEM_TYPE_BASE").is_none() {
+            config.problem_type_base = PROBLEM_TYPE_BASE.into();
+        }
         let client = replaysafe::store::sdk_client_with(None, Some(config.dynamodb_timeouts)).await;
-        let store = Store::new(client.clone(), config.tables.clone());
-        store.warm_up().await;
-        let guard = Guard::new(store, config, Arc::new(SystemClock));
+        let guard = Guard::builder(config)
+            .sdk_client(client.clone())
+            .build()
+            .await?;
         Ok(Self::new(
             guard,
             PaymentsStore::new(client, PaymentsTables::from_env()),

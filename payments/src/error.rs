@@ -1,14 +1,12 @@
-//! The payments app's refusals, beside the guard's. `replaysafe::http::problem` renders both.
+//! The payments app's own errors: what each is, nothing else. The guard derives the rest (a 4xx
+//! is a final refusal, a 5xx is logged with its cause) and renders them beside its own.
 
-use replaysafe::{GuardError, Problem};
+use replaysafe::Problem;
 use thiserror::Error;
 
-/// Every way a payments request can fail: the guard's errors, and the app's own.
+/// Every way the payments app itself refuses or fails a request.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum PaymentsError {
-    /// Refused or failed by the guard.
-    #[error(transparent)]
-    Guard(#[from] GuardError),
     /// 400: the body is not JSON (or not an object of the right shape).
     #[error("{0}")]
     InvalidJson(String),
@@ -27,61 +25,46 @@ pub enum PaymentsError {
     /// 409: the balance does not cover the amount.
     #[error("the balance does not cover the amount")]
     InsufficientFunds,
+    /// 500: an item of ours that does not decode, a condition that failed for no business
+    /// reason. The words go to the log only.
+    #[error("{0}")]
+    Internal(&'static str),
 }
 
 impl Problem for PaymentsError {
     fn status(&self) -> u16 {
         use PaymentsError::*;
         match self {
-            Guard(e) => e.status(),
             InvalidJson(_) | ValidationFailed(_) => 400,
             NotFound => 404,
             AccountExists | CurrencyMismatch | InsufficientFunds => 409,
+            Internal(_) => 500,
         }
     }
 
     fn code(&self) -> &str {
         use PaymentsError::*;
         match self {
-            Guard(e) => e.code(),
             InvalidJson(_) => "invalid-json",
             ValidationFailed(_) => "validation-failed",
             NotFound => "not-found",
             AccountExists => "account-exists",
             CurrencyMismatch => "currency-mismatch",
             InsufficientFunds => "insufficient-funds",
+            Internal(_) => "internal",
         }
     }
 
     fn title(&self) -> &str {
         use PaymentsError::*;
         match self {
-            Guard(e) => e.title(),
             InvalidJson(_) => "Invalid JSON",
             ValidationFailed(_) => "Validation failed",
             NotFound => "Not found",
             AccountExists => "Account exists",
             CurrencyMismatch => "Currency mismatch",
             InsufficientFunds => "Insufficient funds",
-        }
-    }
-
-    fn retry_after(&self) -> Option<u32> {
-        match self {
-            PaymentsError::Guard(e) => e.retry_after(),
-            _ => None,
-        }
-    }
-
-    /// Everything but the guard's own answers settles the operation.
-    fn is_refusal(&self) -> bool {
-        !matches!(self, PaymentsError::Guard(_))
-    }
-
-    fn cause(&self) -> Option<&replaysafe::error::Cause> {
-        match self {
-            PaymentsError::Guard(e) => e.cause(),
-            _ => None,
+            Internal(_) => "Internal error",
         }
     }
 }

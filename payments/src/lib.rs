@@ -10,7 +10,7 @@ mod error;
 pub mod routes;
 pub mod store;
 
-pub use app::Payments;
+pub use app::{Payments, PROBLEM_TYPE_BASE};
 pub use endpoints::{create_account, create_transfer, get_account, get_transfer};
 pub use error::PaymentsError;
 pub use store::{PaymentsStore, PaymentsTables};

@@ -37,6 +37,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// `"METHOD /route"`, as API Gateway names a route and `replaysafe::lambda::run` takes it.
+    pub fn route_key(&self) -> String {
+        format!("{} {}", self.method, self.route)
+    }
+
     /// Every DynamoDB grant the function needs: the guard's (for every request, and for a
     /// POST), then the handler's own.
     pub fn all_grants(&self) -> Vec<Grant> {
@@ -108,20 +113,10 @@ impl Endpoint {
     /// The endpoint serving `method` `path` (no query string), as API Gateway routes it: a
     /// `{param}` matches one non-empty segment.
     pub fn route(method: &str, path: &str) -> Option<Self> {
-        let segments: Vec<&str> = path.split('/').collect();
-        ENDPOINTS.iter().find_map(|row| {
-            let pattern: Vec<&str> = row.route.split('/').collect();
-            let matches = row.method == method
-                && pattern.len() == segments.len()
-                && pattern.iter().zip(&segments).all(|(p, s)| {
-                    if p.starts_with('{') {
-                        !s.is_empty()
-                    } else {
-                        p == s
-                    }
-                });
-            matches.then_some(row.endpoint)
-        })
+        ENDPOINTS
+            .iter()
+            .find(|row| replaysafe::http::route_matches(&row.route_key(), method, path))
+            .map(|row| row.endpoint)
     }
 
     /// This endpoint's row.

@@ -42,7 +42,7 @@ use lambda_http::{Body, Context, Request, RequestExt};
 use payments::routes::Endpoint;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::idempotency::Fingerprint;
-use replaysafe::{Config, Guard, ManualClock, Store, Tables};
+use replaysafe::{Config, Guard, ManualClock, Tables};
 use replaysafe_signing::{random_nonce, Signer};
 use serde_json::Value;
 
@@ -206,8 +206,17 @@ fn guard_with(rules: &[&Rule], sdk: Sdk) -> Payments {
             builder
         }
     );
-    let store = Store::new(client.clone(), tables());
-    let guard = Guard::new(store, Config::new(tables()), Arc::new(ManualClock::new(T)));
+    let config = Config::builder()
+        .tables(tables())
+        .build()
+        .expect("the defaults");
+    let guard = Guard::builder(config)
+        .sdk_client(client.clone())
+        .clock(ManualClock::new(T))
+        .warm_up(false)
+        .build();
+    // Nothing to wait for: the SDK client is given and nothing is warmed up.
+    let guard = futures::executor::block_on(guard).expect("a valid config");
     Payments::new(
         guard,
         PaymentsStore::new(client, PaymentsTables::with_prefix("t-")),

@@ -72,11 +72,39 @@ pub fn env_or(var: &str, default: String) -> String {
     std::env::var(var).unwrap_or(default)
 }
 
+/// How callers are authenticated: the guard's front door. A deployment setting, never chosen
+/// by a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// RFC 9421 signatures with client keys, nonces and a freshness window (`AUTH_MODE=signature`,
+    /// the default).
+    Signatures,
+    /// API Gateway authenticated the caller (a JWT, IAM or Lambda authorizer); the principal is
+    /// the string at `principal`, a JSON pointer into the request context's `authorizer`
+    /// object: `/jwt/claims/sub` for a JWT authorizer (`AUTH_MODE=jwt`), `/iam/userArn` for
+    /// IAM, `/lambda/<field>` for a Lambda authorizer's context.
+    Authorizer {
+        /// Where the principal is, e.g. `/jwt/claims/sub`.
+        principal: String,
+    },
+}
+
+impl Auth {
+    /// Behind an API Gateway JWT authorizer: the principal is the token's `sub`.
+    pub fn jwt() -> Self {
+        Self::Authorizer {
+            principal: "/jwt/claims/sub".into(),
+        }
+    }
+}
+
 /// The guard's settings. [`Config::builder`] and [`Config::from_env`] check them (see
-/// [`Config::validate`]); [`Config::new`] gives the defaults, whose fields you may set yourself
-/// and then validate.
+/// [`Config::validate`]); [`Config::new`] gives the defaults. Whatever a config holds, a guard
+/// is only built from one that [`Config::validate`] accepts.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The front door: signatures or an API Gateway authorizer.
+    pub auth: Auth,
     /// The guard's tables.
     pub tables: Tables,
     /// `REPLAY_WINDOW_SECONDS`: how far `created` may be from now.
@@ -88,13 +116,18 @@ pub struct Config {
     pub client_cache: Duration,
     /// Bodies above this are refused with 413 before anything else.
     pub max_body_bytes: usize,
-    /// Attempts of one transaction when DynamoDB reports a conflict or throttling.
+    /// Attempts of one transaction when DynamoDB reports a conflict or throttling, while the
+    /// request's time budget lasts.
     pub transaction_attempts: u32,
     /// How long the SDK may spend on one DynamoDB call, its own retries included, and on one
-    /// attempt of it. Far inside the function's timeout (10 s in `template.yaml`), so that a
-    /// hung call is answered 503 `unavailable` with `Retry-After`, not by API Gateway's bare
-    /// 5xx: a POST makes at most three calls in sequence (nonce ∥ read, transaction, fence).
+    /// attempt of it. No call starts that could outlive the request's budget (see
+    /// [`Config::function_timeout`]), so a hung call is answered 503 `unavailable` with
+    /// `Retry-After`, not by API Gateway's bare 5xx.
     pub dynamodb_timeouts: DynamoDbTimeouts,
+    /// `FUNCTION_TIMEOUT_SECONDS`: the function's timeout (10 s in `template.yaml`). A request
+    /// stops calling DynamoDB in time to answer within it (or within Lambda's own deadline,
+    /// when sooner); it must leave room for the three calls a POST may need in sequence.
+    pub function_timeout: Duration,
     /// The base of every problem's `type` URI: `<base><code>`.
     pub problem_type_base: String,
 }
@@ -164,10 +197,12 @@ const FIXED_ATTRIBUTES: [&str; 10] = [
 ];
 
 impl Config {
-    /// The defaults: a 300 s window, 24 h retention, 60 s secret cache, 64 KiB bodies, four
-    /// transaction attempts. [`Config::builder`] is the checked way to change them.
+    /// The defaults: signatures, a 300 s window, 24 h retention, 60 s secret cache, 64 KiB
+    /// bodies, four transaction attempts, a 10 s function timeout, problem types under
+    /// `/problems/`. [`Config::builder`] is the checked way to change them.
     pub fn new(tables: Tables) -> Self {
         Self {
+            auth: Auth::Signatures,
             tables,
             replay_window_seconds: 300,
             idempotency_ttl_seconds: 86_400,
@@ -175,7 +210,8 @@ impl Config {
             max_body_bytes: 64 * 1024,
             transaction_attempts: 4,
             dynamodb_timeouts: DynamoDbTimeouts::default(),
-            problem_type_base: "https://replaysafe.dev/problems/".into(),
+            function_timeout: Duration::from_secs(10),
+            problem_type_base: "/problems/".into(),
         }
     }
 
@@ -202,9 +238,10 @@ impl Config {
         ConfigBuilder::new(Self::new(Tables::with_prefix("replaysafe-")))
     }
 
-    /// `REPLAY_WINDOW_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`, `CLIENT_CACHE_SECONDS`,
-    /// `MAX_BODY_BYTES`, `PROBLEM_TYPE_BASE` and the tables (see [`Tables::from_env`]) from the
-    /// environment, the rest as [`Config::new`] has them; a value that does not parse or that
+    /// `AUTH_MODE` (`signature` or `jwt`), `REPLAY_WINDOW_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`,
+    /// `CLIENT_CACHE_SECONDS`, `MAX_BODY_BYTES`, `FUNCTION_TIMEOUT_SECONDS`,
+    /// `PROBLEM_TYPE_BASE` and the tables (see [`Tables::from_env`]) from the environment, the
+    /// rest as [`Config::new`] has them; a value that does not parse or that
     /// [`Config::validate`] refuses fails, naming the variable.
     ///
     /// ```
@@ -218,6 +255,22 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = Self::new(Tables::from_env());
         let mut config = defaults.clone();
+        config.auth = match std::env::var("AUTH_MODE").as_deref() {
+            Err(_) | Ok("signature") => Auth::Signatures,
+            Ok("jwt") => Auth::jwt(),
+            Ok(other) => {
+                return Err(ConfigError {
+                    name: "AUTH_MODE",
+                    value: other.to_owned(),
+                    why: "not `signature` or `jwt`",
+                })
+            }
+        };
+        let timeout = number(
+            "FUNCTION_TIMEOUT_SECONDS",
+            defaults.function_timeout.as_secs(),
+        )?;
+        config.function_timeout = Duration::from_secs(timeout);
         config.replay_window_seconds =
             number("REPLAY_WINDOW_SECONDS", defaults.replay_window_seconds)?;
         config.idempotency_ttl_seconds =
@@ -234,7 +287,8 @@ impl Config {
 
     /// Refuses what no deployment should run with: a window outside 1 s to 1 h; a retention
     /// too short for the window (see [`min_idempotency_ttl`]) or over 30 days; a secret cache
-    /// over an hour; a body limit of 0 or over Lambda's 6 MB; no transaction attempt; an empty
+    /// over an hour; a body limit of 0 or over Lambda's 6 MB; a function timeout that cannot
+    /// hold a POST's three DynamoDB calls; no transaction attempt; an empty
     /// or shared table name; an attribute name that is empty or one the guard already writes.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let window = self.replay_window_seconds;
@@ -270,6 +324,23 @@ impl Config {
             "MAX_BODY_BYTES",
             self.max_body_bytes,
             "not between 1 byte and Lambda's 6 MB payload limit",
+        )?;
+        let calls = 3 * self.dynamodb_timeouts.operation + Duration::from_secs(1);
+        require(
+            self.function_timeout >= calls && self.function_timeout <= Duration::from_secs(900),
+            "FUNCTION_TIMEOUT_SECONDS",
+            self.function_timeout.as_secs_f64(),
+            "under three DynamoDB calls' timeouts and a second (a POST's calls in sequence), \
+             or over Lambda's 900 s",
+        )?;
+        require(
+            match &self.auth {
+                Auth::Signatures => true,
+                Auth::Authorizer { principal } => principal.starts_with('/'),
+            },
+            "AUTH_MODE",
+            format!("{:?}", self.auth),
+            "an authorizer's principal is a JSON pointer, starting with `/`",
         )?;
         require(
             (1..=10).contains(&self.transaction_attempts),
@@ -395,6 +466,16 @@ mod tests {
         assert_eq!(
             refused(|c| c.transaction_attempts = 0),
             "TRANSACTION_ATTEMPTS"
+        );
+        assert_eq!(
+            refused(|c| c.function_timeout = Duration::from_secs(8)),
+            "FUNCTION_TIMEOUT_SECONDS"
+        );
+        assert_eq!(
+            refused(|c| c.auth = Auth::Authorizer {
+                principal: "sub".into()
+            }),
+            "AUTH_MODE"
         );
         assert_eq!(
             refused(|c| c.tables.nonces = c.tables.idempotency.clone()),

@@ -1,138 +1,93 @@
-//! The guard: what every endpoint runs before and around its effect.
+//! The guard: one engine behind two front doors. An endpoint hands it what a POST does (an
+//! [`Effect`]) and gets back the answer; authentication, the nonce, the key's record, the one
+//! transaction, the fence and the time budget are all in here, and none of them can be skipped.
 //!
-//! # Why the nonce is its own write, made durable BEFORE the transaction
+//! # The two front doors
 //!
-//! A nonce must be consumed whatever the request's outcome. Were it inside the transaction, a
-//! request refused for insufficient funds would cancel the transaction, leave its nonce unused,
-//! and a captured copy replayed after funds arrive would succeed. Written first with
-//! `attribute_not_exists`, exactly one of any number of copies racing with the same nonce gets
-//! past `consume_nonce`; the losers are refused before they can reach the transaction, and the
-//! winner's outcome (success or refusal) is final for that nonce. So no copy of one attempt can
-//! have a second effect. Run beside the transaction instead, every replayed copy would still
-//! run a full transaction on the payer's and payee's items.
+//! - **Signatures** (RFC 9421, the default): verify, then consume the nonce while reading the
+//!   key's state (one round trip), then the transaction. See [`signed`] for why the nonce is a
+//!   write of its own and why a refusal is fenced before it is answered.
+//! - **Authorizer** (API Gateway JWT, IAM or Lambda authorizer): the principal comes from the
+//!   request context; there is no nonce and no window, so a fresh POST is ONE round trip (the
+//!   transaction; what the key held comes back in the cancellation's `ALL_OLD`), and a business
+//!   refusal is stored under the key as its final answer. See [`authorized`].
 //!
-//! # Why a refused operation stays refused: the fence
+//! # Time
 //!
-//! An operation is one `Idempotency-Key`; each signed request under it is an attempt with its
-//! own nonce and `created`. The nonce settles copies of one attempt, not the other attempts: one
-//! signed earlier and held back (lost, throttled, kept by someone on the path) still has an
-//! unused nonce and may arrive until `created + window`. So before a refusal is answered
-//! ([`Guard::post`]), the guard writes a fence under the key holding the refused attempt's
-//! `created`, and the claim that commits with an effect is conditional on the same item:
-//!
-//! - fence and claim are conditional writes of ONE item (`FREE_FOR_ATTEMPT` in
-//!   `store/idempotency.rs`): each succeeds only while nothing live holds the key but a fence
-//!   signed strictly before its attempt. DynamoDB orders writes to one item, so of a fence at
-//!   `t` and a claim for an attempt signed at `c <= t`, exactly one wins. If the claim wins, the
-//!   fence write fails on the record and the refusal is not answered: the stored answer is
-//!   (replay, or 422). If the fence wins, the claim fails: `attempt-superseded`, no effect.
-//! - a fence only moves forward (a fence write, too, needs `fence < created`) and is replaced
-//!   only by a claim, that is by the success of an attempt signed after it: the client fixed the
-//!   cause and signed anew, which the contract allows.
-//! - a fence outlives every attempt it covers: it expires at `t + window + 60`, while an attempt
-//!   signed at `c <= t` fails freshness past `c + window`; the 60 s exceed the function timeout,
-//!   so DynamoDB's TTL cannot delete the fence under an invocation still running.
-//! - a record outlives every attempt signed before its commit: `created` may lie up to a window
-//!   ahead of the clock, so such an attempt arrives at most `2 × window` after the commit, and
-//!   `Config` refuses an `IDEMPOTENCY_TTL_SECONDS` below `2 × window + 60` (and below an hour,
-//!   the client's retry horizon). So a refusal never needs a fence where a record lives.
-//! - a fence write that fails transiently answers 503, never the refusal: an unfenced refusal
-//!   is exactly the hole. One that meets its own fence (the SDK re-sent a write whose answer was
-//!   lost), or any fence at or after the attempt, has the attempt covered: the refusal stands.
-//! - the invocation that wrote a fence and meets it again (Lambda re-delivered it) answers the
-//!   stored refusal, not `attempt-superseded`, just as one meeting its own record answers it as
-//!   its own success.
-//!
-//! So no interleaving lets a refused operation take effect later, except through an attempt
-//! signed after the refusal; a success costs no extra call, a refusal one.
+//! Every request gets a budget that ends before the function's timeout (the config's
+//! `FUNCTION_TIMEOUT_SECONDS`, or Lambda's own deadline when sooner): no DynamoDB call starts
+//! that could outlive it, so a client always gets the guard's 503 with `Retry-After`, never API
+//! Gateway's bare 5xx. And a signed attempt commits only while any fence that could cover it
+//! is certain to be alive, by a clock read just before the transaction.
 
+mod authorized;
+mod budget;
 mod builder;
+mod commit;
+pub(crate) mod signed;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::auth::{ClientCache, HmacSha256, KeySource, SignatureAlgorithm, Signed, Verifier};
+use crate::auth::ClientCache;
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError};
-use crate::error::{GuardError, Problem};
-use crate::http::Incoming;
-use crate::idempotency::{Fence, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse};
-use crate::store::idempotency::FenceWrite;
-use crate::store::transact::{TransactError, Write};
+use crate::config::{Auth, Config, ConfigError};
+use crate::effect::Effect;
+use crate::error::{Error, GuardError, Problem};
+use crate::http::{stored, Incoming, Reply};
+use crate::idempotency::{
+    Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, StoredResponse,
+};
+use crate::principal::Principal;
 use crate::store::Store;
 
+pub(crate) use budget::Budget;
 pub use builder::GuardBuilder;
 
-/// The guard: built once per cold start, lent to every request. An endpoint runs a POST
-/// through [`Guard::post`], whose `execute` ends in [`Guard::commit`], and a read through
-/// [`Guard::admit_read`]. A complete endpoint with its own error type is
-/// `shared/examples/orders`.
+/// The guard: built once per cold start ([`Guard::from_env`] or [`Guard::builder`]), lent to
+/// every request. A POST goes through [`Guard::post`], a read through [`Guard::read`]. A
+/// complete endpoint of another domain is `shared/examples/orders`.
 ///
 /// ```no_run
 /// use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 /// use replaysafe::http::{json, Incoming, Reply};
-/// use replaysafe::idempotency::StoredResponse;
-/// use replaysafe::store::{attrs::get_s, sdk_failure, AttributeValue, Write};
-/// use replaysafe::{Guard, GuardError};
+/// use replaysafe::store::AttributeValue;
+/// use replaysafe::{Effect, Guard};
 ///
 /// /// POST /notes: the note and the key's record commit together, so a retry gets the
 /// /// first 201 and never writes a second note.
 /// async fn create_note(guard: &Guard, req: Incoming<'_>) -> Reply {
-///     let parse = |body: &[u8]| Ok::<_, GuardError>(String::from_utf8_lossy(body).into_owned());
-///     let committed = guard
-///         .post(&req, parse, async |admitted, text| {
-///             let note_id = admitted.signed.request_id.clone();
+///     let parse = |body: &[u8]| Ok(String::from_utf8_lossy(body).into_owned());
+///     guard
+///         .post(&req, parse, async |op, text| {
+///             let note_id = op.request_id().to_owned();
 ///             let put = Put::builder()
 ///                 .table_name("notes")
 ///                 .item("note_id", AttributeValue::S(note_id.clone()))
-///                 .item("owner", AttributeValue::S(admitted.client_id().to_string()))
+///                 .item("owner", AttributeValue::S(op.principal().to_string()))
 ///                 .item("text", AttributeValue::S(text))
 ///                 .build()
 ///                 .expect("table and item are set");
-///             // No condition, so no refusal: the closure is never called.
-///             let write = Write::new(TransactWriteItem::builder().put(put).build(), |_old| {
-///                 GuardError::internal("an unconditional put failed its condition")
-///             });
-///             let response = StoredResponse::json(201, &note_id)
-///                 .with_header("location", format!("/notes/{note_id}"));
-///             guard.commit(admitted, vec![write], response).await
+///             Ok(Effect::json(201, &note_id)
+///                 .header("location", format!("/notes/{note_id}"))
+///                 .unconditional(TransactWriteItem::builder().put(put).build()))
 ///         })
-///         .await?;
-///     Ok(committed.into())
-/// }
-///
-/// /// GET /notes/{id}: the note is read while the nonce is consumed.
-/// async fn get_note(guard: &Guard, req: Incoming<'_>) -> Reply {
-///     let read = async {
-///         let out = guard
-///             .store()
-///             .client()
-///             .get_item()
-///             .table_name("notes")
-///             .key("note_id", AttributeValue::S(req.last_segment().to_owned()))
-///             .send()
-///             .await
-///             .map_err(|e| sdk_failure("get_note", e))?;
-///         Ok::<_, GuardError>(out.item)
-///     };
-///     let (_signed, item) = guard.admit_read(&req, read).await?;
-///     // An app would answer a missing note 404 with its own error type.
-///     let text = item.as_ref().and_then(|item| get_s(item, "text"));
-///     Ok(json(200, &text))
+///         .await
 /// }
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), lambda_http::Error> {
-///     replaysafe::lambda::run(Guard::from_env().await?, create_note).await
+///     replaysafe::lambda::run(Guard::from_env().await?, "POST /notes", create_note).await
 /// }
+/// # let _ = json(200, &());
 /// ```
 pub struct Guard {
     store: Store,
     config: Config,
     clock: Arc<dyn Clock>,
+    /// Signature mode's client keys, cached; unused behind an authorizer.
     clients: ClientCache,
-    algorithm: Arc<dyn SignatureAlgorithm>,
+    algorithm: Arc<dyn crate::auth::SignatureAlgorithm>,
 }
 
 impl AsRef<Guard> for Guard {
@@ -141,58 +96,41 @@ impl AsRef<Guard> for Guard {
     }
 }
 
-/// A POST that passed every check up to the nonce, with what the idempotency table held for
-/// its key when it arrived. Only [`Guard::post`] makes one for an endpoint, so an endpoint
-/// cannot run unadmitted.
+/// A POST the guard admitted: who asked, under which key, at what time. Only the guard makes
+/// one, and an endpoint sees it only inside [`Guard::post`].
 #[derive(Debug)]
 pub struct Admitted {
-    /// Who signed it, when, under which key; its fingerprint.
-    pub signed: Signed,
+    principal: Principal,
+    key: IdempotencyKey,
+    fingerprint: Fingerprint,
+    request_id: String,
+    now: i64,
+    /// A signed attempt's `created`; `None` behind an authorizer.
+    created: Option<i64>,
+    /// What the key held when a signed attempt arrived; never read behind an authorizer.
     prior: Option<KeyState>,
+    budget: Budget,
 }
 
 impl Admitted {
-    /// A retry's stored answer, 422 for a key reused with another request, 409
-    /// `attempt-superseded` for an attempt signed no later than the key's fence, `None` for a
-    /// first request or one signed after the fence (which still meets the key's condition inside
-    /// the transaction, should a concurrent attempt get there first).
-    pub fn prior_answer(&self) -> Result<Option<Committed>, GuardError> {
-        match self.prior.clone() {
-            None => Ok(None),
-            Some(KeyState::Answered(record)) => answer(record, &self.signed).map(Some),
-            Some(KeyState::Fenced(fence)) if fence.created < self.signed.created => Ok(None),
-            Some(KeyState::Fenced(fence)) => Err(superseded(fence, &self.signed)),
-        }
+    /// Who asked: the owner of what the effect creates.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
     }
 
-    /// The client that signed the request.
-    pub fn client_id(&self) -> &crate::ids::ClientId {
-        &self.signed.client_id
-    }
-
-    /// The `now` (unix seconds) every check of this request used: stamp the app's writes with it.
+    /// The `now` (unix seconds) the request's checks used: stamp the app's writes with it.
     pub fn now(&self) -> i64 {
-        self.signed.now
+        self.now
     }
-}
 
-/// A record's answer to an attempt. The record this very invocation wrote (the runtime
-/// re-delivering a request, the SDK re-sending a write that committed) is its own answer, not a
-/// replay.
-fn answer(record: IdempotencyRecord, signed: &Signed) -> Result<Committed, GuardError> {
-    if record.request_id == signed.request_id {
-        return Ok(Committed::Fresh(record.response));
+    /// Unique per invocation (the Lambda request id): a handy unique id for what it creates.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
     }
-    record.answer(&signed.fingerprint).map(Committed::Replayed)
-}
 
-/// A fence's answer to an attempt signed no later than it: the invocation that wrote it gets
-/// its refusal again; any other is superseded.
-fn superseded(fence: Fence, signed: &Signed) -> GuardError {
-    if fence.request_id == signed.request_id {
-        GuardError::Refused(fence.refusal)
-    } else {
-        GuardError::AttemptSuperseded
+    /// The operation's `Idempotency-Key`.
+    pub fn key(&self) -> &IdempotencyKey {
+        &self.key
     }
 }
 
@@ -205,40 +143,34 @@ pub enum Committed {
     Replayed(StoredResponse),
 }
 
+/// A record's answer to an attempt. The record this very invocation wrote (the runtime
+/// re-delivering a request, the SDK re-sending a write that committed) is its own answer, not a
+/// replay.
+fn answer(record: IdempotencyRecord, op: &Admitted) -> Result<Committed, GuardError> {
+    if record.request_id == op.request_id {
+        return Ok(Committed::Fresh(record.response));
+    }
+    record.answer(&op.fingerprint).map(Committed::Replayed)
+}
+
+/// A fence's answer to an attempt signed no later than it: the invocation that wrote it gets
+/// its refusal again; any other is superseded.
+fn superseded(fence: Fence, op: &Admitted) -> GuardError {
+    if fence.request_id == op.request_id {
+        GuardError::Refused(fence.refusal)
+    } else {
+        GuardError::AttemptSuperseded
+    }
+}
+
 impl Guard {
-    /// A guard over `store` (the library's three tables, whose clients table holds the keys),
-    /// with `config` as it is and `clock`, verifying HMAC-SHA256. [`Guard::builder`] validates
-    /// the config and lets you choose the key source and the algorithm; this takes the config
-    /// unchecked (tests stage expired records with a retention no deployment may have).
-    pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
-        let keys: Arc<dyn KeySource> = Arc::new(store.clone());
-        Self::with_parts(store, config, clock, keys, Arc::new(HmacSha256))
-    }
-
-    pub(crate) fn with_parts(
-        store: Store,
-        config: Config,
-        clock: Arc<dyn Clock>,
-        keys: Arc<dyn KeySource>,
-        algorithm: Arc<dyn SignatureAlgorithm>,
-    ) -> Self {
-        let clients = ClientCache::new(keys, config.client_cache);
-        Self {
-            store,
-            config,
-            clock,
-            clients,
-            algorithm,
-        }
-    }
-
-    /// Config from the environment and an SDK client, warmed up (see [`Store::warm_up`]); once
-    /// per cold start, in Lambda's init phase. [`Guard::builder`] for anything else.
+    /// Config from the environment (see [`Config::from_env`]: `AUTH_MODE` chooses the front
+    /// door) and an SDK client, warmed up; once per cold start, in Lambda's init phase.
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::builder(Config::from_env()?).build().await
     }
 
-    /// The library's tables.
+    /// The library's tables, and the SDK client for an app's own.
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -248,215 +180,60 @@ impl Guard {
         &self.config
     }
 
-    /// Checks 1 to 5 (size, key, signature, digest, freshness); no DynamoDB call when the
-    /// client's secret is cached. Private: without the nonce a request is not replay-safe.
-    async fn verify(&self, req: &Incoming<'_>) -> Result<Signed, GuardError> {
-        let verifier = Verifier {
-            clients: &self.clients,
-            algorithm: self.algorithm.as_ref(),
-            replay_window_seconds: self.config.replay_window_seconds,
-            max_body_bytes: self.config.max_body_bytes,
-        };
-        verifier.verify(req, self.clock.now()).await
-    }
-
-    /// A read: verifies, then consumes the nonce while `read` runs (one round trip). `read` is
-    /// not polled unless verification passed; a nonce refusal wins over its result.
-    pub async fn admit_read<T, E: From<GuardError>>(
-        &self,
-        req: &Incoming<'_>,
-        read: impl Future<Output = Result<T, E>>,
-    ) -> Result<(Signed, T), E> {
-        let signed = self.verify(req).await?;
-        let (nonce, value) = tokio::join!(self.consume_nonce(&signed), read);
-        nonce?;
-        Ok((signed, value?))
-    }
-
-    /// A POST, the whole way: [`Guard::admit`], then `parse` the body, then the key's prior
-    /// answer if it has one, else `execute` (which ends in [`Guard::commit`]); a refusal on the
-    /// way (`parse`'s, or a business rule's: [`Problem::is_refusal`]) is answered only after the
-    /// key is fenced against the attempts signed before this one.
+    /// A POST, the whole way: authenticate, `parse` the body, then the key's stored answer if it
+    /// has one, else `execute`, whose [`Effect`] the guard commits with the key's record in ONE
+    /// transaction. A refusal (`parse`'s or the effect's: a 4xx of the app) is made the
+    /// operation's final answer before it is answered. The answer comes back ready to send.
     pub async fn post<T, E>(
         &self,
         req: &Incoming<'_>,
         parse: impl FnOnce(&[u8]) -> Result<T, E>,
-        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Committed, E>,
-    ) -> Result<Committed, E>
+        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+    ) -> Reply<E>
     where
-        E: Problem + From<GuardError>,
+        E: Problem,
     {
-        let admitted = self.admit(req).await?;
-        let outcome = match parse(req.body) {
-            Err(e) => Err(e),
-            Ok(parsed) => match admitted.prior_answer() {
-                Ok(None) => execute(&admitted, parsed).await,
-                Ok(Some(prior)) => Ok(prior),
-                Err(e) => Err(e.into()),
-            },
-        };
-        self.settle(&admitted, outcome).await
-    }
-
-    /// Makes a refusal final before it is answered (see the module docs).
-    async fn settle<E>(
-        &self,
-        admitted: &Admitted,
-        outcome: Result<Committed, E>,
-    ) -> Result<Committed, E>
-    where
-        E: Problem + From<GuardError>,
-    {
-        let refusal = match outcome {
-            Err(e) if e.is_refusal() => e,
-            other => return other,
-        };
-        // A live record outlives every attempt signed before it: nothing to fence.
-        if matches!(admitted.prior, Some(KeyState::Answered(_))) {
-            return Err(refusal);
-        }
-        let signed = &admitted.signed;
-        let key = signed
-            .idempotency_key
-            .as_ref()
-            .ok_or(GuardError::IdempotencyKeyMissing)?;
-        let fence = Fence {
-            created: signed.created,
-            request_id: signed.request_id.clone(),
-            refusal: StoredRefusal::of(&refusal),
-            expires_at: signed.created + self.config.replay_window_seconds + 60,
-        };
-        match self
-            .store
-            .write_fence(&signed.client_id, key, &fence, signed.now)
-            .await?
-        {
-            // A fence at or after this attempt (ours, re-sent by the SDK, or a later one's)
-            // covers it as well as our own would.
-            FenceWrite::Written | FenceWrite::Held(KeyState::Fenced(_)) => Err(refusal),
-            // A concurrent attempt succeeded first: its answer, not our refusal.
-            FenceWrite::Held(KeyState::Answered(record)) => Ok(answer(record, signed)?),
-        }
-    }
-
-    /// A POST: verifies, then consumes the nonce while reading the key's idempotency record
-    /// (one round trip). [`Guard::post`] is the way for an endpoint; this step alone is public
-    /// for tests that stage what happens between the read and the transaction.
-    pub async fn admit(&self, req: &Incoming<'_>) -> Result<Admitted, GuardError> {
-        let signed = self.verify(req).await?;
-        let key = signed
-            .idempotency_key
-            .as_ref()
-            .ok_or(GuardError::IdempotencyKeyMissing)?;
-        let (nonce, prior) = tokio::join!(
-            self.consume_nonce(&signed),
-            self.store.get_key_state(&signed.client_id, key, signed.now)
-        );
-        nonce?;
-        Ok(Admitted {
-            signed,
-            prior: prior?,
+        let committed = match &self.config.auth {
+            Auth::Signatures => self.post_signed(req, parse, execute).await,
+            Auth::Authorizer { principal } => {
+                self.post_authorized(req, principal, parse, execute).await
+            }
+        }?;
+        Ok(match committed {
+            Committed::Fresh(r) => stored(&r, false),
+            Committed::Replayed(r) => stored(&r, true),
         })
     }
 
-    async fn consume_nonce(&self, signed: &Signed) -> Result<(), GuardError> {
-        // Past this moment the request fails freshness, so the record may go.
-        let expires_at = signed.created + self.config.replay_window_seconds + 60;
-        self.store
-            .consume_nonce(
-                &signed.client_id,
-                &signed.nonce,
-                &signed.request_id,
-                expires_at,
-                signed.now,
-            )
-            .await
-    }
-
-    /// Commits `writes` and the idempotency record holding `response` in ONE
-    /// `TransactWriteItems`. When a live record already holds the key, its answer comes back
-    /// instead (or 422); when a fence at or after this attempt does, 409 `attempt-superseded`.
-    /// When writes' conditions failed, the refusal of the failed write with the lowest status is
-    /// answered (among equal statuses, the earliest write's): list writes in the order their
-    /// refusals should win. A refusal stores no answer under the key ([`Guard::post`] fences
-    /// it). Conflicts and throttling are retried a bounded number of times, then 503.
-    pub async fn commit<E>(
+    /// A read: authenticates (in signature mode, consuming the nonce while `read` runs: one
+    /// round trip) and hands back who asked with what `read` found. `read` is not polled unless
+    /// authentication passed; a nonce refusal wins over its result.
+    pub async fn read<T, E: Problem>(
         &self,
-        admitted: &Admitted,
-        writes: Vec<Write<E>>,
-        response: StoredResponse,
-    ) -> Result<Committed, E>
-    where
-        E: Problem + From<GuardError>,
-    {
-        let signed = &admitted.signed;
-        let key = signed
-            .idempotency_key
-            .as_ref()
-            .ok_or(GuardError::IdempotencyKeyMissing)?;
-        let record = IdempotencyRecord {
-            fingerprint: signed.fingerprint.clone(),
-            response,
-            request_id: signed.request_id.clone(),
-            expires_at: signed.now + self.config.idempotency_ttl_seconds,
-        };
-        let claim =
-            self.store
-                .claim_key(&signed.client_id, key, &record, signed.created, signed.now)?;
-        let mut items = vec![claim];
-        items.extend(writes.iter().map(|w| w.item.clone()));
-
-        let attempts = self.config.transaction_attempts.max(1);
-        for attempt in 1..=attempts {
-            let cancelled = match self.store.transact(items.clone()).await {
-                Ok(()) => return Ok(Committed::Fresh(record.response)),
-                Err(TransactError::Failed(e)) => return Err(e.into()),
-                Err(TransactError::Cancelled(c)) => c,
-            };
-            if cancelled.failed_condition(0) {
-                let held = cancelled
-                    .old_item(0)
-                    .and_then(|item| self.store.live(item, signed.now))
-                    .ok_or_else(|| {
-                        GuardError::internal("the claim failed on an item that does not decode")
-                    })?;
-                return match held {
-                    KeyState::Answered(record) => Ok(answer(record, signed)?),
-                    KeyState::Fenced(fence) => Err(superseded(fence, signed).into()),
-                };
-            }
-            if cancelled.code(0) == "TransactionConflict" {
-                return Err(GuardError::RequestInProgress.into());
-            }
-            let refusals = writes
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| cancelled.failed_condition(i + 1))
-                .map(|(i, w)| (w.refusal)(cancelled.old_item(i + 1)));
-            if let Some(refused) = refusals.min_by_key(|e| e.status()) {
-                if refused.status() >= 500 {
-                    tracing::error!(codes = ?cancelled.codes(), "a write's condition failed for no business reason");
-                }
-                return Err(refused);
-            }
-            if !cancelled.is_transient() {
-                return Err(GuardError::internal(format!(
-                    "transaction cancelled for no known reason: {:?}",
-                    cancelled.codes()
-                ))
-                .into());
-            }
-            if attempt < attempts {
-                tokio::time::sleep(backoff(attempt)).await;
+        req: &Incoming<'_>,
+        read: impl Future<Output = Result<T, Error<E>>>,
+    ) -> Result<(Principal, T), Error<E>> {
+        match &self.config.auth {
+            Auth::Signatures => self.read_signed(req, read).await,
+            Auth::Authorizer { principal } => {
+                let who = self.authorized_principal(req, principal)?;
+                Ok((who, read.await?))
             }
         }
-        tracing::warn!(attempts, "transaction kept conflicting or throttled");
-        Err(GuardError::Unavailable.into())
     }
-}
 
-/// Full jitter: uniform in [0, min(cap, base * 2^attempt)].
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = (25u64 << attempt.min(6)).min(400);
-    Duration::from_millis(rand::random_range(0..=ceiling))
+    /// The request's budget, from its arrival.
+    fn budget(&self, req: &Incoming<'_>) -> Budget {
+        Budget::new(self.config.function_timeout, req.deadline)
+    }
+
+    /// 413 before anything else.
+    fn check_size(&self, req: &Incoming<'_>) -> Result<(), GuardError> {
+        if req.body.len() > self.config.max_body_bytes {
+            return Err(GuardError::BodyTooLarge {
+                limit: self.config.max_body_bytes,
+            });
+        }
+        Ok(())
+    }
 }

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{GuardError, Problem};
+use crate::error::{Error, GuardError, Problem};
 
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters, scoped to the client that sent it.
 /// The header is an sf-string (`"abc"`, draft-ietf-httpapi-idempotency-key-header-09) or a
@@ -106,6 +106,10 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// The statuses a stored answer may have: a success, or (authorizer mode) a refusal. A 1xx or
+/// 3xx is not an operation's answer, and anything outside 100 to 999 is not HTTP at all.
+pub(crate) const STORABLE_STATUS: std::ops::RangeInclusive<u16> = 200..=599;
+
 /// Headers whose value the guard decides: an app's copy would contradict it on replay.
 pub(crate) const GUARD_HEADERS: [&str; 3] =
     ["idempotent-replayed", "cache-control", "content-length"];
@@ -167,9 +171,12 @@ impl StoredResponse {
                 .sum::<usize>()
     }
 
-    /// Why it could not be sent as it is, if so: a header HTTP cannot carry, one the guard
-    /// sets itself, or a name kept twice.
+    /// Why it could not be sent as it is, if so: a status outside 200 to 599, a header HTTP
+    /// cannot carry, one the guard sets itself, or a name kept twice.
     pub(crate) fn header_problem(&self) -> Option<String> {
+        if !STORABLE_STATUS.contains(&self.status) {
+            return Some(format!("status {} is not an answer to store", self.status));
+        }
         for (i, (name, value)) in self.headers.iter().enumerate() {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err()
                 || http::HeaderValue::from_str(value).is_err()
@@ -221,17 +228,17 @@ impl IdempotencyRecord {
 pub struct StoredRefusal {
     /// Its HTTP status.
     pub status: u16,
-    /// Its problem code, as [`Problem::code`] gave it.
+    /// Its problem code.
     pub code: String,
     /// Its problem title.
     pub title: String,
-    /// Its problem detail, as [`Problem::detail`] gave it.
+    /// Its problem detail.
     pub detail: String,
 }
 
 impl StoredRefusal {
     /// The refusal as it is answered.
-    pub fn of(err: &dyn Problem) -> Self {
+    pub fn of<E: Problem>(err: &Error<E>) -> Self {
         Self {
             status: err.status(),
             code: err.code().to_owned(),

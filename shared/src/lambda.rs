@@ -7,26 +7,28 @@
 //! use replaysafe::Guard;
 //!
 //! async fn health(guard: &Guard, req: Incoming<'_>) -> Reply {
-//!     let (_signed, ()) = guard.admit_read(&req, async { Ok(()) }).await?;
+//!     guard.read(&req, async { Ok(()) }).await?;
 //!     Ok(replaysafe::http::json(200, &"ok"))
 //! }
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_http::Error> {
-//!     replaysafe::lambda::run(Guard::from_env().await?, health).await
+//!     replaysafe::lambda::run(Guard::from_env().await?, "GET /health", health).await
 //! }
 //! ```
 
 use std::future::Future;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
+use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body, Request, RequestExt};
 
-use crate::error::Problem;
+use crate::error::{GuardError, Problem};
 use crate::guard::Guard;
-use crate::http::{respond, Incoming, Reply, Response};
+use crate::http::{conclude, respond, route_matches, Incoming, Reply, Response};
 
 /// An endpoint: an async fn of the app (anything that lends the [`Guard`]) and a request,
-/// answering a response or an error of type `E`. Implemented for every such function.
+/// answering a response or an error. Implemented for every such function.
 pub trait Endpoint<'a, A: 'a, E>: Fn(&'a A, Incoming<'a>) -> Self::Answer {
     /// The endpoint's future.
     type Answer: Future<Output = Reply<E>> + Send + 'a;
@@ -41,11 +43,18 @@ where
 }
 
 /// Initialises JSON logs, then serves `endpoint` on `app` (built once, at cold start) for
-/// every invocation. Errors become RFC 9457 problems; nothing reaches Lambda as a failure.
-pub async fn run<A, E, F>(app: A, endpoint: F) -> Result<(), lambda_http::Error>
+/// every invocation for `route` (`"POST /orders"`, `"GET /orders/{order_id}"`). Any other
+/// method or path gets 404 `not-found` before the guard or the endpoint run: API Gateway
+/// routes already, and this keeps a function to its own route wherever it is reached from.
+/// Errors become RFC 9457 problems; nothing reaches Lambda as a failure.
+pub async fn run<A, E, F>(
+    app: A,
+    route: &'static str,
+    endpoint: F,
+) -> Result<(), lambda_http::Error>
 where
     A: AsRef<Guard> + Send + Sync + 'static,
-    E: Problem + 'static,
+    E: Problem,
     F: for<'a> Endpoint<'a, A, E> + Send + Sync + 'static,
 {
     crate::telemetry::init();
@@ -54,22 +63,33 @@ where
     let app: &'static A = Box::leak(Box::new(app));
     let endpoint: &'static F = Box::leak(Box::new(endpoint));
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, lambda_http::Error>(serve(app, &req, endpoint).await)
+        let incoming = Incoming::from_lambda(&req);
+        if !route_matches(route, incoming.method, incoming.path) {
+            let request_id = incoming.request_id.clone();
+            let at = (incoming.method, incoming.path, request_id.as_str());
+            let refused: Reply = Err(GuardError::NotFound.into());
+            return Ok::<_, lambda_http::Error>(to_lambda(conclude(
+                app.as_ref(),
+                at,
+                Instant::now(),
+                refused,
+            )));
+        }
+        Ok(to_lambda(respond(app, incoming, endpoint).await))
     }))
     .await
 }
 
-/// Serves one API Gateway request with `endpoint` on `app` (see [`respond`]). [`run`] calls it
-/// for each invocation; call it yourself to serve several endpoints from one function.
+/// Serves one API Gateway request with `endpoint` on `app` (see [`respond`]), whatever its
+/// route: call it to serve several endpoints from one function.
 ///
 /// ```
 /// use lambda_http::{Body, Request};
 /// use replaysafe::http::{json, Incoming, Reply};
-/// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
-/// use std::sync::Arc;
+/// use replaysafe::{Config, Guard};
 ///
 /// async fn health(guard: &Guard, req: Incoming<'_>) -> Reply {
-///     guard.admit_read(&req, async { Ok(()) }).await?;
+///     guard.read(&req, async { Ok(()) }).await?;
 ///     Ok(json(200, &"ok"))
 /// }
 ///
@@ -80,9 +100,12 @@ where
 ///         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
 ///         .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
 ///         .build();
-///     let tables = Tables::with_prefix("shop-");
-///     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), tables.clone());
-///     let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
+///     let guard = Guard::builder(Config::builder().build().unwrap())
+///         .sdk_client(aws_sdk_dynamodb::Client::from_conf(sdk))
+///         .warm_up(false)
+///         .build()
+///         .await
+///         .unwrap();
 ///
 ///     let unsigned: Request = http::Request::get("/health").body(Body::Empty).unwrap();
 ///     let response = replaysafe::lambda::serve(&guard, &unsigned, health).await;
@@ -114,14 +137,26 @@ fn to_lambda(response: Response) -> lambda_http::Response<Body> {
 
 impl<'a> Incoming<'a> {
     /// The view of a `lambda_http` request: its raw path (what the client signed, not the
-    /// normalised URI) and the invocation's request id (a fresh UUID when there is no Lambda
-    /// context, as in a hand-built request).
+    /// normalised URI), the invocation's request id (a fresh UUID when there is no Lambda
+    /// context, as in a hand-built request) and deadline, and the authorizer's word on the
+    /// caller from the request context.
     pub fn from_lambda(req: &'a Request) -> Self {
-        let request_id = req
-            .lambda_context_ref()
+        let context = req.lambda_context_ref();
+        let request_id = context
             .map(|c| c.request_id.clone())
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let deadline = context
+            .map(|c| c.deadline)
+            .filter(|&ms| ms > 0)
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        let authorizer = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+                .authorizer
+                .as_ref()
+                .and_then(|a| serde_json::to_value(a).ok()),
+            _ => None,
+        };
         // "@path" is the path as API Gateway received it (rawPath). The URI lambda_http builds
         // from it is normalised (dot segments resolved, some characters re-encoded), so it is
         // not what the client signed. Hand-built requests carry no raw path.
@@ -136,6 +171,8 @@ impl<'a> Incoming<'a> {
             headers: req.headers(),
             body: req.body().as_ref(),
             request_id,
+            authorizer,
+            deadline,
         }
     }
 }

@@ -1,21 +1,23 @@
 #![deny(missing_docs)]
 
-//! replaysafe: a guard that makes AWS Lambda endpoints over DynamoDB safe against replay
-//! and safe to retry, atomically.
+//! replaysafe: a guard that makes AWS Lambda endpoints over DynamoDB safe against replay and
+//! safe to retry, atomically.
 //!
-//! Every POST goes through [`Guard::post`]: size, idempotency key, RFC 9421 signature, content
-//! digest, freshness, then the nonce (consumed whatever the outcome) while the key's record is
-//! read; then the app parses the body and, unless the key already holds an answer, hands its
-//! writes to [`Guard::commit`], which adds the idempotency record and commits everything in ONE
-//! `TransactWriteItems`. A refusal is answered only after the key is fenced, so no attempt
-//! signed before it can take effect later. Reads go through [`Guard::admit_read`].
+//! An endpoint hands [`Guard::post`] what a POST does, an [`Effect`]: its writes, each with the
+//! refusal its condition stands for, and the answer to store. The guard authenticates the
+//! caller (RFC 9421 signatures with nonces, or an API Gateway authorizer), answers a retry from
+//! the key's record, and commits the effect with the key's record in ONE `TransactWriteItems`.
+//! A refusal (an app error with a 4xx status, see [`Problem`]) is made final before it is
+//! answered. Reads go through [`Guard::read`]. There is no other way in: nothing can be
+//! admitted without being settled, committed twice, or refused unfenced.
 //!
-//! The library knows nothing of any app: an app's error type implements [`Problem`] and wraps
-//! [`GuardError`]; its writes are [`store::Write`]s, each with the refusal it stands for.
+//! Six names guard an endpoint: [`Guard`], [`http::Incoming`], [`http::Reply`], [`Effect`],
+//! [`Problem`], and [`lambda::run`]. `shared/examples/orders` is a complete one.
 
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod effect;
 pub mod error;
 pub mod guard;
 pub mod http;
@@ -23,12 +25,17 @@ pub mod idempotency;
 pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod principal;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, Tables};
-pub use error::{GuardError, Problem};
-pub use guard::{Admitted, Committed, Guard};
+pub use config::{Auth, Config, Tables};
+pub use effect::Effect;
+pub use error::{Error, GuardError, Problem};
+pub use guard::{Admitted, Guard};
 pub use ids::ClientId;
+pub use principal::Principal;
 pub use store::Store;

@@ -3,7 +3,6 @@
 
 use proptest::prelude::*;
 use replaysafe::idempotency::IdempotencyKey;
-use replaysafe::Problem;
 
 /// The key a header names: the value itself, or inside an sf-string (`"` opens one, which
 /// must then be well formed: `\"` and `\\` the only escapes), 1 to 255 visible ASCII either way.

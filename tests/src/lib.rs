@@ -88,9 +88,10 @@ impl TestApp {
         let store = Store::new(client.clone(), tables.clone());
         let ledger = PaymentsStore::new(client, app_tables);
         let mut config = Config::new(tables);
+        config.problem_type_base = payments::PROBLEM_TYPE_BASE.into();
         tune(&mut config);
         let clock = Arc::new(ManualClock::new(T0));
-        let guard = Guard::new(store.clone(), config, clock.clone());
+        let guard = guard_on(store.clone(), config, clock.clone()).await;
         let alice = new_client(&store).await;
         Self {
             app: Payments::new(guard, ledger.clone()),
@@ -118,7 +119,8 @@ impl TestApp {
             tables: store.tables().clone(),
             ..self.guard().config().clone()
         };
-        Payments::new(Guard::new(store, config, clock), ledger)
+        let guard = futures::executor::block_on(guard_on(store, config, clock));
+        Payments::new(guard, ledger)
     }
 
     pub async fn new_client(&self) -> TestClient {
@@ -186,6 +188,17 @@ impl TestApp {
             .expect("scan");
         out.items().len()
     }
+}
+
+/// A guard over `store` with `config` as the test tuned it (a retention of a minute, say: no
+/// deployment may have one, so it is built unchecked) and `clock`.
+pub async fn guard_on(store: Store, config: Config, clock: Arc<dyn Clock>) -> Guard {
+    Guard::builder(config)
+        .sdk_client(store.client().clone())
+        .clock(clock)
+        .warm_up(false)
+        .build_unchecked()
+        .await
 }
 
 async fn new_client(store: &Store) -> TestClient {
@@ -495,13 +508,36 @@ impl TestApp {
     pub async fn admit(&self, call: &Call) -> replaysafe::Admitted {
         let req = call.request();
         let incoming = replaysafe::http::Incoming::from_lambda(&req);
-        let admitted = self.guard().admit(&incoming).await.expect("admitted");
+        let key = incoming.single_header("idempotency-key").unwrap().unwrap();
+        let key = replaysafe::idempotency::IdempotencyKey::parse(Some(key)).unwrap();
+        let owner = replaysafe::Principal::from_stored(call.signer.0.client_id.clone());
         assert_eq!(
-            admitted.prior_answer(),
-            Ok(None),
+            self.store
+                .get_key_state(&owner, &key, self.clock.now())
+                .await
+                .unwrap(),
+            None,
             "nothing under the key yet"
         );
-        admitted
+        replaysafe::testing::admit(self.guard(), &incoming)
+            .await
+            .expect("admitted")
+    }
+
+    /// Commits `staged_answer()` for an admitted POST with no writes, the guard's transaction
+    /// step alone.
+    pub async fn commit_staged(
+        &self,
+        admitted: &replaysafe::Admitted,
+        answer: replaysafe::idempotency::StoredResponse,
+    ) -> Result<replaysafe::guard::Committed, replaysafe::GuardError> {
+        let effect = replaysafe::Effect::<std::convert::Infallible>::new(answer);
+        replaysafe::testing::commit(self.guard(), admitted, effect)
+            .await
+            .map_err(|e| match e {
+                replaysafe::Error::Guard(e) => e,
+                replaysafe::Error::App(never) => match never {},
+            })
     }
 
     /// What lives under a key at the app clock's now (a record or a fence), read past the API.
@@ -511,7 +547,11 @@ impl TestApp {
         key: &replaysafe::idempotency::IdempotencyKey,
     ) -> Option<replaysafe::idempotency::KeyState> {
         self.store
-            .get_key_state(client_id, key, self.clock.now())
+            .get_key_state(
+                &replaysafe::Principal::client(client_id),
+                key,
+                self.clock.now(),
+            )
             .await
             .expect("read idempotency table")
     }

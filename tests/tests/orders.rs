@@ -1,101 +1,223 @@
-//! The orders example (`shared/examples/orders/`), an endpoint of another domain on the
-//! library's public API, against DynamoDB Local: a retry replays, a taken id is refused and
-//! stays refused, a bad body changes nothing.
+//! The orders example (`shared/examples/orders/`), an endpoint of another domain, tested as an
+//! adopter would: with the library's test kit (`replaysafe::testing`) alone, against DynamoDB
+//! Local, in both modes. A retry replays, a taken id is refused and stays refused, a bad body
+//! changes nothing.
 
 #[path = "../../shared/examples/orders/orders.rs"]
 mod orders;
 
+use std::sync::Arc;
+
+use lambda_http::{Body, Request};
 use orders::{create_order, Orders};
 use replaysafe::store::schema::{create_tables, TableSpec};
-use replaysafe::{Clock, Guard};
-use replaysafe_tests::{Answer, Call, TestApp};
+use replaysafe::testing::{self, Client};
+use replaysafe::{Auth, Clock, Config, Guard, ManualClock};
 
-async fn orders_app(app: &TestApp) -> Orders {
-    let table = format!(
-        "{}orders",
-        app.store.tables().clients.trim_end_matches("clients")
-    );
+const T0: i64 = 1_763_812_800;
+const ORDER: &[u8] = br#"{"order_id":"ord_1","sku":"sku-7","quantity":2}"#;
+
+struct Shop {
+    orders: Orders,
+    clock: Arc<ManualClock>,
+}
+
+async fn shop(auth: Auth) -> Shop {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB: run with `make test`, which starts DynamoDB Local");
+    let sdk = testing::local_sdk_client(&endpoint).await;
+    let prefix = format!("o{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let config = Config::builder()
+        .table_prefix(&prefix)
+        .auth(auth)
+        .problem_type_base("https://shop.example/problems/")
+        .build()
+        .unwrap();
+    testing::create_tables(&sdk, &config.tables).await.unwrap();
+    let table = format!("{prefix}orders");
     let spec = TableSpec {
         logical: "orders",
         partition_key: "order_id",
         ttl_attribute: None,
     };
-    create_tables(app.store.client(), &[(table.as_str(), spec)])
+    create_tables(&sdk, &[(table.as_str(), spec)])
         .await
-        .expect("orders table");
-    Orders {
-        guard: Guard::new(
-            app.store.clone(),
-            app.guard().config().clone(),
-            app.clock.clone(),
-        ),
-        table,
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let guard = Guard::builder(config)
+        .sdk_client(sdk)
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    Shop {
+        orders: Orders { guard, table },
+        clock,
     }
 }
 
-async fn send(orders: &Orders, call: &Call) -> Answer {
-    let req = call.request();
-    Answer::of(replaysafe::lambda::serve(orders, &req, create_order).await)
+struct Answer {
+    status: u16,
+    replayed: bool,
+    body: serde_json::Value,
 }
 
-async fn order_count(app: &TestApp, orders: &Orders) -> usize {
-    app.scan_count(&orders.table).await
+impl Shop {
+    async fn send(&self, req: Request) -> Answer {
+        let response = replaysafe::lambda::serve(&self.orders, &req, create_order).await;
+        let body = match response.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            _ => serde_json::Value::Null,
+        };
+        Answer {
+            status: response.status().as_u16(),
+            replayed: response.headers().get("idempotent-replayed").is_some(),
+            body,
+        }
+    }
+
+    async fn order_count(&self) -> usize {
+        let store = self.orders.guard.store();
+        let out = store.client().scan().table_name(&self.orders.table).send();
+        out.await.unwrap().items().len()
+    }
+
+    async fn alice(&self) -> Client {
+        Client::create(self.orders.guard.store(), self.clock.now()).await
+    }
 }
 
-const ORDER: &str = r#"{"order_id":"ord_1","sku":"sku-7","quantity":2}"#;
+impl Answer {
+    #[track_caller]
+    fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.body["code"].as_str()),
+            (status, Some(code))
+        );
+        let kind = format!("https://shop.example/problems/{code}");
+        assert_eq!(
+            self.body["type"],
+            kind.as_str(),
+            "the adopter's problem types"
+        );
+    }
+}
 
 #[tokio::test]
-async fn an_order_is_created_once_and_its_retry_gets_the_first_answer() {
-    let app = TestApp::new().await;
-    let orders = orders_app(&app).await;
-    let call = app.signed(&app.alice, "POST", "/orders", ORDER);
+async fn a_signed_order_is_created_once_and_its_retry_gets_the_first_answer() {
+    let shop = shop(Auth::Signatures).await;
+    let alice = shop.alice().await;
 
-    let first = send(&orders, &call).await;
+    let first = shop.send(alice.post("/orders", ORDER, "k1", T0)).await;
     assert_eq!(first.status, 201, "{}", first.body);
-    assert_eq!(first.header("location"), Some("/orders/ord_1"));
-
-    app.clock.advance(1);
-    let retry = send(&orders, &call.resigned(app.clock.now())).await;
-    assert_eq!(retry.status, 201);
-    assert!(retry.replayed());
+    shop.clock.advance(1);
+    let retry = shop.send(alice.post("/orders", ORDER, "k1", T0 + 1)).await;
+    assert_eq!((retry.status, retry.replayed), (201, true));
     assert_eq!(retry.body, first.body);
-    assert_eq!(order_count(&app, &orders).await, 1);
+    assert_eq!(shop.order_count().await, 1);
 }
 
 #[tokio::test]
-async fn a_taken_order_id_is_refused_with_the_apps_own_code_and_stays_refused() {
-    let app = TestApp::new().await;
-    let orders = orders_app(&app).await;
+async fn a_signed_order_refused_for_a_taken_id_stays_refused() {
+    let shop = shop(Auth::Signatures).await;
+    let alice = shop.alice().await;
     assert_eq!(
-        send(&orders, &app.signed(&app.alice, "POST", "/orders", ORDER))
+        shop.send(alice.post("/orders", ORDER, "k1", T0))
             .await
             .status,
         201
     );
-    let held = app.signed(&app.alice, "POST", "/orders", ORDER);
-    app.clock.advance(1);
-    send(&orders, &held.resigned(app.clock.now()))
-        .await
-        .assert_problem(409, "order-exists");
-    send(&orders, &held)
+
+    // An attempt signed now and held back, then a later attempt refused: the held one is
+    // superseded, never executed.
+    let held = alice.post("/orders", ORDER, "k2", T0);
+    shop.clock.advance(1);
+    let refused = shop.send(alice.post("/orders", ORDER, "k2", T0 + 1)).await;
+    refused.assert_problem(409, "order-exists");
+    shop.send(held)
         .await
         .assert_problem(409, "attempt-superseded");
-    assert_eq!(order_count(&app, &orders).await, 1);
+    assert_eq!(shop.order_count().await, 1);
 }
 
 #[tokio::test]
-async fn a_bad_order_body_is_a_clear_400_and_writes_no_order() {
-    let app = TestApp::new().await;
-    let orders = orders_app(&app).await;
-    for body in [
-        r#"{"order_id":"ord 1","sku":"s","quantity":1}"#,
-        r#"{"order_id":"ord_1","sku":"s","quantity":0}"#,
-        r#"{"order_id":"ord_1","sku":"s","quantity":1,"extra":true}"#,
-        "[",
-    ] {
-        send(&orders, &app.signed(&app.alice, "POST", "/orders", body))
-            .await
-            .assert_problem(400, "validation-failed");
+async fn a_bad_order_body_is_a_clear_400_and_writes_no_order_in_either_mode() {
+    for auth in [Auth::Signatures, Auth::jwt()] {
+        let shop = shop(auth.clone()).await;
+        let alice = shop.alice().await;
+        for (i, body) in [
+            r#"{"order_id":"ord 1","sku":"s","quantity":1}"#,
+            r#"{"order_id":"ord_1","sku":"s","quantity":0}"#,
+            r#"{"order_id":"ord_1","sku":"s","quantity":1,"extra":true}"#,
+            "[",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let key = format!("bad-{i}");
+            let req = match auth {
+                Auth::Signatures => alice.post("/orders", body.as_bytes(), &key, T0),
+                _ => testing::authorized("POST", "/orders", body.as_bytes(), Some(&key), "alice"),
+            };
+            shop.send(req)
+                .await
+                .assert_problem(400, "validation-failed");
+        }
+        assert_eq!(shop.order_count().await, 0, "{auth:?}");
     }
-    assert_eq!(order_count(&app, &orders).await, 0);
+}
+
+#[tokio::test]
+async fn behind_an_authorizer_an_order_is_created_once_per_key_and_principal() {
+    let shop = shop(Auth::jwt()).await;
+    let post = |key: &str, sub: &str| testing::authorized("POST", "/orders", ORDER, Some(key), sub);
+
+    let first = shop.send(post("k1", "alice")).await;
+    assert_eq!(
+        (first.status, first.replayed),
+        (201, false),
+        "{}",
+        first.body
+    );
+    let retry = shop.send(post("k1", "alice")).await;
+    assert_eq!((retry.status, retry.replayed), (201, true));
+    assert_eq!(retry.body, first.body);
+
+    // Bob's key of the same name is his own operation: the id is taken, refused, no effect.
+    shop.send(post("k1", "bob"))
+        .await
+        .assert_problem(409, "order-exists");
+    assert_eq!(shop.order_count().await, 1);
+}
+
+#[tokio::test]
+async fn behind_an_authorizer_a_refusal_is_the_keys_final_answer() {
+    let shop = shop(Auth::jwt()).await;
+    let post = |key: &str| testing::authorized("POST", "/orders", ORDER, Some(key), "alice");
+    assert_eq!(shop.send(post("k1")).await.status, 201);
+
+    let refused = shop.send(post("k2")).await;
+    refused.assert_problem(409, "order-exists");
+    assert!(!refused.replayed);
+    let again = shop.send(post("k2")).await;
+    again.assert_problem(409, "order-exists");
+    assert!(again.replayed, "the stored refusal, replayed");
+    assert_eq!(again.body, refused.body);
+    assert_eq!(shop.order_count().await, 1);
+}
+
+#[tokio::test]
+async fn behind_an_authorizer_a_request_without_a_principal_is_401_and_changes_nothing() {
+    let shop = shop(Auth::jwt()).await;
+    let alice = shop.alice().await;
+    // A signature is not a principal in this mode.
+    let signed = alice.post("/orders", ORDER, "k1", T0);
+    shop.send(signed)
+        .await
+        .assert_problem(401, "unauthenticated");
+    let no_sub = testing::authorized("POST", "/orders", ORDER, Some("k1"), "");
+    shop.send(no_sub)
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_eq!(shop.order_count().await, 0);
 }

@@ -9,7 +9,7 @@ mod requests;
 pub use ids::{AccountId, TransferId};
 pub use money::{Amount, Balance, Currency};
 pub use records::{Account, Transfer};
-pub use replaysafe::ClientId;
+pub use replaysafe::{ClientId, Principal};
 pub use requests::{NewAccount, NewTransfer};
 
 /// Why a value was refused; becomes a 400 `validation-failed` with this text as detail.

@@ -1,10 +1,11 @@
-use super::{AccountId, Amount, ClientId, Currency, TransferId};
+use super::{AccountId, Amount, Currency, Principal, TransferId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub account_id: AccountId,
-    /// The client that created it; only it may read it or debit it.
-    pub owner: ClientId,
+    /// Who created it (a signing client or an authorizer's principal); only it may read it
+    /// or debit it.
+    pub owner: Principal,
     pub currency: Currency,
     pub balance: u64,
     /// Bumped by every debit and credit; the ETag derives from it.
@@ -16,8 +17,8 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
     pub transfer_id: TransferId,
-    /// The client that created it; only it may read it.
-    pub owner: ClientId,
+    /// Who created it; only it may read it.
+    pub owner: Principal,
     pub from: AccountId,
     pub to: AccountId,
     pub amount: Amount,

@@ -1,5 +1,5 @@
 use replaysafe::http::{json, not_modified, Incoming};
-use replaysafe::idempotency::StoredResponse;
+use replaysafe::Effect;
 
 use super::views::{AccountView, CreatedAccount};
 use super::Reply;
@@ -10,26 +10,23 @@ use crate::{Payments, PaymentsError};
 /// record commit together, so a retry of the creating request replays its 201 even though the
 /// id now exists.
 pub async fn create_account(app: &Payments, req: Incoming<'_>) -> Reply {
-    let guard = app.guard();
-    let committed = guard
-        .post(&req, NewAccount::parse, async |admitted, new| {
-            let now = admitted.now();
+    app.guard()
+        .post(&req, NewAccount::parse, async |op, new| {
+            let now = op.now();
             let account = Account {
                 account_id: new.account_id.unwrap_or_else(AccountId::generate),
-                owner: admitted.client_id().clone(),
+                owner: op.principal().clone(),
                 currency: new.currency,
                 balance: new.initial_balance.get(),
                 version: 1,
                 created_at: now,
                 updated_at: now,
             };
-            let response = StoredResponse::json(201, &CreatedAccount::from(&account))
-                .with_header("location", format!("/accounts/{}", account.account_id));
-            let writes = vec![app.store().create_account(&account)];
-            guard.commit(admitted, writes, response).await
+            Ok(Effect::json(201, &CreatedAccount::from(&account))
+                .header("location", format!("/accounts/{}", account.account_id))
+                .with(app.store().create_account(&account)))
         })
-        .await?;
-    Ok(committed.into())
+        .await
 }
 
 /// GET /accounts/{account_id}: only the owner sees it; ownership is checked before
@@ -42,10 +39,10 @@ pub async fn get_account(app: &Payments, req: Incoming<'_>) -> Reply {
             Err(_) => Ok(None),
         }
     };
-    let (signed, account) = app.guard().admit_read(&req, read).await?;
-    id?;
+    let (caller, account) = app.guard().read(&req, read).await?;
+    id.map_err(PaymentsError::from)?;
     let account = account
-        .filter(|a| a.owner == signed.client_id)
+        .filter(|a| a.owner == caller)
         .ok_or(PaymentsError::NotFound)?;
     let etag = account.etag();
     if if_none_match(&req, &etag) {

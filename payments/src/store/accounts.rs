@@ -6,10 +6,10 @@ use aws_sdk_dynamodb::types::{
 
 use replaysafe::store::attrs::{get_n, get_s, n, s, Item};
 use replaysafe::store::{sdk_failure, Write};
-use replaysafe::GuardError;
+use replaysafe::Error;
 
 use super::PaymentsStore;
-use crate::domain::{Account, AccountId, Amount, ClientId, Currency};
+use crate::domain::{Account, AccountId, Amount, Currency, Principal};
 use crate::error::PaymentsError;
 
 impl PaymentsStore {
@@ -17,7 +17,7 @@ impl PaymentsStore {
     pub async fn get_account(
         &self,
         account_id: &AccountId,
-    ) -> Result<Option<Account>, PaymentsError> {
+    ) -> Result<Option<Account>, Error<PaymentsError>> {
         let out = self
             .client
             .get_item()
@@ -30,7 +30,7 @@ impl PaymentsStore {
         out.item
             .map(|item| {
                 decode(&item)
-                    .ok_or_else(|| GuardError::internal("an account item does not decode").into())
+                    .ok_or(PaymentsError::Internal("an account item does not decode").into())
             })
             .transpose()
     }
@@ -59,7 +59,7 @@ impl PaymentsStore {
     pub fn debit(
         &self,
         account_id: &AccountId,
-        caller: &ClientId,
+        caller: &Principal,
         currency: &Currency,
         amount: Amount,
         now: i64,
@@ -113,7 +113,7 @@ impl PaymentsStore {
             }
             // Present and in this currency: the condition cannot have failed for a business
             // reason.
-            Some(_) => GuardError::internal("a debit or credit failed on a present account").into(),
+            Some(_) => PaymentsError::Internal("a debit or credit failed on a present account"),
         })
     }
 
@@ -143,7 +143,7 @@ impl PaymentsStore {
 fn decode(item: &Item) -> Option<Account> {
     Some(Account {
         account_id: AccountId::parse(get_s(item, "account_id")?).ok()?,
-        owner: ClientId::parse(get_s(item, "owner")?).ok()?,
+        owner: Principal::from_stored(get_s(item, "owner")?),
         currency: Currency::parse(get_s(item, "currency")?).ok()?,
         balance: get_n(item, "balance")?,
         version: get_n(item, "version")?,

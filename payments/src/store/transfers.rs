@@ -4,10 +4,10 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use replaysafe::store::attrs::{get_n, get_s, n, s, Item};
 use replaysafe::store::{sdk_failure, Write};
-use replaysafe::GuardError;
+use replaysafe::Error;
 
 use super::PaymentsStore;
-use crate::domain::{AccountId, Amount, ClientId, Currency, Transfer, TransferId};
+use crate::domain::{AccountId, Amount, Currency, Principal, Transfer, TransferId};
 use crate::error::PaymentsError;
 
 impl PaymentsStore {
@@ -15,7 +15,7 @@ impl PaymentsStore {
     pub async fn get_transfer(
         &self,
         transfer_id: &TransferId,
-    ) -> Result<Option<Transfer>, PaymentsError> {
+    ) -> Result<Option<Transfer>, Error<PaymentsError>> {
         let out = self
             .client
             .get_item()
@@ -28,7 +28,7 @@ impl PaymentsStore {
         out.item
             .map(|item| {
                 decode(&item)
-                    .ok_or_else(|| GuardError::internal("a transfer item does not decode").into())
+                    .ok_or(PaymentsError::Internal("a transfer item does not decode").into())
             })
             .transpose()
     }
@@ -52,7 +52,7 @@ impl PaymentsStore {
             .put(put.build().expect("table, item and condition are set"))
             .build();
         Write::new(item, |_| {
-            GuardError::internal("a new transfer id was taken").into()
+            PaymentsError::Internal("a new transfer id was taken")
         })
     }
 }
@@ -60,7 +60,7 @@ impl PaymentsStore {
 fn decode(item: &Item) -> Option<Transfer> {
     Some(Transfer {
         transfer_id: TransferId::parse(get_s(item, "transfer_id")?).ok()?,
-        owner: ClientId::parse(get_s(item, "owner")?).ok()?,
+        owner: Principal::from_stored(get_s(item, "owner")?),
         from: AccountId::parse(get_s(item, "from")?).ok()?,
         to: AccountId::parse(get_s(item, "to")?).ok()?,
         amount: Amount::parse(get_n(item, "amount")?).ok()?,

@@ -1,5 +1,6 @@
 //! The orders function: `cargo run --example orders` under cargo-lambda, or deployed as a
-//! `provided.al2023` function with `ORDERS_TABLE` and the guard's env (`TABLE_PREFIX`, ...).
+//! `provided.al2023` function with `ORDERS_TABLE` and the guard's env (`TABLE_PREFIX`,
+//! `AUTH_MODE`, ...): behind signatures or behind an API Gateway JWT authorizer, the same code.
 
 mod orders;
 
@@ -9,5 +10,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         guard: replaysafe::Guard::from_env().await?,
         table: std::env::var("ORDERS_TABLE").unwrap_or_else(|_| "orders".into()),
     };
-    replaysafe::lambda::run(app, orders::create_order).await
+    replaysafe::lambda::run(app, "POST /orders", orders::create_order).await
 }

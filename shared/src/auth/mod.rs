@@ -20,6 +20,9 @@ use crate::http::Incoming;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::ids::ClientId;
 
+/// The shortest client secret the guard accepts: HMAC-SHA256's own block of security.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 /// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
 #[derive(Debug, Clone)]
 pub struct Signed {
@@ -107,6 +110,12 @@ impl Verifier<'_> {
             .await?
             .filter(|c| c.active)
             .ok_or(GuardError::UnknownKey)?;
+        if client.secret.len() < MIN_SECRET_BYTES {
+            // Anyone can compute a MAC under an empty or guessable key: such a client is no
+            // client, wherever its key came from.
+            tracing::error!(client_id = %client_id, "a client's secret is shorter than 32 bytes");
+            return Err(GuardError::UnknownKey);
+        }
         if !self.algorithm.verify(&client.secret, &base, &mac) {
             return Err(invalid(SignatureError::Mismatch));
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Config, ConfigError, DynamoDbTimeouts, Tables};
+use super::{Auth, Config, ConfigError, DynamoDbTimeouts, Tables};
 
 /// Changes [`Config`]'s defaults; [`ConfigBuilder::build`] refuses what
 /// [`Config::validate`] refuses. Made by [`Config::builder`].
@@ -88,7 +88,21 @@ impl ConfigBuilder {
         self
     }
 
-    /// The base of every problem's `type` URI (`https://replaysafe.dev/problems/`).
+    /// The front door: [`Auth::Signatures`] (the default) or an API Gateway authorizer
+    /// ([`Auth::jwt`], or [`Auth::Authorizer`] with where the principal is).
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.config.auth = auth;
+        self
+    }
+
+    /// The function's timeout (10 s): every request answers within it.
+    pub fn function_timeout(mut self, timeout: Duration) -> Self {
+        self.config.function_timeout = timeout;
+        self
+    }
+
+    /// The base of every problem's `type` URI (`/problems/`): your API's, such as
+    /// `https://example.com/problems/`.
     pub fn problem_type_base(mut self, base: impl Into<String>) -> Self {
         self.config.problem_type_base = base.into();
         self

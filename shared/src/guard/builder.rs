@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 
 use super::Guard;
-use crate::auth::{HmacSha256, KeySource, SignatureAlgorithm};
+use crate::auth::{ClientCache, HmacSha256, KeySource, SignatureAlgorithm};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::store::{sdk_client_with, Store};
@@ -87,32 +87,44 @@ impl GuardBuilder {
     }
 
     /// Whether `build` makes one read before returning, so the first request does not pay for
-    /// the SDK's lazy set-up (see [`Store::warm_up`]). On by default with the clients table as
-    /// the key source, off with another (the read is on the clients table, which a function
-    /// with other keys may not be granted).
+    /// the SDK's lazy set-up (see [`Store::warm_up`]). On by default with signatures and the
+    /// clients table as the key source, off otherwise (the read is on the clients table, which
+    /// such a function may not be granted).
     pub fn warm_up(mut self, warm_up: bool) -> Self {
         self.warm_up = Some(warm_up);
         self
     }
 
-    /// The guard, if [`Config::validate`] accepts the config.
+    /// The guard, if [`Config::validate`] accepts the config: the only way to make one.
     pub async fn build(self) -> Result<Guard, ConfigError> {
         self.config.validate()?;
+        Ok(self.assemble().await)
+    }
+
+    /// The guard over a config [`Config::validate`] may refuse: for tests that stage what no
+    /// deployment may have (a retention of a minute, to see a record expire).
+    #[cfg(feature = "testing")]
+    pub async fn build_unchecked(self) -> Guard {
+        self.assemble().await
+    }
+
+    async fn assemble(self) -> Guard {
         let client = match self.client {
             Some(client) => client,
             None => sdk_client_with(None, Some(self.config.dynamodb_timeouts)).await,
         };
         let store = Store::new(client, self.config.tables.clone());
-        if self.warm_up.unwrap_or(self.keys.is_none()) {
+        let signed = self.config.auth == crate::config::Auth::Signatures;
+        if self.warm_up.unwrap_or(signed && self.keys.is_none()) {
             store.warm_up().await;
         }
         let keys = self.keys.unwrap_or_else(|| Arc::new(store.clone()));
-        Ok(Guard::with_parts(
+        Guard {
+            clients: ClientCache::new(keys, self.config.client_cache),
             store,
-            self.config,
-            self.clock,
-            keys,
-            self.algorithm,
-        ))
+            config: self.config,
+            clock: self.clock,
+            algorithm: self.algorithm,
+        }
     }
 }

@@ -9,6 +9,9 @@ mod respond;
 mod response;
 
 pub use problem::problem;
-pub use request::Incoming;
+pub(crate) use problem::problem_answer;
+pub use request::{route_matches, Incoming};
+#[cfg(feature = "lambda")]
+pub(crate) use respond::conclude;
 pub use respond::respond;
 pub use response::{finish, json, not_modified, stored, Reply, Response};

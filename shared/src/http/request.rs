@@ -1,3 +1,5 @@
+use std::time::SystemTime;
+
 use http::HeaderMap;
 
 use crate::error::GuardError;
@@ -20,6 +22,14 @@ pub struct Incoming<'a> {
     /// id); it marks the items this invocation writes, so that meeting them again is known as
     /// its own. Elsewhere, a fresh UUID per request.
     pub request_id: String,
+    /// What an API Gateway authorizer said of the caller: the request context's `authorizer`
+    /// object (`{"jwt": {"claims": {...}}}`, `{"iam": {...}}`, `{"lambda": {...}}`), as API
+    /// Gateway sends it; `None` without one. Read only behind an authorizer
+    /// ([`Auth::Authorizer`](crate::config::Auth::Authorizer)).
+    pub authorizer: Option<serde_json::Value>,
+    /// When the invocation must have answered (Lambda's deadline), if known: the request's time
+    /// budget ends before it.
+    pub deadline: Option<SystemTime>,
 }
 
 impl<'a> Incoming<'a> {
@@ -55,6 +65,40 @@ impl<'a> Incoming<'a> {
     pub fn last_segment(&self) -> &'a str {
         self.path.rsplit('/').next().unwrap_or_default()
     }
+
+    /// Whether the request is for `route`, as API Gateway matches one: `"METHOD /path"`, where
+    /// a `{param}` segment matches one non-empty segment.
+    ///
+    /// ```
+    /// # let headers = http::HeaderMap::new();
+    /// # let req = |method, path| replaysafe::http::Incoming {
+    /// #     method, path, query: None, headers: &headers, body: b"",
+    /// #     request_id: "r".into(), authorizer: None, deadline: None,
+    /// # };
+    /// assert!(req("GET", "/orders/ord_1").is_for("GET /orders/{order_id}"));
+    /// assert!(!req("GET", "/orders/").is_for("GET /orders/{order_id}"));
+    /// assert!(!req("POST", "/lambda-url/orders/orders").is_for("POST /orders"));
+    /// ```
+    pub fn is_for(&self, route: &str) -> bool {
+        route_matches(route, self.method, self.path)
+    }
+}
+
+/// Whether `method` `path` is `route` (`"METHOD /a/{param}"`), as API Gateway routes.
+pub fn route_matches(route: &str, method: &str, path: &str) -> bool {
+    let Some((route_method, pattern)) = route.split_once(' ') else {
+        return false;
+    };
+    let (mut pattern, mut segments) = (pattern.split('/'), path.split('/'));
+    route_method == method
+        && loop {
+            match (pattern.next(), segments.next()) {
+                (None, None) => break true,
+                (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') && !s.is_empty() => {}
+                (Some(p), Some(s)) if p == s => {}
+                _ => break false,
+            }
+        }
 }
 
 fn invalid_header(name: &str) -> GuardError {

@@ -12,11 +12,10 @@ use crate::guard::Guard;
 ///
 /// ```
 /// use replaysafe::http::{json, respond, Incoming, Reply};
-/// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
-/// use std::sync::Arc;
+/// use replaysafe::{Config, Guard};
 ///
 /// async fn health(guard: &Guard, req: Incoming<'_>) -> Reply {
-///     guard.admit_read(&req, async { Ok(()) }).await?;
+///     guard.read(&req, async { Ok(()) }).await?;
 ///     Ok(json(200, &"ok"))
 /// }
 ///
@@ -27,9 +26,12 @@ use crate::guard::Guard;
 ///         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
 ///         .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
 ///         .build();
-///     let tables = Tables::with_prefix("shop-");
-///     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), tables.clone());
-///     let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
+///     let guard = Guard::builder(Config::builder().build().unwrap())
+///         .sdk_client(aws_sdk_dynamodb::Client::from_conf(sdk))
+///         .warm_up(false)
+///         .build()
+///         .await
+///         .unwrap();
 ///
 ///     // What any HTTP stack hands over: method, raw path, query, headers, body.
 ///     let headers = http::HeaderMap::new();
@@ -40,6 +42,8 @@ use crate::guard::Guard;
 ///         headers: &headers,
 ///         body: b"",
 ///         request_id: "3f6c1a52-0000-4000-8000-000000000001".into(),
+///         authorizer: None,
+///         deadline: None,
 ///     };
 ///     let response = respond(&guard, unsigned, health).await;
 ///     assert_eq!(response.status(), 401);
@@ -57,11 +61,22 @@ where
     let started = Instant::now();
     let (method, path, request_id) = (req.method, req.path, req.request_id.clone());
     let reply = endpoint(app, req).await;
+    conclude(app.as_ref(), (method, path, &request_id), started, reply)
+}
+
+/// The response for `reply`, and the request's one log line (with the cause of an internal
+/// error, which the response never carries).
+pub(crate) fn conclude<E: Problem>(
+    guard: &Guard,
+    (method, path, request_id): (&str, &str, &str),
+    started: Instant,
+    reply: Reply<E>,
+) -> Response {
     let code = reply.as_ref().err().map(|e| e.code().to_owned());
     if let Some(cause) = reply.as_ref().err().and_then(|e| e.cause()) {
         tracing::error!(request_id, %cause, "internal error");
     }
-    let response = finish(reply, &app.as_ref().config().problem_type_base);
+    let response = finish(reply, &guard.config().problem_type_base);
     tracing::info!(
         method,
         path,

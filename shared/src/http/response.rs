@@ -1,15 +1,15 @@
 use serde::Serialize;
 
 use super::problem;
-use crate::error::{GuardError, Problem};
-use crate::guard::Committed;
+use crate::error::{Error, Problem};
 use crate::idempotency::StoredResponse;
 
 /// A response as the guard and its endpoints build it: any HTTP stack can send it.
 pub type Response = http::Response<String>;
 
-/// What a handler returns: a response or an error, turned into HTTP in one place.
-pub type Reply<E = GuardError> = Result<Response, E>;
+/// What an endpoint returns: a response, or an error (the guard's or the app's `E`) turned into
+/// an RFC 9457 problem in one place ([`finish`]).
+pub type Reply<E = std::convert::Infallible> = Result<Response, Error<E>>;
 
 /// A JSON response with `status`.
 pub fn json(status: u16, body: &impl Serialize) -> Response {
@@ -48,18 +48,10 @@ pub fn not_modified(etag: &str) -> Response {
         .expect("status and headers are valid")
 }
 
-impl From<Committed> for Response {
-    fn from(c: Committed) -> Self {
-        match c {
-            Committed::Fresh(r) => stored(&r, false),
-            Committed::Replayed(r) => stored(&r, true),
-        }
-    }
-}
-
 /// The response for a reply, errors included, problems typed under `type_base`. Every one is
-/// `Cache-Control: no-store`: the authentication is in `Signature`, not `Authorization`, so a
-/// shared cache would otherwise be free to keep a signed GET's answer and hand it to anyone.
+/// `Cache-Control: no-store`: with signatures the authentication is in `Signature`, not
+/// `Authorization`, so a shared cache would otherwise be free to keep a signed GET's answer and
+/// hand it to anyone.
 pub fn finish<E: Problem>(reply: Reply<E>, type_base: &str) -> Response {
     let mut response = reply.unwrap_or_else(|e| problem(&e, type_base));
     response

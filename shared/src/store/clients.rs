@@ -59,12 +59,19 @@ impl Store {
         }))
     }
 
-    /// Writes a new active client; refuses to overwrite an existing id.
+    /// Writes a new active client; refuses to overwrite an existing id, and a secret shorter
+    /// than [`MIN_SECRET_BYTES`](crate::auth::MIN_SECRET_BYTES) (the guard would refuse every
+    /// request it signs).
     pub async fn put_client(
         &self,
         record: &ClientRecord,
         created_at: i64,
     ) -> Result<(), GuardError> {
+        if record.secret.len() < crate::auth::MIN_SECRET_BYTES {
+            return Err(GuardError::internal(
+                "a client secret shorter than 32 bytes",
+            ));
+        }
         use base64::Engine;
         self.client
             .put_item()

@@ -2,7 +2,8 @@
 //! operation's success, written only inside the transaction that makes the effect (so a record
 //! exists exactly when the effect does), or the fence of its latest refusal.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
@@ -13,8 +14,9 @@ use super::Store;
 use crate::error::GuardError;
 use crate::idempotency::{
     Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse,
+    STORABLE_STATUS,
 };
-use crate::ids::ClientId;
+use crate::principal::Principal;
 
 /// Both writes under a key, the claim and the fence, take it only while nothing live holds it
 /// except a fence signed strictly before the writer's attempt. `<` and not `<=`: an attempt
@@ -23,28 +25,32 @@ use crate::ids::ClientId;
 const FREE_FOR_ATTEMPT: &str =
     "attribute_not_exists(#pk) OR #expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)";
 
+/// Without signatures there are no attempts to order and no fences: the key is free while
+/// nothing live holds it.
+const FREE: &str = "attribute_not_exists(#pk) OR #expires_at <= :now";
+
 /// A DynamoDB item holds at most 400 KB, names and all: the stored body and headers get
 /// what the record's other attributes leave, with room to spare.
 pub const MAX_STORED_RESPONSE_BYTES: usize = 350 * 1024;
 
-/// How a fence write ended.
+/// How a conditional write under a key (a fence, an answer) ended.
 #[derive(Debug)]
-pub enum FenceWrite {
-    /// The fence now holds the key.
+pub enum KeyWrite {
+    /// It now holds the key.
     Written,
     /// Something live already held the key: a record, or a fence at or after this attempt.
     Held(KeyState),
 }
 
 impl Store {
-    fn key_pk(&self, client_id: &ClientId, key: &IdempotencyKey) -> AttributeValue {
-        self.client_pk(client_id, key.as_str())
+    fn key_pk(&self, principal: &Principal, key: &IdempotencyKey) -> AttributeValue {
+        self.owned_pk(principal.as_str(), key.as_str())
     }
 
     /// What lives under this client's key; an expired item counts as absent.
     pub async fn get_key_state(
         &self,
-        client_id: &ClientId,
+        principal: &Principal,
         key: &IdempotencyKey,
         now: i64,
     ) -> Result<Option<KeyState>, GuardError> {
@@ -52,7 +58,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.tables.idempotency)
-            .key(&self.tables.partition_key, self.key_pk(client_id, key))
+            .key(&self.tables.partition_key, self.key_pk(principal, key))
             .consistent_read(true)
             .send()
             .await
@@ -61,16 +67,53 @@ impl Store {
     }
 
     /// The conditional put that claims the key inside a transaction for an attempt signed at
-    /// `created`: it fails while a live record or a fence at or after `created` holds the key,
-    /// and then hands back what does.
+    /// `created` (`None` without signatures): it fails while a live record or a fence at or
+    /// after `created` holds the key, and then hands back what does.
     pub(crate) fn claim_key(
         &self,
-        client_id: &ClientId,
+        principal: &Principal,
         key: &IdempotencyKey,
         record: &IdempotencyRecord,
-        created: i64,
+        created: Option<i64>,
         now: i64,
     ) -> Result<TransactWriteItem, GuardError> {
+        let put = self.record_put(principal, key, record, created, now)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Stores `record` under the key on its own, under the claim's condition without a fence:
+    /// an authorizer-mode refusal becomes the key's answer. When something live holds the key
+    /// already, that comes back instead.
+    pub async fn put_answer(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+        record: &IdempotencyRecord,
+        now: i64,
+    ) -> Result<KeyWrite, GuardError> {
+        let put = self.record_put(principal, key, record, None, now)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .condition_expression(FREE)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        self.held_or_written(result, now, "put_answer")
+    }
+
+    fn record_put(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+        record: &IdempotencyRecord,
+        created: Option<i64>,
+        now: i64,
+    ) -> Result<Put, GuardError> {
         let response = &record.response;
         if let Some(problem) = response.header_problem() {
             return Err(GuardError::internal(format!(
@@ -86,7 +129,7 @@ impl Store {
         }
         let tables = &self.tables;
         let item = Item::from([
-            (tables.partition_key.clone(), self.key_pk(client_id, key)),
+            (tables.partition_key.clone(), self.key_pk(principal, key)),
             ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
             ("status".to_owned(), n(response.status)),
             ("headers".to_owned(), headers_attr(&response.headers)),
@@ -94,29 +137,32 @@ impl Store {
             ("request_id".to_owned(), s(&record.request_id)),
             (tables.expires_at.clone(), n(record.expires_at)),
         ]);
-        let put = Put::builder()
+        let (condition, values) = match created {
+            Some(created) => (FREE_FOR_ATTEMPT, free_values(created, now)),
+            None => (FREE, Item::from([(":now".to_owned(), n(now))])),
+        };
+        Ok(Put::builder()
             .table_name(&self.tables.idempotency)
             .set_item(Some(item))
-            .condition_expression(FREE_FOR_ATTEMPT)
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(self.free_names()))
-            .set_expression_attribute_values(Some(free_values(created, now)))
+            .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .expect("table, item and condition are set");
-        Ok(TransactWriteItem::builder().put(put).build())
+            .expect("table, item and condition are set"))
     }
 
     /// Fences the key at `fence.created`, under the same condition as the claim.
     pub async fn write_fence(
         &self,
-        client_id: &ClientId,
+        principal: &Principal,
         key: &IdempotencyKey,
         fence: &Fence,
         now: i64,
-    ) -> Result<FenceWrite, GuardError> {
+    ) -> Result<KeyWrite, GuardError> {
         let tables = &self.tables;
         let item = Item::from([
-            (tables.partition_key.clone(), self.key_pk(client_id, key)),
+            (tables.partition_key.clone(), self.key_pk(principal, key)),
             ("fence".to_owned(), n(fence.created)),
             ("request_id".to_owned(), s(&fence.request_id)),
             ("refusal_status".to_owned(), n(fence.refusal.status)),
@@ -136,17 +182,29 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
+        self.held_or_written(result, now, "write_fence")
+    }
+
+    /// A conditional put's outcome: written, or what held the key.
+    fn held_or_written<R: std::fmt::Debug>(
+        &self,
+        result: Result<PutItemOutput, SdkError<PutItemError, R>>,
+        now: i64,
+        operation: &'static str,
+    ) -> Result<KeyWrite, GuardError> {
         match result {
-            Ok(_) => Ok(FenceWrite::Written),
+            Ok(_) => Ok(KeyWrite::Written),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => failed
                     .item()
                     .and_then(|old| self.live(old, now))
-                    .map(FenceWrite::Held)
+                    .map(KeyWrite::Held)
                     .ok_or_else(|| {
-                        GuardError::internal("a fence write failed on an item that does not decode")
+                        GuardError::internal(format!(
+                            "{operation} failed its condition on an item that does not decode"
+                        ))
                     }),
-                _ => Err(sdk_failure("write_fence", e)),
+                _ => Err(sdk_failure(operation, e)),
             },
         }
     }
@@ -207,7 +265,8 @@ fn decode(item: &Item, expires_attribute: &str) -> Option<KeyState> {
         return Some(KeyState::Answered(IdempotencyRecord {
             fingerprint: Fingerprint::from_stored(fingerprint.to_owned()),
             response: StoredResponse {
-                status: get_n(item, "status")?,
+                // A status no answer can have would panic every replay: the item is broken.
+                status: get_n(item, "status").filter(|s| STORABLE_STATUS.contains(s))?,
                 headers: headers_of(item.get("headers")?)?,
                 body: get_s(item, "body")?.to_owned(),
             },
@@ -219,7 +278,7 @@ fn decode(item: &Item, expires_attribute: &str) -> Option<KeyState> {
         created: get_n(item, "fence")?,
         request_id,
         refusal: StoredRefusal {
-            status: get_n(item, "refusal_status")?,
+            status: get_n(item, "refusal_status").filter(|s| (400..=499).contains(s))?,
             code: get_s(item, "refusal_code")?.to_owned(),
             title: get_s(item, "refusal_title")?.to_owned(),
             detail: get_s(item, "refusal_detail")?.to_owned(),
@@ -262,9 +321,9 @@ mod tests {
             .with_header("etag", "\"v1\"")
             .with_header("content-type", "application/vnd.shop+json");
         let key = IdempotencyKey::parse(Some("k")).unwrap();
-        let client = ClientId::parse("cli_a").unwrap();
+        let client = Principal::client(&crate::ClientId::parse("cli_a").unwrap());
         let claim = store()
-            .claim_key(&client, &key, &record(response.clone()), 1_000, 1_000)
+            .claim_key(&client, &key, &record(response.clone()), Some(1_000), 1_000)
             .unwrap();
         match store().live(put_item(&claim), 1_000) {
             Some(KeyState::Answered(read)) => assert_eq!(read.response, response),
@@ -275,8 +334,9 @@ mod tests {
     #[test]
     fn an_answer_that_cannot_be_replayed_as_it_is_is_refused_before_the_transaction() {
         let key = IdempotencyKey::parse(Some("k")).unwrap();
-        let client = ClientId::parse("cli_a").unwrap();
-        let claim = |response| store().claim_key(&client, &key, &record(response), 1_000, 1_000);
+        let client = Principal::client(&crate::ClientId::parse("cli_a").unwrap());
+        let claim =
+            |response| store().claim_key(&client, &key, &record(response), Some(1_000), 1_000);
         let ok = StoredResponse::new(201, "{}");
         for bad in [
             ok.clone().with_header("bad name", "v"),

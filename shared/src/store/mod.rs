@@ -23,7 +23,6 @@ pub use failure::sdk_failure;
 pub use transact::Write;
 
 use crate::config::{DynamoDbTimeouts, Tables};
-use crate::ids::ClientId;
 
 /// The SDK client and the names of the guard's tables.
 #[derive(Debug, Clone)]
@@ -34,21 +33,20 @@ pub struct Store {
 
 impl Store {
     /// On a client of the caller's making (bring your own SDK client: its region, credentials,
-    /// retries and timeouts), over the guard's `tables`. No call is made until a request.
+    /// retries and timeouts), over the guard's `tables`. No call is made until a request. A
+    /// guard builds its own from [`GuardBuilder::sdk_client`](crate::guard::GuardBuilder::sdk_client);
+    /// tools (table set-up, operator commands) make one directly.
     ///
     /// ```no_run
-    /// use std::sync::Arc;
-    /// use replaysafe::{Config, Guard, Store, SystemClock, Tables};
+    /// use replaysafe::{Store, Tables};
     ///
     /// # async fn init() {
     /// let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
     ///     .region("eu-west-1")
     ///     .load()
     ///     .await;
-    /// let tables = Tables::with_prefix("shop-");
-    /// let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), tables.clone());
-    /// let guard = Guard::new(store, Config::new(tables), Arc::new(SystemClock));
-    /// # let _ = guard;
+    /// let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), Tables::with_prefix("shop-"));
+    /// # let _ = store;
     /// # }
     /// ```
     pub fn new(client: Client, tables: Tables) -> Self {
@@ -72,11 +70,11 @@ impl Store {
         &self.tables
     }
 
-    /// The partition key value of a client's item in the nonces or idempotency table:
-    /// `<key prefix><client_id>#<name>`. Client ids cannot contain '#', so the split is
-    /// unambiguous.
-    fn client_pk(&self, client_id: &ClientId, name: &str) -> AttributeValue {
-        attrs::s(format!("{}{client_id}#{name}", self.tables.key_prefix))
+    /// The partition key value of a caller's item in the nonces or idempotency table:
+    /// `<key prefix><principal>#<name>`. No principal contains '#' (see
+    /// [`Principal`](crate::Principal)), so the split is unambiguous.
+    fn owned_pk(&self, principal: &str, name: &str) -> AttributeValue {
+        attrs::s(format!("{}{principal}#{name}", self.tables.key_prefix))
     }
 }
 

@@ -26,7 +26,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&t.nonces)
-            .item(&t.partition_key, self.client_pk(client_id, nonce))
+            .item(&t.partition_key, self.owned_pk(client_id.as_str(), nonce))
             .item("request_id", s(request_id))
             .item(&t.expires_at, n(expires_at))
             .condition_expression("attribute_not_exists(#pk) OR #expires_at <= :now")

@@ -7,16 +7,20 @@ use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 use super::attrs::Item;
 use super::failure::sdk_failure;
 use super::Store;
-use crate::error::GuardError;
+use crate::error::{Error, GuardError};
 
-/// One of an app's writes for [`Guard::commit`](crate::Guard::commit), with the refusal it
-/// stands for when its condition fails. The refusal is given the item as it was (`None` when
-/// there was none), as `ReturnValuesOnConditionCheckFailure = ALL_OLD` hands it back.
+/// One of an app's writes for an [`Effect`](crate::Effect), with the refusal it stands for when
+/// its condition fails. The refusal is given the item as it was (`None` when there was none), as
+/// `ReturnValuesOnConditionCheckFailure = ALL_OLD` hands it back. An app's store builds these
+/// for the writes it lends several endpoints.
 ///
 /// ```
 /// use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 /// use replaysafe::store::{AttributeValue, Write};
-/// use replaysafe::GuardError;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("the order exists")]
+/// struct Exists;
 ///
 /// let put = Put::builder()
 ///     .table_name("orders")
@@ -24,10 +28,7 @@ use crate::error::GuardError;
 ///     .condition_expression("attribute_not_exists(order_id)")
 ///     .build()
 ///     .unwrap();
-/// let write: Write<GuardError> =
-///     Write::new(TransactWriteItem::builder().put(put).build(), |_old| {
-///         GuardError::internal("the order exists")
-///     });
+/// let write = Write::new(TransactWriteItem::builder().put(put).build(), |_old| Exists);
 /// # let _ = write;
 /// ```
 pub struct Write<E> {
@@ -36,7 +37,7 @@ pub struct Write<E> {
 }
 
 /// What a failed condition means, given the item as it was.
-type Refusal<E> = Box<dyn Fn(Option<&Item>) -> E + Send + Sync>;
+type Refusal<E> = Box<dyn Fn(Option<&Item>) -> Error<E> + Send + Sync>;
 
 impl<E> Write<E> {
     /// `item` (a put, update, delete or condition check, with `ALL_OLD` on failure if the
@@ -47,7 +48,19 @@ impl<E> Write<E> {
     ) -> Self {
         Self {
             item,
-            refusal: Box::new(refusal),
+            refusal: Box::new(move |old| Error::App(refusal(old))),
+        }
+    }
+
+    /// `item` with no condition, or one that fails only through a bug: a failure is a 500.
+    pub fn unconditional(item: TransactWriteItem) -> Self {
+        Self {
+            item,
+            refusal: Box::new(|_| {
+                Error::Guard(GuardError::internal(
+                    "an unconditional write failed its condition",
+                ))
+            }),
         }
     }
 

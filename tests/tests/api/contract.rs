@@ -5,9 +5,10 @@ use std::sync::Arc;
 use payments::routes::Endpoint;
 use payments::{PaymentsStore, PaymentsTables};
 use replaysafe::config::Tables;
+use replaysafe::guard::Committed;
 use replaysafe::idempotency::StoredResponse;
 use replaysafe::store::clients::ClientRecord;
-use replaysafe::{Clock, Committed, GuardError, ManualClock, Store};
+use replaysafe::{Clock, GuardError, ManualClock, Store};
 use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, World, T0};
 
 const WINDOW: i64 = 300;
@@ -782,10 +783,7 @@ async fn a_duplicate_committing_after_the_read_is_answered_inside_the_transactio
     // A concurrent copy (same key, same body) commits first.
     let other = app.send(&r.resigned(T0)).await;
     assert_fresh(&other);
-    let outcome = app
-        .guard()
-        .commit::<GuardError>(&admitted, vec![], staged_answer())
-        .await;
+    let outcome = app.commit_staged(&admitted, staged_answer()).await;
     match outcome {
         Ok(Committed::Replayed(stored)) => assert_eq!(stored.body, other.body),
         other => panic!("expected the other copy's answer, got {other:?}"),
@@ -800,10 +798,7 @@ async fn a_different_request_committing_after_the_read_is_refused_inside_the_tra
 
     let other = with_body(&r, r#"{"currency":"USD"}"#).resigned(T0);
     assert_fresh(&app.send(&other).await);
-    let outcome = app
-        .guard()
-        .commit::<GuardError>(&admitted, vec![], staged_answer())
-        .await;
+    let outcome = app.commit_staged(&admitted, staged_answer()).await;
     assert_eq!(outcome, Err(GuardError::IdempotencyKeyReused));
 }
 
@@ -820,10 +815,7 @@ async fn an_expired_record_met_inside_the_transaction_counts_as_absent() {
     app.clock.set(T0);
     assert!(app.idempotency_expiries().await.contains(&(T0 - 40)));
 
-    let outcome = app
-        .guard()
-        .commit::<GuardError>(&admitted, vec![], staged_answer())
-        .await;
+    let outcome = app.commit_staged(&admitted, staged_answer()).await;
     assert_eq!(outcome, Ok(Committed::Fresh(staged_answer())));
     let key = r.idempotency_key.clone().unwrap();
     let held = app.idempotency_record(&app.alice, &key).await.unwrap();
@@ -836,19 +828,13 @@ async fn a_transaction_retried_after_it_committed_answers_fresh_with_its_own_res
     let r = app.signed(&app.alice, "POST", "/accounts", r#"{"currency":"EUR"}"#);
     let admitted = app.admit(&r).await;
 
-    let first = app
-        .guard()
-        .commit::<GuardError>(&admitted, vec![], staged_answer())
-        .await;
+    let first = app.commit_staged(&admitted, staged_answer()).await;
     assert_eq!(first, Ok(Committed::Fresh(staged_answer())));
     let other = StoredResponse {
         body: r#"{"mine":"again"}"#.into(),
         ..staged_answer()
     };
-    let again = app
-        .guard()
-        .commit::<GuardError>(&admitted, vec![], other)
-        .await;
+    let again = app.commit_staged(&admitted, other).await;
     assert_eq!(
         again,
         Ok(Committed::Fresh(staged_answer())),

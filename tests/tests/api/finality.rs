@@ -4,7 +4,7 @@
 
 use payments::PaymentsError;
 use replaysafe::http::Incoming;
-use replaysafe::{Clock, Committed, GuardError};
+use replaysafe::{Clock, GuardError};
 use replaysafe_tests::{staged_answer, Answer, Call, TestApp, World, T0};
 
 const WINDOW: i64 = 300;
@@ -257,10 +257,7 @@ async fn a_claim_read_before_a_refusal_fails_on_the_fence_it_did_not_see() {
             .await
             .assert_problem(409, "insufficient-funds");
 
-        let outcome = app
-            .guard()
-            .commit::<GuardError>(&admitted, vec![], staged_answer())
-            .await;
+        let outcome = app.commit_staged(&admitted, staged_answer()).await;
         assert_eq!(
             outcome,
             Err(GuardError::AttemptSuperseded),
@@ -273,26 +270,28 @@ async fn a_claim_read_before_a_refusal_fails_on_the_fence_it_did_not_see() {
 
 /// An attempt refused by the business rules (staged: `execute` says so) while, between its read
 /// and its fence, another attempt of the key commits with `success_body`.
-async fn refusal_meeting_a_success(
-    success_body: &str,
-) -> (Result<Committed, PaymentsError>, Answer) {
+async fn refusal_meeting_a_success(success_body: &str) -> (Answer, Answer) {
     let World { app, .. } = world().await;
     let refused = pay(&app, "acc_bob", 100);
     let winner = attempt_with_body(&app, &refused, success_body);
     let req = refused.request();
     let mut success = None;
-    let outcome = app
+    let reply = app
         .guard()
         .post(
             &Incoming::from_lambda(&req),
-            |_| Ok(()),
+            |_| Ok::<_, PaymentsError>(()),
             async |_, ()| {
                 success = Some(app.send(&winner).await);
-                Err(PaymentsError::InsufficientFunds)
+                Err(PaymentsError::InsufficientFunds.into())
             },
         )
         .await;
-    (outcome, success.expect("the winner ran"))
+    let outcome = replaysafe::http::finish(reply, payments::PROBLEM_TYPE_BASE);
+    (
+        Answer::of(outcome.map(lambda_http::Body::Text)),
+        success.expect("the winner ran"),
+    )
 }
 
 #[tokio::test]
@@ -300,10 +299,13 @@ async fn a_refusal_whose_fence_meets_a_concurrent_success_answers_that_success()
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 100);
     let (outcome, success) = refusal_meeting_a_success(&body).await;
     assert_eq!(success.status, 201, "{}", success.body);
-    match outcome {
-        Ok(Committed::Replayed(stored)) => assert_eq!(stored.body, success.body),
-        other => panic!("expected the success's answer, got {other:?}"),
-    }
+    assert_eq!(
+        outcome.status, 201,
+        "the success's answer: {}",
+        outcome.body
+    );
+    assert!(outcome.replayed());
+    assert_eq!(outcome.body, success.body);
 }
 
 #[tokio::test]
@@ -311,8 +313,5 @@ async fn a_refusal_whose_fence_meets_a_different_success_is_key_reused() {
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 200);
     let (outcome, success) = refusal_meeting_a_success(&body).await;
     assert_eq!(success.status, 201, "{}", success.body);
-    assert_eq!(
-        outcome,
-        Err(PaymentsError::Guard(GuardError::IdempotencyKeyReused))
-    );
+    outcome.assert_problem(422, "idempotency-key-reused");
 }

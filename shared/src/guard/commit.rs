@@ -1,0 +1,100 @@
+//! The one transaction: the effect's writes and the key's record, with the retries DynamoDB asks
+//! for while the request's budget lasts.
+
+use std::time::Duration;
+
+use super::{answer, superseded, Admitted, Committed, Guard};
+use crate::effect::Effect;
+use crate::error::{Error, GuardError, Problem};
+use crate::idempotency::{IdempotencyRecord, KeyState};
+use crate::store::transact::TransactError;
+
+impl Guard {
+    /// Commits the effect's writes and the key's record holding its answer in ONE
+    /// `TransactWriteItems`. When a live record already holds the key, its answer comes back
+    /// instead (or 422); when a fence at or after this attempt does, 409 `attempt-superseded`.
+    /// When writes' conditions failed, the refusal of the failed write with the lowest status
+    /// wins. Conflicts and throttling are retried while the budget allows, then 503.
+    pub(crate) async fn commit<E: Problem>(
+        &self,
+        op: &Admitted,
+        effect: Effect<E>,
+    ) -> Result<Committed, Error<E>> {
+        effect.check_size()?;
+        let call = self.config.dynamodb_timeouts.operation;
+        let Effect { writes, response } = effect;
+        let attempts = self.config.transaction_attempts.max(1);
+        for attempt in 1..=attempts {
+            op.budget.allows(call, "transaction")?;
+            // Read again: `execute` may have taken long, and the record's expiry and the
+            // condition's view of expired items must be those of the moment of the write.
+            let now = self.clock.now();
+            if let Some(created) = op.created {
+                self.check_fence_cover(created, now)?;
+            }
+            let record = IdempotencyRecord {
+                fingerprint: op.fingerprint.clone(),
+                response: response.clone(),
+                request_id: op.request_id.clone(),
+                expires_at: now + self.config.idempotency_ttl_seconds,
+            };
+            let claim = self
+                .store
+                .claim_key(&op.principal, &op.key, &record, op.created, now)?;
+            let items = std::iter::once(claim)
+                .chain(writes.iter().map(|w| w.item.clone()))
+                .collect();
+            let cancelled = match self.store.transact(items).await {
+                Ok(()) => return Ok(Committed::Fresh(record.response)),
+                Err(TransactError::Failed(e)) => return Err(e.into()),
+                Err(TransactError::Cancelled(c)) => c,
+            };
+            if cancelled.failed_condition(0) {
+                let held = cancelled
+                    .old_item(0)
+                    .and_then(|item| self.store.live(item, now))
+                    .ok_or_else(|| {
+                        GuardError::internal("the claim failed on an item that does not decode")
+                    })?;
+                return match held {
+                    KeyState::Answered(record) => Ok(answer(record, op)?),
+                    KeyState::Fenced(fence) => Err(superseded(fence, op).into()),
+                };
+            }
+            if cancelled.code(0) == "TransactionConflict" {
+                return Err(GuardError::RequestInProgress.into());
+            }
+            let refusals = writes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| cancelled.failed_condition(i + 1))
+                .map(|(i, w)| (w.refusal)(cancelled.old_item(i + 1)));
+            if let Some(refused) = refusals.min_by_key(|e| e.status()) {
+                if refused.status() >= 500 {
+                    tracing::error!(codes = ?cancelled.codes(), "a write's condition failed for no business reason");
+                }
+                return Err(refused);
+            }
+            if !cancelled.is_transient() {
+                return Err(GuardError::internal(format!(
+                    "transaction cancelled for no known reason: {:?}",
+                    cancelled.codes()
+                ))
+                .into());
+            }
+            if attempt < attempts {
+                let pause = backoff(attempt);
+                op.budget.allows(pause + call, "transaction retry")?;
+                tokio::time::sleep(pause).await;
+            }
+        }
+        tracing::warn!(attempts, "transaction kept conflicting or throttled");
+        Err(GuardError::Unavailable.into())
+    }
+}
+
+/// Full jitter: uniform in [0, min(cap, base * 2^attempt)].
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = (25u64 << attempt.min(6)).min(400);
+    Duration::from_millis(rand::random_range(0..=ceiling))
+}
