@@ -100,6 +100,32 @@ fn transfer_request(request_id: &str, body: &str) -> Request {
         .with_lambda_context(context)
 }
 
+/// `POST /transfers` as API Gateway hands it on after its JWT authorizer accepted a token for
+/// `alice`: no signature, the `sub` in the request context.
+fn authorized_request(request_id: &str, body: &str) -> Request {
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+        ApiGatewayV2httpRequestContext,
+    };
+    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+    jwt.claims = HashMap::from([("sub".to_owned(), "alice".to_owned())]);
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.jwt = Some(jwt);
+    let mut api = ApiGatewayV2httpRequestContext::default();
+    api.authorizer = Some(authorizer);
+    let mut context = Context::default();
+    context.request_id = request_id.to_owned();
+    http::Request::builder()
+        .method("POST")
+        .uri("/transfers")
+        .header("content-type", "application/json")
+        .header("idempotency-key", KEY)
+        .body(Body::Binary(body.as_bytes().to_vec()))
+        .expect("valid request")
+        .with_lambda_context(context)
+        .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(api))
+}
+
 #[derive(Debug)]
 struct Answer {
     status: u16,
@@ -191,6 +217,14 @@ fn guard(rules: &[&Rule]) -> Payments {
 }
 
 fn guard_with(rules: &[&Rule], sdk: Sdk) -> Payments {
+    guard_tuned(rules, sdk, |config| config)
+}
+
+fn guard_tuned(
+    rules: &[&Rule],
+    sdk: Sdk,
+    tune: impl FnOnce(replaysafe::config::ConfigBuilder) -> replaysafe::config::ConfigBuilder,
+) -> Payments {
     let client: Client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
@@ -206,10 +240,9 @@ fn guard_with(rules: &[&Rule], sdk: Sdk) -> Payments {
             builder
         }
     );
-    let config = Config::builder()
-        .tables(tables())
+    let config = tune(Config::builder().tables(tables()))
         .build()
-        .expect("the defaults");
+        .expect("a valid config");
     let guard = Guard::builder(config)
         .sdk_client(client.clone())
         .clock(ManualClock::new(T))
@@ -414,6 +447,57 @@ async fn a_conflict_on_an_account_every_time_is_retried_a_bounded_number_of_time
     answer.assert_unavailable();
     assert_eq!(transact.num_calls(), attempts);
     assert_eq!(nonce.num_calls(), 1, "the nonce is consumed once");
+}
+
+#[tokio::test]
+async fn a_request_stops_calling_dynamodb_in_time_to_answer_before_lambdas_deadline() {
+    let [clients, nonce, read] = admitted();
+    // Every attempt of the transaction takes 600 ms, then conflicts on an account.
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        std::thread::sleep(Duration::from_millis(600));
+        conflict_on_account()
+    });
+    let guard = guard_tuned(&[&clients, &nonce, &read, &transact], Sdk::default(), |c| {
+        c.dynamodb_timeouts(replaysafe::config::DynamoDbTimeouts {
+            connect: Duration::from_millis(500),
+            attempt: Duration::from_secs(1),
+            operation: Duration::from_secs(1),
+        })
+    });
+    assert_eq!(guard.guard().config().transaction_attempts, 4);
+    // Lambda's deadline 2.4 s away: the budget (less half a second to answer) holds the
+    // admission's call and two attempts of at most a second each, not four.
+    let req = transfer_request("inv-1", BODY);
+    let mut context = req.lambda_context_ref().cloned().expect("a context");
+    let epoch_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context.deadline = epoch_ms + 2_400;
+    let req = req.with_lambda_context(context);
+
+    let answer = send(&guard, &req).await;
+
+    answer.assert_unavailable();
+    assert_eq!(
+        transact.num_calls(),
+        2,
+        "no attempt that could outlive the deadline"
+    );
+}
+
+#[tokio::test]
+async fn behind_an_authorizer_a_fresh_post_is_one_round_trip_the_transaction() {
+    // Only the transaction is answered: a nonce or a read first would fail the request.
+    let transact = transact_ok();
+    let guard = guard_tuned(&[&transact], Sdk::default(), |c| {
+        c.auth(replaysafe::Auth::jwt())
+    });
+
+    let answer = send(&guard, &authorized_request("inv-1", BODY)).await;
+
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(transact.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -64,6 +64,12 @@ impl TestApp {
         Self::with_config(|_| {}).await
     }
 
+    /// The app behind an API Gateway JWT authorizer (`AUTH_MODE=jwt`): its calls carry the
+    /// client's id as the token's `sub`, and their signatures are ignored.
+    pub async fn authorized() -> Self {
+        Self::with_config(|c| c.auth = replaysafe::Auth::jwt()).await
+    }
+
     pub async fn with_config(tune: impl FnOnce(&mut Config)) -> Self {
         Self::with_sdk_client(sdk_client(Some(&endpoint())).await, tune).await
     }
@@ -113,6 +119,17 @@ impl TestApp {
         self.app_with(store, self.ledger.clone(), clock)
     }
 
+    /// The same app on the same tables and clock, behind the other front door `auth`.
+    pub fn app_in_mode(&self, auth: replaysafe::Auth) -> Payments {
+        let config = Config {
+            auth,
+            ..self.guard().config().clone()
+        };
+        let guard =
+            futures::executor::block_on(guard_on(self.store.clone(), config, self.clock.clone()));
+        Payments::new(guard, self.ledger.clone())
+    }
+
     /// [`TestApp::app_on`], with the app's tables on `ledger` too.
     pub fn app_with(&self, store: Store, ledger: PaymentsStore, clock: Arc<dyn Clock>) -> Payments {
         let config = Config {
@@ -140,10 +157,15 @@ impl TestApp {
             nonce: random_nonce(),
             signer: SignerBox(client.signer()),
             headers: Vec::new(),
-            unsigned: false,
+            authorized_as: self.behind_authorizer().then(|| client.id.clone()),
             request_id: uuid::Uuid::new_v4().to_string(),
         }
         .sign()
+    }
+
+    /// Whether the guard sits behind an authorizer (its callers are principals, not signers).
+    pub fn behind_authorizer(&self) -> bool {
+        self.guard().config().auth != replaysafe::Auth::Signatures
     }
 
     pub async fn send(&self, call: &Call) -> Answer {
@@ -255,7 +277,9 @@ pub struct Call {
     pub signer: SignerBox,
     /// Headers as sent: the signature's and any extra.
     pub headers: Vec<(String, String)>,
-    pub unsigned: bool,
+    /// The `sub` API Gateway's JWT authorizer vouched for (in the request context), if any:
+    /// what an authorizer-mode guard reads instead of the signature.
+    pub authorized_as: Option<String>,
     /// The Lambda request id it arrives under; the same id means the same invocation.
     pub request_id: String,
 }
@@ -349,11 +373,37 @@ impl Call {
         };
         let mut context = Context::default();
         context.request_id = self.request_id.clone();
-        builder
+        let request = builder
             .body(body)
             .expect("valid request")
-            .with_lambda_context(context)
+            .with_lambda_context(context);
+        match &self.authorized_as {
+            None => request,
+            Some(sub) => request.with_request_context(authorizer_context(sub)),
+        }
     }
+
+    /// The same call, as API Gateway hands it on after its JWT authorizer accepted a token
+    /// for `sub` (`None`: no authorizer context at all).
+    pub fn authorized_as(mut self, sub: Option<&str>) -> Self {
+        self.authorized_as = sub.map(str::to_owned);
+        self
+    }
+}
+
+/// API Gateway's request context after its JWT authorizer accepted a token for `sub`.
+pub fn authorizer_context(sub: &str) -> lambda_http::request::RequestContext {
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+        ApiGatewayV2httpRequestContext,
+    };
+    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+    jwt.claims = HashMap::from([("sub".to_owned(), sub.to_owned())]);
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.jwt = Some(jwt);
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.authorizer = Some(authorizer);
+    lambda_http::request::RequestContext::ApiGatewayV2(context)
 }
 
 #[derive(Debug)]
@@ -568,6 +618,21 @@ impl TestApp {
             Some(replaysafe::idempotency::KeyState::Fenced(fence)) => Some(fence),
             _ => None,
         }
+    }
+
+    /// Deletes what the idempotency table holds under `client`'s key, as DynamoDB's TTL does
+    /// some time after it expired.
+    pub async fn delete_key_item(&self, client: &TestClient, key: &str) {
+        let tables = self.store.tables();
+        let pk = format!("{}{}#{key}", tables.key_prefix, client.id);
+        self.store
+            .client()
+            .delete_item()
+            .table_name(&tables.idempotency)
+            .key(&tables.partition_key, AttributeValue::S(pk))
+            .send()
+            .await
+            .expect("delete the key's item");
     }
 
     /// The `expires_at` of every item physically in the idempotency table, expired ones

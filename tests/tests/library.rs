@@ -247,3 +247,43 @@ async fn the_guards_items_take_the_apps_attribute_names_and_key_prefix() {
 fn base_idempotency(app: &TestApp) -> String {
     app.guard().config().tables.idempotency.clone()
 }
+
+#[tokio::test]
+async fn a_client_secret_under_32_bytes_signs_nothing_wherever_it_comes_from() {
+    let app = TestApp::new().await;
+    let weak = |name: &str, len: usize| TestClient {
+        id: format!("cli_{name}"),
+        secret: vec![7u8; len],
+    };
+    let (empty, short, enough) = (weak("empty", 0), weak("short", 31), weak("enough", 32));
+    let keys =
+        HashMap::from([&empty, &short, &enough].map(|c| (c.id.clone(), (c.secret.clone(), true))));
+    let keys = MemoryKeys {
+        keys,
+        lookups: AtomicUsize::new(0),
+    };
+    let guard = guard_with(&app, app.guard().config().clone())
+        .keys(keys)
+        .build()
+        .await
+        .expect("a valid config");
+    let payments = payments_on(&app, guard);
+    // Anyone can compute a MAC under an empty or short key.
+    for client in [&empty, &short] {
+        let call = app.signed(client, "POST", "/accounts", ACCOUNT);
+        send_via(&payments, &call)
+            .await
+            .assert_problem(401, "unknown-key");
+    }
+    assert_eq!(app.scan_count(&app.ledger.tables().accounts).await, 0);
+    let call = app.signed(&enough, "POST", "/accounts", ACCOUNT);
+    assert_eq!(send_via(&payments, &call).await.status, 201);
+
+    // Nor does the clients table take one.
+    let record = ClientRecord {
+        client_id: ClientId::parse("cli_short").unwrap(),
+        secret: short.secret.clone(),
+        active: true,
+    };
+    assert!(app.store.put_client(&record, 0).await.is_err());
+}

@@ -332,6 +332,21 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_status_no_answer_can_have_reads_as_a_broken_item_not_an_answer() {
+        let key = IdempotencyKey::parse(Some("k")).unwrap();
+        let client = Principal::client(&crate::ClientId::parse("cli_a").unwrap());
+        let ok = StoredResponse::new(201, "{}");
+        let claim = store()
+            .claim_key(&client, &key, &record(ok), Some(1_000), 1_000)
+            .unwrap();
+        let mut item = put_item(&claim).clone();
+        for (status, readable) in [("201", true), ("599", true), ("1000", false), ("0", false)] {
+            item.insert("status".into(), AttributeValue::N(status.into()));
+            assert_eq!(store().live(&item, 1_000).is_some(), readable, "{status}");
+        }
+    }
+
+    #[test]
     fn an_answer_that_cannot_be_replayed_as_it_is_is_refused_before_the_transaction() {
         let key = IdempotencyKey::parse(Some("k")).unwrap();
         let client = Principal::client(&crate::ClientId::parse("cli_a").unwrap());
@@ -352,6 +367,17 @@ mod tests {
                 claim(bad.clone()).err(),
                 Some(GuardError::internal("any")),
                 "{bad:?}"
+            );
+        }
+        for status in [0, 99, 100, 199, 600, 1000] {
+            let odd = StoredResponse {
+                status,
+                ..ok.clone()
+            };
+            assert_eq!(
+                claim(odd).err(),
+                Some(GuardError::internal("any")),
+                "{status}"
             );
         }
         let huge = StoredResponse::new(201, "x".repeat(MAX_STORED_RESPONSE_BYTES + 1));

@@ -41,8 +41,17 @@ fn is_in_progress(a: &Answer) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_copies_of_one_keyed_request_move_money_once() {
+    sixteen_copies_move_money_once(TestApp::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_an_authorizer_sixteen_concurrent_copies_of_one_keyed_request_move_money_once() {
+    sixteen_copies_move_money_once(TestApp::authorized().await).await;
+}
+
+async fn sixteen_copies_move_money_once(app: TestApp) {
     let started = Instant::now();
-    let app = Arc::new(TestApp::new().await);
+    let app = Arc::new(app);
     let alice = &app.alice;
     app.open_account(alice, "acc_alice", "EUR", 100_000).await;
     app.open_account(alice, "acc_bob", "EUR", 0).await;

@@ -4,7 +4,7 @@
 
 use payments::PaymentsError;
 use replaysafe::http::Incoming;
-use replaysafe::{Clock, GuardError};
+use replaysafe::{Clock, Effect, GuardError};
 use replaysafe_tests::{staged_answer, Answer, Call, TestApp, World, T0};
 
 const WINDOW: i64 = 300;
@@ -314,4 +314,61 @@ async fn a_refusal_whose_fence_meets_a_different_success_is_key_reused() {
     let (outcome, success) = refusal_meeting_a_success(&body).await;
     assert_eq!(success.status, 201, "{}", success.body);
     outcome.assert_problem(422, "idempotency-key-reused");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An attempt slow between its arrival and its transaction (an outside call, a paused process)
+
+/// Runs a POST of `call` whose `execute` first lets `meanwhile` happen, then asks for Alice's
+/// transfer as the handler would; answers as the client would read it.
+async fn slow_transfer(app: &TestApp, call: &Call, meanwhile: impl AsyncFnOnce()) -> Answer {
+    let req = call.request();
+    let reply = app
+        .guard()
+        .post(
+            &Incoming::from_lambda(&req),
+            payments::domain::NewTransfer::parse,
+            async |op, t| {
+                meanwhile().await;
+                let store = &app.ledger;
+                Ok(Effect::json(201, &"late")
+                    .with(store.credit(&t.to, &t.currency, t.amount, op.now()))
+                    .with(store.debit(&t.from, op.principal(), &t.currency, t.amount, op.now())))
+            },
+        )
+        .await;
+    let response = replaysafe::http::finish(reply, payments::PROBLEM_TYPE_BASE);
+    Answer::of(response.map(lambda_http::Body::Text))
+}
+
+#[tokio::test]
+async fn an_attempt_slower_than_the_fences_that_cover_it_never_commits() {
+    let World { app, .. } = world().await;
+    let slow = pay(&app, "acc_bob", 15_000);
+    let key = slow.idempotency_key.clone().unwrap();
+    let answer = slow_transfer(&app, &slow, async || {
+        // While it waits: a later attempt of the key is refused and fenced...
+        app.clock.set(T0 + 1);
+        let refused = app.send(&slow.resigned(T0 + 1)).await;
+        refused.assert_problem(409, "insufficient-funds");
+        // ...the fence expires and DynamoDB's TTL deletes it; then funds arrive.
+        app.clock.set(T0 + 1 + WINDOW + 60);
+        app.delete_key_item(&app.alice, &key).await;
+        fund_alice(&app, 20_000).await;
+    })
+    .await;
+    answer.assert_problem(503, "unavailable");
+    assert_eq!(app.balance("acc_alice").await, 30_000, "the refusal stands");
+    assert_eq!(app.balance("acc_bob").await, 0);
+}
+
+#[tokio::test]
+async fn an_attempt_slow_but_inside_what_its_fences_cover_commits() {
+    let World { app, .. } = world().await;
+    let slow = pay(&app, "acc_bob", 1_000);
+    // The latest moment it may still commit: a DynamoDB call's timeout (3 s, rounded up)
+    // before any fence covering it could expire.
+    let answer = slow_transfer(&app, &slow, async || app.clock.set(T0 + WINDOW + 60 - 4)).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(app.balance("acc_bob").await, 1_000);
 }

@@ -1,5 +1,6 @@
 //! The contract, end to end through the real handlers against DynamoDB Local.
 
+mod authorizer;
 mod bad_input;
 mod concurrency;
 mod contract;

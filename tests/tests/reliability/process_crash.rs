@@ -206,3 +206,35 @@ async fn a_function_process_killed_between_nonce_and_transaction_is_completed_on
     assert_eq!(again.body, retry.body, "every retry gets the same bytes");
     setup.assert_moved_once("after the retries").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_reached_outside_its_own_route_answers_404_and_consumes_nothing() {
+    let setup = Setup::new("outside_its_route").await;
+    let function = setup.cold_start().await;
+    let app = &setup.app;
+    let account = r#"{"account_id":"acc_c","currency":"EUR","initial_balance":5}"#;
+    let transfer = TestApp::transfer_body("acc_a", "acc_b", 700);
+    // create-transfer, reached for another function's route or through a function-URL path.
+    let calls = [
+        app.signed(&app.alice, "POST", "/accounts", account),
+        app.signed(
+            &app.alice,
+            "POST",
+            "/lambda-url/create-transfer/transfers",
+            &transfer,
+        ),
+        app.signed(&app.alice, "GET", "/transfers/tr_1", ""),
+    ];
+    for call in &calls {
+        let answer = function.invoke(call).await.expect("an answer");
+        answer.assert_problem_in(404, "not-found", &call.path);
+    }
+    assert!(app.transfers().await.is_empty());
+    assert_eq!(
+        (app.balance("acc_a").await, app.balance("acc_b").await),
+        (10_000, 0)
+    );
+    // Nothing was consumed: the account's request, at its own function, executes.
+    let own = app.send(&calls[0].replayed()).await;
+    assert_eq!(own.status, 201, "{}", own.body);
+}
