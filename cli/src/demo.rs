@@ -47,7 +47,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     println!(
         "replaysafe demo against {} as client {}\n",
         args.api.endpoint,
-        demo.client.client_id()
+        demo.client.client_id().unwrap_or_default()
     );
     let accounts = demo.setup().await?;
     let before = demo.balances(&accounts).await?;
