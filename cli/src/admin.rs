@@ -1,4 +1,5 @@
-//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials.
+//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials; and
+//! `admin token`, which signs a token with the local key of a `jwt`-mode stack.
 
 use base64::Engine;
 use clap::{Args, Subcommand};
@@ -9,6 +10,7 @@ use replaysafe::store::sdk_client;
 use replaysafe::{ClientId, Clock, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
+use crate::jwt::{self, TokenArgs};
 use crate::Failure;
 
 #[derive(Subcommand)]
@@ -17,7 +19,20 @@ pub enum Admin {
     CreateTables(Target),
     /// Create a client and print `{"client_id", "secret"}` on stdout.
     CreateClient(Target),
+    /// Print an RS256 JWT for SUB, signed with the local key of a `jwt`-mode stack
+    /// (`.local/jwt-dev.json`, written by `AUTH_MODE=jwt make run`).
+    #[command(after_help = TOKEN_EXAMPLES)]
+    Token(TokenArgs),
 }
+
+const TOKEN_EXAMPLES: &str = "Examples:
+  replaysafe admin token --sub alice
+  replaysafe account get acc_alice --token \"$(replaysafe admin token --sub alice)\"
+  export REPLAYSAFE_TOKEN=\"$(replaysafe admin token --sub alice --expires-in 600)\"
+
+The token has header alg RS256 and kid, and claims iss, aud (the file's issuer and audience), sub,
+iat, nbf (now) and exp (now + --expires-in). `account` and `transfer` commands mint one the same
+way with --sub SUB.";
 
 #[derive(Args)]
 pub struct Target {
@@ -61,6 +76,7 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Admin::Token(args) => jwt::token(args),
         Admin::CreateClient(target) => {
             let (client, tables) = target.connect().await;
             let store = Store::new(client, tables);
