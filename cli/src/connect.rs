@@ -225,6 +225,15 @@ impl ApiArgs {
             .map(|command| format!("\nresume: {command}"))
             .unwrap_or_default();
         match error {
+            Error::Api(p) if self.auth.bearer() && stored_refusal(&p) => {
+                let key = p.idempotency_key.clone().expect("a POST's refusal");
+                eprintln!(
+                    "error: {}; in jwt mode the API keeps this refusal as the answer to \
+                     Idempotency-Key {key}: to try again once the cause is fixed, use a new key",
+                    Error::Api(p)
+                );
+                Failure::Status
+            }
             e @ Error::Api(_) => {
                 eprintln!("error: {e}{resume_line}");
                 Failure::Status
@@ -239,6 +248,18 @@ impl ApiArgs {
             Error::InvalidInput(m) | Error::Credentials(m) => Failure::Usage(m),
         }
     }
+}
+
+/// A first (not replayed) business refusal of a POST: in jwt mode the API stores it under the
+/// key (contract-modes §1), so the same key gets it again. A replayed one says so itself.
+fn stored_refusal(p: &replaysafe_client::Problem) -> bool {
+    use replaysafe_client::ProblemCode::*;
+    p.idempotency_key.is_some()
+        && !p.replayed
+        && matches!(
+            (p.status, &p.code),
+            (404, NotFound) | (409, AccountExists | CurrencyMismatch | InsufficientFunds)
+        )
 }
 
 /// This command line again, resuming its operation: the same arguments, with

@@ -480,10 +480,10 @@ async fn sub_mints_a_token_for_the_principal_on_every_api_command() {
     assert_eq!(verify(stub.seen()[4].token()).1["sub"], "Zoë");
 }
 
-/// In jwt mode a business refusal is the key's stored answer: a retry with the same key gets it
+/// In jwt mode a business refusal is the key's stored answer, first time and replayed: a retry with the same key gets it
 /// replayed. The CLI says it is final and that a new key is needed, and prints no `resume:`.
 #[tokio::test]
-async fn a_replayed_refusal_is_final_and_says_to_use_a_new_key() {
+async fn a_refusal_is_final_and_says_to_use_a_new_key() {
     let stub = Stub::start(vec![(
         409,
         vec![
@@ -514,6 +514,42 @@ async fn a_replayed_refusal_is_final_and_says_to_use_a_new_key() {
     );
     assert!(!err.contains("resume:"), "{err}");
     assert_eq!(stub.seen().len(), 1, "not retried");
+
+    // The first refusal is stored too: the CLI says a new key is needed to try again.
+    let first = Stub::start(vec![(
+        404,
+        vec![("content-type", "application/problem+json")],
+        r#"{"title":"t","status":404,"detail":"no such account","code":"not-found"}"#,
+    )])
+    .await;
+    let mut again = args.clone();
+    again[11] = &first.url; // after "--endpoint"
+    let out = run(cli(), &again).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: 404 not-found")
+            && err.contains("Idempotency-Key pay-1")
+            && err.contains("use a new key"),
+        "{err}"
+    );
+    // Signing mode says nothing of the kind: a signed retry with the key goes through.
+    let scratch = Scratch::new();
+    let client = scratch.file(
+        "client.json",
+        r#"{"client_id":"cli_x","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}"#,
+    );
+    let signed: Vec<&str> = again
+        .iter()
+        .copied()
+        .filter(|a| *a != "--token" && *a != "t.t.t")
+        .chain(["--client", client.to_str().unwrap()])
+        .collect();
+    let out = run(cli(), &signed).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("new key"), "{}", stderr(&out));
+    assert!(first.seen()[1].header("signature").is_some());
 
     args.push("--json");
     let out = run(cli(), &args).await;
