@@ -480,8 +480,9 @@ async fn sub_mints_a_token_for_the_principal_on_every_api_command() {
     assert_eq!(verify(stub.seen()[4].token()).1["sub"], "Zoë");
 }
 
-/// In jwt mode a business refusal is the key's stored answer, first time and replayed: a retry with the same key gets it
-/// replayed. The CLI says it is final and that a new key is needed, and prints no `resume:`.
+/// In jwt mode a business refusal is the key's stored answer: a retry with the same key gets it
+/// replayed. The CLI says so, first time and replayed, and that a new key is needed to try
+/// again; it prints no `resume:`.
 #[tokio::test]
 async fn a_refusal_is_final_and_says_to_use_a_new_key() {
     let stub = Stub::start(vec![(
