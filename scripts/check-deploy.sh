@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deployment checks of `make test` that need no AWS account and no Docker: the SAM template
-# (`sam validate --lint`, `cfn-lint`) and the OpenAPI document. The consistency tests between
-# them and the code run with `cargo test` (tests/tests/deploy.rs).
+# (`sam validate --lint`, `cfn-lint`, and SAM's transform in each AuthMode, which those two do not
+# run) and the OpenAPI document. The consistency tests between them and the code run with
+# `cargo test` (tests/tests/deploy.rs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -17,5 +18,7 @@ log "sam validate --lint"
 sam validate --lint --template-file template.yaml --region "$AWS_REGION"
 log "cfn-lint template.yaml"
 cfn-lint template.yaml
+log "SAM transform of template.yaml in both AuthModes"
+AWS_DEFAULT_REGION="$AWS_REGION" "$VENV_DIR/bin/python" scripts/sam-transform.py template.yaml
 log "openapi-spec-validator openapi.yaml"
 openapi-spec-validator openapi.yaml

@@ -48,7 +48,7 @@ else
 fi
 
 log "creating tables (existing ones are kept)"
-cargo run -q -p replaysafe-cli -- admin create-tables --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB"
+cargo run -q -p replaysafe-cli -- admin create-tables --with-app-tables --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB"
 
 # Keep the saved demo client only while it can still exist: never in our own fresh in-memory
 # database, and only in the same external database it was created in.

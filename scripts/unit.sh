@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make unit` runs: every test that needs no database, in seconds once built. Unit tests
 # and doc tests of every crate, the aws-smithy-mocks tests of the guard, the client's retry tests
-# against a stub HTTP server. Not the suites run against DynamoDB Local (`make test` runs those).
+# against a stub HTTP server, the CLI's jwt-mode tests (cli/tests/jwt_mode.rs). Not the suites
+# run against DynamoDB Local (`make test` runs those).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -24,3 +25,5 @@ cargo test --workspace --lib --bins
 log "cargo test: integration and doc tests of every crate but ${DB_PACKAGES[*]}"
 cargo test --workspace "${exclude[@]}" --test '*'
 cargo test --workspace "${exclude[@]}" --doc
+log "cargo test: the CLI's jwt-mode tests (a stub server, no database)"
+cargo test --workspace --test jwt_mode

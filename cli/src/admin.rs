@@ -1,22 +1,48 @@
-//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials.
+//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials; and
+//! `admin token`, which signs a token with the local key of a `jwt`-mode stack.
 
 use base64::Engine;
 use clap::{Args, Subcommand};
-use payments::store::create_all_tables;
 use payments::PaymentsTables;
 use replaysafe::store::clients::ClientRecord;
+use replaysafe::store::schema::{create_tables, TableSpec};
 use replaysafe::store::sdk_client;
 use replaysafe::{ClientId, Clock, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
+use crate::jwt::{self, TokenArgs};
 use crate::Failure;
 
 #[derive(Subcommand)]
 pub enum Admin {
-    /// Create the five tables (skips those that exist) and turn on TTL.
-    CreateTables(Target),
+    /// Create the guard's tables (clients, idempotency, nonces), and with --with-app-tables the
+    /// payments app's (accounts, transfers); skips those that exist, turns on TTL.
+    CreateTables(CreateTables),
     /// Create a client and print `{"client_id", "secret"}` on stdout.
     CreateClient(Target),
+    /// Print an RS256 JWT for SUB, signed with the local key of a `jwt`-mode stack
+    /// (`.local/jwt-dev.json`, written by `AUTH_MODE=jwt make run`).
+    #[command(after_help = TOKEN_EXAMPLES)]
+    Token(TokenArgs),
+}
+
+const TOKEN_EXAMPLES: &str = "Examples:
+  replaysafe admin token --sub alice
+  replaysafe account get acc_alice --token \"$(replaysafe admin token --sub alice)\"
+  export REPLAYSAFE_TOKEN=\"$(replaysafe admin token --sub alice --expires-in 600)\"
+
+The token has header alg RS256 and kid, and claims iss, aud (the file's issuer and audience), sub,
+iat, nbf (now) and exp (now + --expires-in). `account` and `transfer` commands mint one the same
+way with --sub SUB.";
+
+#[derive(Args)]
+pub struct CreateTables {
+    /// Also create the payments app's tables (accounts, transfers), as `make run` does. The
+    /// guard's tables are what any app using the library needs; an app brings its own.
+    #[arg(long)]
+    with_app_tables: bool,
+    #[command(flatten)]
+    target: Target,
 }
 
 #[derive(Args)]
@@ -41,17 +67,20 @@ impl Target {
 
 pub async fn run(admin: Admin) -> Result<(), Failure> {
     match admin {
-        Admin::CreateTables(target) => {
+        Admin::CreateTables(CreateTables {
+            with_app_tables,
+            target,
+        }) => {
             let (client, tables) = target.connect().await;
             let app = PaymentsTables::with_prefix_and_env(&target.table_prefix);
-            let created = create_all_tables(&client, &tables, &app)
+            let mut specs: Vec<(&str, TableSpec)> = tables.specs().to_vec();
+            if with_app_tables {
+                specs.extend(app.specs());
+            }
+            let created = create_tables(&client, &specs)
                 .await
                 .map_err(|e| Failure::Unreachable(format!("creating tables failed: {e}")))?;
-            let names = tables.specs().map(|(n, _)| n.to_owned());
-            for name in names
-                .iter()
-                .chain(app.specs().map(|(n, _)| n.to_owned()).iter())
-            {
+            for (name, _) in &specs {
                 let state = if created.iter().any(|c| c == name) {
                     "created"
                 } else {
@@ -61,6 +90,7 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Admin::Token(args) => jwt::token(args),
         Admin::CreateClient(target) => {
             let (client, tables) = target.connect().await;
             let store = Store::new(client, tables);

@@ -4,11 +4,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use replaysafe_client::{Client, Credentials, Error, IdempotencyKey, PreparedRequest, RetryPolicy};
+use replaysafe_client::{
+    Auth, Client, Credentials, Error, IdempotencyKey, PreparedRequest, RetryPolicy,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::connect::{
-    read_data, resume_command, CLIENT_ENV, DEFAULT_CLIENT_FILE, DEFAULT_ENDPOINT, ENDPOINT_ENV,
+    read_data, resume_command, AuthArgs, CLIENT_ENV, DEFAULT_CLIENT_FILE, DEFAULT_ENDPOINT,
+    ENDPOINT_ENV,
 };
 use crate::Failure;
 
@@ -28,6 +31,8 @@ pub struct Connection {
         default_value = DEFAULT_ENDPOINT
     )]
     endpoint: String,
+    #[command(flatten)]
+    auth: AuthArgs,
 }
 
 #[derive(Args)]
@@ -79,7 +84,8 @@ struct Saved {
 }
 
 pub async fn call(args: CallArgs) -> Result<(), Failure> {
-    let client = connect(&args.connection.endpoint, Some(&args.connection.client))?;
+    let auth = args.connection.auth.auth(&args.connection.client)?;
+    let client = connect(&args.connection.endpoint, auth)?;
     let method = args.method.to_ascii_uppercase();
     let body = match args.data.as_deref() {
         Some(d) => read_data(d)?,
@@ -139,7 +145,12 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
             }
         }
     }
-    let client = connect(&args.endpoint, None)?;
+    // `replay` signs nothing: any credentials do.
+    let client = connect(
+        &args.endpoint,
+        Auth::signature(&Credentials::new("unused", ""))
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+    )?;
     let request = PreparedRequest {
         method: saved.method,
         path: saved.path,
@@ -150,15 +161,10 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
 }
 
 /// A client for one attempt: `call` and `replay` show exactly one request and its answer.
-/// `replay` signs nothing, so any credentials do.
-fn connect(endpoint: &str, credentials: Option<&std::path::Path>) -> Result<Client, Failure> {
-    let credentials = match credentials {
-        Some(path) => Credentials::from_file(path).map_err(|e| Failure::Usage(e.to_string()))?,
-        None => Credentials::new("unused", ""),
-    };
-    Client::builder(endpoint, &credentials)
-        .map(|b| b.retry_policy(RetryPolicy::no_retries()))
-        .and_then(|b| b.build())
+fn connect(endpoint: &str, auth: Auth) -> Result<Client, Failure> {
+    Client::builder_with_auth(endpoint, auth)
+        .retry_policy(RetryPolicy::no_retries())
+        .build()
         .map_err(|e| Failure::Usage(e.to_string()))
 }
 

@@ -1,12 +1,13 @@
-//! What every API command shares: where the API is, whose credentials, how to retry, how to
-//! print; and how a client error becomes an exit code.
+//! What every API command shares: where the API is, whose credentials (signing, or a bearer
+//! token in `jwt` mode), how to retry, how to print; and how a client error becomes an exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use replaysafe_client::{Client, Credentials, Error, IdempotencyKey, RetryPolicy};
+use replaysafe_client::{Auth, Client, Credentials, Error, IdempotencyKey, RetryPolicy};
 
+use crate::jwt::{self, JwtDev, DEFAULT_EXPIRES_IN, DEFAULT_JWT_DEV_FILE, JWT_DEV_ENV};
 use crate::Failure;
 
 /// Where `make run` serves the API, and where it writes the demo client.
@@ -14,6 +15,80 @@ pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:9000";
 pub const DEFAULT_CLIENT_FILE: &str = ".local/demo-client.json";
 pub const CLIENT_ENV: &str = "REPLAYSAFE_CLIENT";
 pub const ENDPOINT_ENV: &str = "REPLAYSAFE_ENDPOINT";
+pub const TOKEN_ENV: &str = "REPLAYSAFE_TOKEN";
+
+/// How an API command authenticates: by default it signs with the client file (`signature`
+/// mode); `--token` or `--sub` call a `jwt`-mode API with a bearer token instead.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Authorizer (jwt) mode")]
+pub struct AuthArgs {
+    /// Call a jwt-mode API with this bearer token (a JWT) instead of signing with --client.
+    #[arg(
+        long,
+        env = TOKEN_ENV,
+        hide_env_values = true,
+        global = true,
+        value_name = "JWT"
+    )]
+    pub token: Option<String>,
+    /// Call a jwt-mode API as principal SUB, with a one-hour token signed with the local key of
+    /// --jwt-dev (what `admin token --sub SUB` prints). Takes precedence over --token and
+    /// REPLAYSAFE_TOKEN.
+    #[arg(long, global = true, value_name = "SUB")]
+    pub sub: Option<String>,
+    /// The local issuer, audience and key for --sub, as `AUTH_MODE=jwt make run` writes them.
+    #[arg(
+        long,
+        env = JWT_DEV_ENV,
+        default_value = DEFAULT_JWT_DEV_FILE,
+        global = true,
+        value_name = "FILE"
+    )]
+    pub jwt_dev: PathBuf,
+}
+
+impl AuthArgs {
+    /// True when the command calls a jwt-mode API (a token or a principal was given).
+    pub fn bearer(&self) -> bool {
+        self.token.is_some() || self.sub.is_some()
+    }
+
+    /// A bearer token from --sub or --token, or signing with the credentials in `client`.
+    pub fn auth(&self, client: &Path) -> Result<Auth, Failure> {
+        let token = match (&self.sub, &self.token) {
+            (Some(sub), _) => {
+                jwt::check_sub(sub)?;
+                let dev = JwtDev::from_file(&self.jwt_dev)?;
+                jwt::mint(&dev, sub, DEFAULT_EXPIRES_IN)?
+            }
+            (None, Some(token)) => token.clone(),
+            (None, None) => {
+                return Ok(Auth::Signature(
+                    credentials(client)?.signer().map_err(usage)?,
+                ))
+            }
+        };
+        Auth::bearer(token)
+            .map_err(|e| Failure::Usage(format!("--token (or REPLAYSAFE_TOKEN): {e}")))
+    }
+}
+
+fn usage(e: Error) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+/// The client file at `path`, with a hint when it does not exist.
+pub fn credentials(path: &Path) -> Result<Credentials, Failure> {
+    Credentials::from_file(path).map_err(|e| {
+        let hint = if path.exists() {
+            ""
+        } else {
+            " (start the stack with `make run`, or pass --client FILE / set REPLAYSAFE_CLIENT; \
+             for a jwt-mode API, --token JWT or --sub SUB)"
+        };
+        Failure::Usage(format!("{e}{hint}"))
+    })
+}
 
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Connection and output")]
@@ -52,6 +127,8 @@ pub struct ApiArgs {
     /// Do not report retries on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, Failure> {
@@ -62,15 +139,9 @@ fn seconds(name: &str, value: f64) -> Result<Duration, Failure> {
 }
 
 impl ApiArgs {
-    pub fn credentials(&self) -> Result<Credentials, Failure> {
-        Credentials::from_file(&self.client).map_err(|e| {
-            let hint = if self.client.exists() {
-                ""
-            } else {
-                " (start the stack with `make run`, or pass --client FILE / set REPLAYSAFE_CLIENT)"
-            };
-            Failure::Usage(format!("{e}{hint}"))
-        })
+    /// How to authenticate: signing with --client, or a bearer token (--token, --sub).
+    pub fn auth(&self) -> Result<Auth, Failure> {
+        self.auth.auth(&self.client)
     }
 
     pub fn policy(&self) -> Result<RetryPolicy, Failure> {
@@ -87,17 +158,21 @@ impl ApiArgs {
 
     /// A client that reports its retries on stderr unless `--quiet`.
     pub fn connect(&self) -> Result<Client, Failure> {
-        let mut builder = Client::builder(&self.endpoint, &self.credentials()?)
-            .map_err(|e| Failure::Usage(e.to_string()))?
-            .retry_policy(self.policy()?);
+        let verb = if self.auth.bearer() {
+            "sending again"
+        } else {
+            "signing again"
+        };
+        let mut builder =
+            Client::builder_with_auth(&self.endpoint, self.auth()?).retry_policy(self.policy()?);
         if !self.quiet {
-            builder = builder.on_retry(|e| {
+            builder = builder.on_retry(move |e| {
                 let key = match &e.idempotency_key {
                     Some(k) => format!(" with the same Idempotency-Key {k}"),
                     None => String::new(),
                 };
                 eprintln!(
-                    "retry: attempt {} got {}; signing again{key} in {:.1} s",
+                    "retry: attempt {} got {}; {verb}{key} in {:.1} s",
                     e.attempt,
                     e.reason,
                     e.delay.as_secs_f64()
@@ -131,6 +206,7 @@ impl ApiArgs {
                     "title": p.title,
                     "detail": p.detail,
                     "retry_after": p.retry_after.map(|d| d.as_secs()),
+                    "replayed": p.replayed,
                 }),
                 e => serde_json::json!({ "message": e.to_string() }),
             };
@@ -149,6 +225,15 @@ impl ApiArgs {
             .map(|command| format!("\nresume: {command}"))
             .unwrap_or_default();
         match error {
+            Error::Api(p) if self.auth.bearer() && stored_refusal(&p) => {
+                let key = p.idempotency_key.clone().expect("a POST's refusal");
+                eprintln!(
+                    "error: {}; in jwt mode the API keeps this refusal as the answer to \
+                     Idempotency-Key {key}: to try again once the cause is fixed, use a new key",
+                    Error::Api(p)
+                );
+                Failure::Status
+            }
             e @ Error::Api(_) => {
                 eprintln!("error: {e}{resume_line}");
                 Failure::Status
@@ -163,6 +248,18 @@ impl ApiArgs {
             Error::InvalidInput(m) | Error::Credentials(m) => Failure::Usage(m),
         }
     }
+}
+
+/// A first (not replayed) business refusal of a POST: in jwt mode the API stores it under the
+/// key (contract-modes §1), so the same key gets it again. A replayed one says so itself.
+fn stored_refusal(p: &replaysafe_client::Problem) -> bool {
+    use replaysafe_client::ProblemCode::*;
+    p.idempotency_key.is_some()
+        && !p.replayed
+        && matches!(
+            (p.status, &p.code),
+            (404, NotFound) | (409, AccountExists | CurrencyMismatch | InsufficientFunds)
+        )
 }
 
 /// This command line again, resuming its operation: the same arguments, with

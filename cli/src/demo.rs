@@ -43,11 +43,18 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
             "demo tells a story for people: it has no --json output".into(),
         ));
     }
+    if args.api.auth.bearer() {
+        return Err(Failure::Usage(
+            "demo plays the signature-mode scenarios (captured signed requests, nonces, \
+             tampered signatures): run it against a signature-mode API, without --token or --sub"
+                .into(),
+        ));
+    }
     let mut demo = Demo::connect(&args.api)?;
     println!(
         "replaysafe demo against {} as client {}\n",
         args.api.endpoint,
-        demo.client.client_id()
+        demo.client.client_id().unwrap_or_default()
     );
     let accounts = demo.setup().await?;
     let before = demo.balances(&accounts).await?;
@@ -88,8 +95,7 @@ impl<'a> Demo<'a> {
     fn connect(api: &'a ApiArgs) -> Result<Self, Failure> {
         let retries: Arc<Mutex<Vec<String>>> = Arc::default();
         let log = retries.clone();
-        let client = Client::builder(&api.endpoint, &api.credentials()?)
-            .map_err(|e| Failure::Usage(e.to_string()))?
+        let client = Client::builder_with_auth(&api.endpoint, api.auth()?)
             .retry_policy(api.policy()?)
             .on_retry(move |e| log.lock().expect("not poisoned").push(e.reason.clone()))
             .build()

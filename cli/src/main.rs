@@ -1,4 +1,5 @@
-//! `replaysafe`: provision clients and call the API with correctly signed requests.
+//! `replaysafe`: provision clients and call the API with correctly signed requests, or with a
+//! bearer token in authorizer (`jwt`) mode.
 //!
 //! Exit codes: 0 success (2xx or 304), 1 the API answered with an error status, 2 bad usage or
 //! configuration, 3 the API or DynamoDB could not be reached.
@@ -7,6 +8,7 @@ mod admin;
 mod call;
 mod connect;
 mod demo;
+mod jwt;
 mod resources;
 mod sign;
 mod sign_event;
@@ -30,6 +32,14 @@ anew with the operation's one Idempotency-Key. When a create's outcome is unknow
 after the retries), the error says so and a `resume:` line gives the command that resumes it:
 the same arguments with --idempotency-key KEY. Never retry it with a new key.
 
+Authorizer (jwt) mode, an API behind a JWT authorizer (`AUTH_MODE=jwt make run`): give
+--token JWT (or REPLAYSAFE_TOKEN), or --sub SUB to mint a one-hour token for principal SUB with
+the local key (.local/jwt-dev.json, or --jwt-dev FILE). Nothing is signed; the same key and
+retries. A refusal is then stored under its key: retrying with that key gets it again, so once
+the cause is fixed use a new key.
+  replaysafe account create --currency EUR --initial-balance 10000 --id acc_alice --sub alice
+  export REPLAYSAFE_TOKEN=\"$(replaysafe admin token --sub alice)\"
+
 Exit codes:
   0  success (2xx, or 304 for `account get --if-none-match`)
   1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout)
@@ -50,7 +60,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Provision DynamoDB: tables and clients.
+    /// Provision DynamoDB (tables, clients), and print local jwt-mode tokens.
     #[command(subcommand)]
     Admin(admin::Admin),
     /// Send one signed request and print the answer.

@@ -91,8 +91,16 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
         (None, "POST") => Some(IdempotencyKey::new_v4()),
         (None, _) => None,
     };
-    let client = replaysafe_client::Client::builder(&api.endpoint, &api.credentials()?)
-        .and_then(|b| b.build())
+    if api.auth.bearer() {
+        return Err(Failure::Usage(
+            "sign makes signature-mode requests; for a jwt-mode API send the token yourself \
+             (curl -H \"Authorization: Bearer $(replaysafe admin token --sub SUB)\" …) or use \
+             `replaysafe call`"
+                .into(),
+        ));
+    }
+    let client = replaysafe_client::Client::builder_with_auth(&api.endpoint, api.auth()?)
+        .build()
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let body = body.unwrap_or_default();
     replaysafe_client::check_path(&args.path).map_err(|e| Failure::Usage(e.to_string()))?;

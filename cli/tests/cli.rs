@@ -727,13 +727,33 @@ async fn admin_creates_tables_and_a_client_the_api_accepts() {
         ]);
         cmd
     };
+    // The guard's tables only, by default.
     let out = run(admin("create-tables"), &[]).await;
     out.clone()
         .assert()
         .success()
         .stderr(contains(format!("created  {prefix}clients")))
+        .stderr(contains(format!("created  {prefix}idempotency")))
         .stderr(contains(format!("created  {prefix}nonces")));
-    let out = run(admin("create-tables"), &[]).await;
+    assert!(!stderr(&out).contains("accounts"), "{}", stderr(&out));
+    let sdk = sdk_client(Some(&dynamodb)).await;
+    let names = sdk
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names
+        .unwrap_or_default();
+    assert!(!names.contains(&format!("{prefix}accounts")), "{names:?}");
+    // And the app's with --with-app-tables.
+    let out = run(admin("create-tables"), &["--with-app-tables"]).await;
+    out.clone()
+        .assert()
+        .success()
+        .stderr(contains(format!("exists  {prefix}clients")))
+        .stderr(contains(format!("created  {prefix}accounts")))
+        .stderr(contains(format!("created  {prefix}transfers")));
+    let out = run(admin("create-tables"), &["--with-app-tables"]).await;
     out.clone()
         .assert()
         .success()
@@ -745,7 +765,6 @@ async fn admin_creates_tables_and_a_client_the_api_accepts() {
 
     // That client, through the API on those tables.
     let tables = Tables::with_prefix(&prefix);
-    let sdk = sdk_client(Some(&dynamodb)).await;
     let guard = Guard::builder(Config::builder().tables(tables).build().unwrap())
         .sdk_client(sdk.clone())
         .build()

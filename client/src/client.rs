@@ -18,6 +18,7 @@ use std::sync::Arc;
 use replaysafe_signing::Signer;
 
 use crate::attempts::Ledger;
+use crate::auth::Auth;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
@@ -29,7 +30,8 @@ pub use sign::check_path;
 
 use retry_loop::RetryHook;
 
-/// A client of the API for one set of credentials. Cheap to clone (shared connection pool, and
+/// A client of the API for one set of credentials (signing) or one bearer token ([`Auth`]).
+/// Cheap to clone (shared connection pool, and
 /// shared memory of the keys it signed: each key's latest `created`, and which keys have an
 /// operation running, so a clone never runs a second operation with a key at the same time).
 ///
@@ -47,32 +49,55 @@ struct Inner {
     origin: String,
     /// The endpoint's path (no trailing slash), prefixed to every request's path and signed.
     base_path: String,
-    signer: Signer,
+    auth: Auth,
     policy: RetryPolicy,
     on_retry: Option<RetryHook>,
     ledger: Ledger,
 }
 
 impl Client {
-    /// A client with the default [`RetryPolicy`].
+    /// A signing client with the default [`RetryPolicy`].
     pub fn new(endpoint: &str, credentials: &Credentials) -> Result<Self, Error> {
         Self::builder(endpoint, credentials)?.build()
     }
 
+    /// A signing client (`signature` mode).
     pub fn builder(endpoint: &str, credentials: &Credentials) -> Result<ClientBuilder, Error> {
         Ok(Self::builder_with_signer(endpoint, credentials.signer()?))
     }
 
+    /// A signing client (`signature` mode).
     pub fn builder_with_signer(endpoint: &str, signer: Signer) -> ClientBuilder {
-        ClientBuilder::new(endpoint, signer)
+        Self::builder_with_auth(endpoint, Auth::Signature(signer))
+    }
+
+    /// A client that sends `Authorization: Bearer <token>` (`jwt` mode, behind an API Gateway
+    /// JWT authorizer): see [`Auth::bearer`] for what a token may be.
+    pub fn builder_with_token(endpoint: &str, token: &str) -> Result<ClientBuilder, Error> {
+        Ok(Self::builder_with_auth(endpoint, Auth::bearer(token)?))
+    }
+
+    /// A client that authenticates as `auth` says: signing or a bearer token.
+    pub fn builder_with_auth(endpoint: &str, auth: Auth) -> ClientBuilder {
+        ClientBuilder::new(endpoint, auth)
     }
 
     pub fn policy(&self) -> &RetryPolicy {
         &self.inner.policy
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.inner.signer.client_id
+    /// How this client authenticates.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The signing client's id (`keyid`); None for a bearer-token client, whose principal is
+    /// the token's `sub` claim as the API's authorizer verified it.
+    pub fn client_id(&self) -> Option<&str> {
+        match &self.inner.auth {
+            Auth::Signature(signer) => Some(&signer.client_id),
+            Auth::Bearer(_) => None,
+        }
     }
 
     /// The URL a request path goes to.

@@ -123,6 +123,16 @@ pub struct Problem {
     pub retry_after: Option<Duration>,
     /// The operation's key, for the answer to a POST.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// `Idempotent-Replayed: true`: the key's stored answer. In `jwt` mode a business refusal
+    /// (404 `not-found`, 409 `account-exists`, `currency-mismatch`, `insufficient-funds`) is
+    /// stored under the key like a success: the same key gets it again for the whole
+    /// retention, with no effect. To try again once the cause is fixed, use a new key.
+    pub replayed: bool,
+    /// Whether this answer settles its POST (see [`Problem::outcome_unknown`]): set by the
+    /// client from the status and code, the replay mark, its mode and the attempts before
+    /// this one. [`Problem::from_answer`] judges by status and code alone, as for a signing
+    /// client's only attempt.
+    pub settles: bool,
 }
 
 #[derive(Deserialize)]
@@ -142,11 +152,13 @@ impl Problem {
         match serde_json::from_slice::<ProblemBody>(body) {
             Ok(p) if !p.code.is_empty() => Problem {
                 status,
+                settles: settles(status, Some(&ProblemCode::parse(&p.code))),
                 code: ProblemCode::parse(&p.code),
                 title: p.title,
                 detail: p.detail,
                 retry_after,
                 idempotency_key: None,
+                replayed: false,
             },
             _ => {
                 let text = String::from_utf8_lossy(body);
@@ -159,16 +171,19 @@ impl Problem {
                     detail,
                     retry_after,
                     idempotency_key: None,
+                    replayed: false,
+                    settles: settles(status, Some(&ProblemCode::Other(String::new()))),
                 }
             }
         }
     }
 
     /// The answer to a POST that does not settle it: one the retry policy retries or re-signs
-    /// (it gave up), or a redirect. Another attempt may have taken effect, or still can until
-    /// its `expires`: resume with the same key.
+    /// (it gave up), a redirect, or (bearer token) the authorizer's 401/403 after an attempt
+    /// that got no settling answer. Another attempt may have taken effect, or still can until
+    /// its `expires`: resume with the same key. A replayed answer always settles it.
     pub fn outcome_unknown(&self) -> bool {
-        self.idempotency_key.is_some() && !settles(self.status, Some(&self.code))
+        self.idempotency_key.is_some() && !self.settles
     }
 }
 
@@ -224,6 +239,22 @@ impl<'a> Unknown<'a> {
     }
 }
 
+/// The words a replayed refusal ends with: it is the key's final answer.
+struct Stored<'a>(&'a Problem);
+
+impl fmt::Display for Stored<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.0.idempotency_key, self.0.replayed) {
+            (Some(key), true) => write!(
+                f,
+                " (replayed: the stored answer of Idempotency-Key {key}, which answers the same \
+                 again; to try again once the cause is fixed, use a new key)"
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for Unknown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
@@ -246,7 +277,7 @@ impl fmt::Display for Unknown<'_> {
 pub enum Error {
     /// The API answered with an error status. For a retryable problem (409
     /// `request-in-progress`, 5xx) this is the last answer, after the retry policy gave up.
-    #[error("{}{}", .0, Unknown::of(.0))]
+    #[error("{}{}{}", .0, Stored(.0), Unknown::of(.0))]
     Api(Problem),
     /// No answer arrived: connection refused or reset, timeout, or the answer was cut off.
     #[error("no answer from {url} after {attempts} attempt(s): {message}{}", Unknown(.idempotency_key.as_ref()))]
@@ -301,8 +332,9 @@ impl Error {
 
     /// A POST whose outcome is unknown: no answer, an answer that is not one (see
     /// [`Problem::outcome_unknown`]), or an unreadable one. Resume it with
-    /// [`Error::idempotency_key`]. False for a refusal: that is final (the server fences it),
-    /// nothing happened, and no earlier attempt of the operation ever will.
+    /// [`Error::idempotency_key`]. False for a refusal: that is final (a signing client's
+    /// refusal is fenced by the server, a bearer-token client's comes after the API checked the
+    /// key), nothing happened, and no earlier attempt of the operation ever will.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Error::Api(p) => p.outcome_unknown(),
@@ -375,7 +407,20 @@ mod tests {
             ..Problem::from_answer(409, br#"{"code":"insufficient-funds","detail":"d"}"#, None)
         };
         assert!(!refused.outcome_unknown());
-        assert_eq!(Error::Api(refused).to_string(), "409 insufficient-funds: d");
+        assert_eq!(
+            Error::Api(refused.clone()).to_string(),
+            "409 insufficient-funds: d"
+        );
+        let stored = Problem {
+            replayed: true,
+            ..refused
+        };
+        assert!(!stored.outcome_unknown());
+        assert_eq!(
+            Error::Api(stored).to_string(),
+            "409 insufficient-funds: d (replayed: the stored answer of Idempotency-Key inv-42, \
+             which answers the same again; to try again once the cause is fixed, use a new key)"
+        );
         let lost = Error::Transport {
             url: "http://x/transfers".into(),
             message: "timed out".into(),

@@ -1,4 +1,10 @@
-//! Client for the replaysafe payments API.
+//! Client for the replaysafe payments API, in either of its deployment modes:
+//!
+//! - **`signature`** (the default deployment): the client signs every attempt with its
+//!   credentials ([`Client::builder`], [`Auth::Signature`]), as described below;
+//! - **`jwt`**, behind an API Gateway JWT authorizer: the client sends `Authorization: Bearer
+//!   <token>` ([`Client::builder_with_token`], [`Auth::Bearer`]); see
+//!   [Bearer tokens](#bearer-tokens-jwt-mode).
 //!
 //! It does what a caller of a replay-safe API must do, by default:
 //!
@@ -69,6 +75,52 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Bearer tokens (`jwt` mode)
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), replaysafe_client::Error> {
+//! use replaysafe_client::{Client, Error, NewTransfer};
+//!
+//! let token = std::env::var("REPLAYSAFE_TOKEN").unwrap_or_default(); // a JWT
+//! let client = Client::builder_with_token("https://api.example.com", &token)?.build()?;
+//! let transfer = NewTransfer::new("acc_alice", "acc_bob", 1500, "EUR");
+//! match client.create_transfer(&transfer).await {
+//!     Ok(created) => println!("{}", created.value.transfer_id),
+//!     // The key's stored answer: the same key gets it again; fix the cause, use a new key.
+//!     Err(Error::Api(p)) if p.replayed => println!("refused for good: {p}"),
+//!     Err(e) if e.outcome_unknown() => println!("unknown, resume with {:?}", e.idempotency_key()),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The same discipline holds: one `Idempotency-Key` per operation with the same body bytes on
+//! every attempt (each with `Content-Digest`, which the API checks when sent), one attempt at a
+//! time, the same retries, `Retry-After`, the same time bound and the same unknown outcomes. What
+//! differs:
+//!
+//! - **nothing is signed**: no signature, nonce, `created` or `expires`; [`Client::last_created`]
+//!   is None and [`Client::wait_past_last_attempt`] returns at once. The token goes unchanged on
+//!   every attempt: if it expires during an operation, API Gateway answers 401 and the client
+//!   stops; resume with the same key and a fresh token;
+//! - **a refusal is stored**: the API stores a business refusal (404 `not-found`, 409
+//!   `account-exists`, `currency-mismatch`, `insufficient-funds`) under the key as its final
+//!   answer, and replays it with `Idempotent-Replayed: true`. The client takes any replayed
+//!   answer as final and settled, never retries it, and marks it ([`Problem::replayed`], and
+//!   the error's text says so). Asking again with the same key gets the same refusal for the
+//!   whole retention: once the cause is fixed, a new operation needs a **new** key. (A signing
+//!   client's refusal is not stored, which is why it may retry the same key.) A 400 and a 5xx
+//!   store nothing;
+//! - **the authorizer answers before the API**: its 401 or 403 (a missing, bad or expired token)
+//!   means that attempt reached no function. On the first attempt it settles the operation
+//!   (nothing happened); after an attempt that got no settling answer it does not, and the
+//!   error says the outcome is unknown ([`Problem::settles`]);
+//! - a 401 `signature-*` or `nonce-reused` (a `signature`-mode API) is final: nothing to sign.
+//!
+//! What `jwt` mode does not protect against: a captured request with a valid token, sent again
+//! under a new key, is a new operation (there is no nonce). Only signatures (and short-lived
+//! tokens) bound that.
+//!
 //! # Why a crate of its own
 //!
 //! The server crate (`replaysafe`) links the AWS SDK for DynamoDB, `lambda_http` and their
@@ -79,6 +131,7 @@
 //! checked on both sides), so client and server cannot drift apart.
 
 mod attempts;
+mod auth;
 mod client;
 mod credentials;
 mod error;
@@ -88,6 +141,7 @@ mod retry;
 mod transport;
 mod types;
 
+pub use auth::{Auth, BearerToken, MAX_TOKEN_BYTES};
 pub use client::{check_path, Client, ClientBuilder, RawResponse, RetryEvent};
 pub use credentials::Credentials;
 pub use error::{Error, Problem, ProblemCode};

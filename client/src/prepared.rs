@@ -1,22 +1,46 @@
-//! One signed HTTP request, exactly as it goes on the wire.
+//! One HTTP request, signed or carrying a bearer token, exactly as it goes on the wire.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use replaysafe_signing::{AttemptParams, Signer};
+use replaysafe_signing::{content_digest, AttemptParams, Signer};
 
+use crate::auth::BearerToken;
 use crate::types::IdempotencyKey;
 
-/// A signed request: what one attempt sends. Signing it again (a retry) makes a new one; sending
-/// this one twice is what an attacker replaying a capture does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request as one attempt sends it: signed ([`PreparedRequest::sign`]) or with a bearer token
+/// ([`PreparedRequest::bearer`]). Signing it again (a retry) makes a new one; sending this one
+/// twice is what an attacker replaying a capture does. Its `Debug` hides an `Authorization`
+/// value.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PreparedRequest {
     pub method: String,
     /// The path the server receives (what `"@path"` signs), with any query string.
     pub path: String,
     /// Lowercase names, in sending order: `idempotency-key`, `content-type`, `content-digest`,
-    /// `signature-input`, `signature`, then any unsigned extras (`if-none-match`).
+    /// then `signature-input`, `signature` (signed) or `authorization` (bearer), then any
+    /// unsigned extras (`if-none-match`).
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| match n.eq_ignore_ascii_case("authorization") {
+                true => (n.as_str(), "<redacted>"),
+                false => (n.as_str(), v.as_str()),
+            })
+            .collect();
+        f.debug_struct("PreparedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
 }
 
 impl PreparedRequest {
@@ -43,6 +67,34 @@ impl PreparedRequest {
         }
         headers.push(("signature-input".into(), signed.signature_input));
         headers.push(("signature".into(), signed.signature));
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    /// `method path` with `body` and `Authorization: Bearer <token>`, for a `jwt`-mode API: no
+    /// signature. A body gets its `Content-Digest` (RFC 9530) all the same: optional in that
+    /// mode, and the server checks it when sent (400 `digest-mismatch`), so bytes altered on
+    /// the way are refused rather than executed. A POST needs a key.
+    pub fn bearer(
+        token: &BearerToken,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Self {
+        let mut headers = Vec::with_capacity(4);
+        if let Some(key) = idempotency_key {
+            headers.push(("idempotency-key".to_owned(), key.as_str().to_owned()));
+        }
+        if !body.is_empty() {
+            headers.push(("content-type".into(), "application/json".into()));
+            headers.push(("content-digest".into(), content_digest(body)));
+        }
+        headers.push(("authorization".into(), token.header_value()));
         Self {
             method: method.to_owned(),
             path: path.to_owned(),
@@ -155,6 +207,34 @@ mod tests {
         assert_eq!(r.nonce().as_deref(), Some("q9X2mY7rT1vK4pLs8dWz3A"));
         assert_eq!(r.expires(), None);
         assert_eq!(r.body, body);
+    }
+
+    #[test]
+    fn bearer_requests_carry_the_token_and_no_signature() {
+        let token = BearerToken::new("h.p.s").unwrap();
+        let key = IdempotencyKey::parse("k-1").unwrap();
+        let body = br#"{"a":1}"#;
+        let r = PreparedRequest::bearer(&token, "POST", "/transfers", body, Some(&key));
+        let names: Vec<_> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "idempotency-key",
+                "content-type",
+                "content-digest",
+                "authorization"
+            ]
+        );
+        assert_eq!(r.header("authorization"), Some("Bearer h.p.s"));
+        assert_eq!(
+            r.header("content-digest"),
+            Some(content_digest(body).as_str())
+        );
+        assert_eq!((r.created(), r.nonce()), (None, None));
+        assert!(!format!("{r:?}").contains("h.p.s"), "{r:?}");
+        let get = PreparedRequest::bearer(&token, "GET", "/accounts/a", b"", None);
+        let names: Vec<_> = get.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["authorization"]);
     }
 
     #[test]

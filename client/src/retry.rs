@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::auth::Scheme;
 use crate::error::ProblemCode;
 
 /// How a logical operation is retried. Every attempt is signed anew (random nonce) with the
@@ -143,6 +144,61 @@ pub(crate) fn settles(status: u16, code: Option<&ProblemCode>) -> bool {
     verdict(status, code) == Verdict::Final && !(300..=399).contains(&status)
 }
 
+/// One answer, as the rules of a client's mode judge it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Answer<'a> {
+    pub status: u16,
+    pub code: Option<&'a ProblemCode>,
+    /// `Idempotent-Replayed: true`: the key's stored answer.
+    pub replayed: bool,
+}
+
+/// The verdict for an answer to a client of `scheme`.
+///
+/// A replayed answer is the key's stored final answer (in `jwt` mode a business refusal is
+/// stored too): asking again with the same key gets it again, so it is final whatever its
+/// status. A bearer-token client has no signature to make anew: 401 `signature-*` and
+/// `nonce-reused` (a `signature`-mode API refusing a request that carries none) are final.
+/// Otherwise both modes retry and re-send the same answers.
+pub(crate) fn verdict_for(scheme: Scheme, answer: Answer<'_>) -> Verdict {
+    use ProblemCode::*;
+    if answer.replayed {
+        return Verdict::Final;
+    }
+    match (scheme, answer.status, answer.code) {
+        (Scheme::Bearer, 401, Some(NonceReused | SignatureInvalid | SignatureMissing)) => {
+            Verdict::Final
+        }
+        (_, status, code) => verdict(status, code),
+    }
+}
+
+/// Whether `answer`, the last of an operation, settles it for a client of `scheme`.
+/// `earlier_open`: an earlier attempt of the operation got no answer that settles it (lost,
+/// timed out, 5xx, 429, 409 `request-in-progress`).
+///
+/// A replayed answer settles it (the key's stored answer). Signing: [`settles`] (a refusal
+/// fences the key, so no earlier attempt can still take effect). Bearer token: there is no
+/// fence, but the API checks the key before it executes, so an earlier attempt that took
+/// effect (or is running) makes a later one answer its stored answer (or 409
+/// `request-in-progress`), and a refusal from the API settles the operation too. A 401 or
+/// 403 does not after an open attempt: API Gateway's authorizer answers it (a token that
+/// expired meanwhile, say) before the API sees the request, so it says nothing of the earlier
+/// attempt.
+pub(crate) fn settles_for(scheme: Scheme, answer: Answer<'_>, earlier_open: bool) -> bool {
+    if answer.replayed {
+        return true;
+    }
+    match scheme {
+        Scheme::Signature => settles(answer.status, answer.code),
+        Scheme::Bearer => {
+            verdict_for(scheme, answer) == Verdict::Final
+                && !(300..=399).contains(&answer.status)
+                && !(earlier_open && matches!(answer.status, 401 | 403))
+        }
+    }
+}
+
 /// `Retry-After` in delta-seconds (what this API sends). An HTTP-date is ignored: the backoff
 /// applies then.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
@@ -221,6 +277,74 @@ mod tests {
         ] {
             assert!(!settles(status, code(c).as_ref()), "{status} {c}");
         }
+    }
+
+    #[test]
+    fn a_replayed_answer_is_final_and_settles_in_both_modes() {
+        let code = |c: &str| ProblemCode::parse(c);
+        for scheme in [Scheme::Signature, Scheme::Bearer] {
+            for (status, c) in [
+                (404, "not-found"),
+                (409, "insufficient-funds"),
+                (409, "currency-mismatch"),
+                (409, "account-exists"),
+                // Never stored by the contract; were it replayed, asking again gets it again.
+                (503, "unavailable"),
+            ] {
+                let c = code(c);
+                let answer = Answer {
+                    status,
+                    code: Some(&c),
+                    replayed: true,
+                };
+                assert_eq!(verdict_for(scheme, answer), Verdict::Final, "{c}");
+                assert!(settles_for(scheme, answer, true), "{scheme:?} {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn bearer_rules() {
+        fn answer(status: u16, code: &ProblemCode) -> Answer<'_> {
+            Answer {
+                status,
+                code: Some(code),
+                replayed: false,
+            }
+        }
+        let code = ProblemCode::parse;
+        let (missing, nonce, digest) = (
+            code("signature-missing"),
+            code("nonce-reused"),
+            code("digest-mismatch"),
+        );
+        let (refused, other) = (code("insufficient-funds"), code(""));
+        let bearer = Scheme::Bearer;
+        // Nothing to sign anew: final, and nothing happened.
+        for c in [&missing, &nonce] {
+            assert_eq!(verdict_for(bearer, answer(401, c)), Verdict::Final);
+            assert!(settles_for(bearer, answer(401, c), false));
+        }
+        assert_eq!(
+            verdict_for(Scheme::Signature, answer(401, &missing)),
+            Verdict::Resign(Resign::Altered),
+            "signing unchanged"
+        );
+        // Altered bytes: sent again once, as in signature mode.
+        assert_eq!(
+            verdict_for(bearer, answer(400, &digest)),
+            Verdict::Resign(Resign::Altered)
+        );
+        assert!(!settles_for(bearer, answer(400, &digest), false));
+        // A refusal from the API settles it, even after a lost attempt.
+        assert!(settles_for(bearer, answer(409, &refused), true));
+        // The authorizer's 401/403 settles it only if no earlier attempt was left open.
+        for status in [401, 403] {
+            assert!(settles_for(bearer, answer(status, &other), false));
+            assert!(!settles_for(bearer, answer(status, &other), true));
+        }
+        assert!(!settles_for(bearer, answer(503, &other), false));
+        assert!(!settles_for(bearer, answer(307, &other), false));
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! - `functions/<function>/Cargo.toml` and `src/main.rs` (one `replaysafe::lambda::run`);
 //! - the cargo-lambda router in `Cargo.toml`;
-//! - in `template.yaml`, each function with its log group and least-privilege role, and its
-//!   output (between `BEGIN GENERATED` and `END GENERATED` lines; the rest is hand-written);
+//! - in `template.yaml`, each route of the HTTP API with the JWT authorizer in `AuthMode` jwt,
+//!   each function with its log group and least-privilege role, and its output (between
+//!   `BEGIN GENERATED` and `END GENERATED` lines; the rest is hand-written);
 //! - `events/<function>.json`, a payload 2.0 sample event built from the operation's examples
 //!   in `openapi.yaml` (path parameters, JSON body).
 //!
@@ -42,7 +43,8 @@ pub fn wanted(root: &Path) -> Result<Vec<File>, String> {
     let cargo = replace_region(&read("Cargo.toml")?, "router", &router())
         .map_err(|e| format!("Cargo.toml: {e}"))?;
     files.push(("Cargo.toml".into(), cargo));
-    let template = replace_region(&read("template.yaml")?, "functions", &resources())
+    let template = replace_region(&read("template.yaml")?, "routes", &routes())
+        .and_then(|t| replace_region(&t, "functions", &resources()))
         .and_then(|t| replace_region(&t, "outputs", &outputs()))
         .map_err(|e| format!("template.yaml: {e}"))?;
     files.push(("template.yaml".into(), template));
@@ -216,6 +218,31 @@ fn router() -> String {
             })
             .collect();
         let _ = writeln!(out, "\"{route}\" = [{}]", methods.join(", "));
+    }
+    out
+}
+
+/// Each route of the HTTP API (`DefinitionBody.paths`), secured by the JWT authorizer when the
+/// stack's `AuthMode` is `jwt` (condition `JwtMode`) and by nothing in front of the function
+/// otherwise. SAM adds the integration from the function's `HttpApi` event.
+fn routes() -> String {
+    let mut out = String::new();
+    let mut paths: Vec<&str> = Vec::new();
+    for row in ENDPOINTS {
+        if !paths.contains(&row.route) {
+            paths.push(row.route);
+        }
+    }
+    for path in paths {
+        let _ = writeln!(out, "          {path}:");
+        for row in ENDPOINTS.iter().filter(|r| r.route == path) {
+            let _ = write!(
+                out,
+                "            {}:\n              \
+                 security: !If [JwtMode, [{{ JwtAuthorizer: [] }}], !Ref AWS::NoValue]\n",
+                row.method.to_ascii_lowercase()
+            );
+        }
     }
     out
 }

@@ -634,6 +634,231 @@ fn the_template_cannot_deploy_a_retention_too_short_for_its_window() {
     );
 }
 
+/// The template as CloudFormation reads it for `parameters` (the others at their defaults):
+/// each condition evaluated (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`, `Ref`
+/// to a parameter), every `Fn::If` replaced by its branch, and `!Ref AWS::NoValue` dropped. Refs
+/// in values other than conditions stay as they are.
+fn resolved(template: &Value, parameters: &[(&str, &str)]) -> Value {
+    let value_of = |name: &str| -> String {
+        parameters
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| {
+                template["Parameters"][name]["Default"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("parameter {name} has no value and no default"))
+    };
+    let conditions: BTreeMap<String, bool> = template["Conditions"]
+        .as_object()
+        .map(|all| {
+            all.iter()
+                .map(|(name, c)| (name.clone(), condition(c, &value_of, template)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = template.clone();
+    resolve_ifs(&mut out, &conditions);
+    out
+}
+
+fn condition(c: &Value, value_of: &dyn Fn(&str) -> String, template: &Value) -> bool {
+    let operand = |v: &Value| -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            other => value_of(reference(other).unwrap_or_else(|| panic!("operand {other}"))),
+        }
+    };
+    let args = |f: &str| {
+        c[f].as_array()
+            .unwrap_or_else(|| panic!("{f} takes a list: {c}"))
+    };
+    let (name, _) = c
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .unwrap_or_else(|| panic!("not a condition: {c}"));
+    match name.as_str() {
+        "Fn::Equals" => operand(&args(name)[0]) == operand(&args(name)[1]),
+        "Fn::Not" => !condition(&args(name)[0], value_of, template),
+        "Fn::And" => args(name).iter().all(|x| condition(x, value_of, template)),
+        "Fn::Or" => args(name).iter().any(|x| condition(x, value_of, template)),
+        "Condition" => {
+            let other = c["Condition"].as_str().expect("a condition name");
+            condition(&template["Conditions"][other], value_of, template)
+        }
+        other => panic!("condition function {other} is not evaluated here"),
+    }
+}
+
+fn is_no_value(v: &Value) -> bool {
+    reference(v) == Some("AWS::NoValue")
+}
+
+fn resolve_ifs(v: &mut Value, conditions: &BTreeMap<String, bool>) {
+    if let Some(branches) = v.get("Fn::If").and_then(Value::as_array) {
+        let name = branches[0].as_str().expect("Fn::If names a condition");
+        let holds = *conditions
+            .get(name)
+            .unwrap_or_else(|| panic!("Fn::If on an undefined condition {name}"));
+        *v = branches[if holds { 1 } else { 2 }].clone();
+        resolve_ifs(v, conditions);
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                resolve_ifs(child, conditions);
+            }
+            map.retain(|_, child| !is_no_value(child));
+        }
+        Value::Array(items) => {
+            for child in items.iter_mut() {
+                resolve_ifs(child, conditions);
+            }
+            items.retain(|child| !is_no_value(child));
+        }
+        _ => {}
+    }
+}
+
+/// Whether the template's rules let a stack with `parameters` be created: every rule whose
+/// `RuleCondition` holds has all its assertions true.
+fn rules_accept(template: &Value, parameters: &[(&str, &str)]) -> bool {
+    let value_of = |name: &str| -> String {
+        parameters
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| {
+                template["Parameters"][name]["Default"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .expect("a value")
+    };
+    template["Rules"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(_, rule)| {
+            let applies = rule
+                .get("RuleCondition")
+                .is_none_or(|c| condition(c, &value_of, template));
+            !applies
+                || rule["Assertions"]
+                    .as_array()
+                    .expect("Assertions")
+                    .iter()
+                    .all(|a| condition(&a["Assert"], &value_of, template))
+        })
+}
+
+/// `AuthMode` (contract-modes §1): in `jwt` mode every route of the HTTP API has the JWT
+/// authorizer (identity source `Authorization`, the stack's issuer and audience), in
+/// `signature` mode none has; every function reads `AUTH_MODE`; jwt mode cannot be deployed
+/// without an issuer and an audience.
+#[test]
+fn the_auth_mode_puts_a_jwt_authorizer_on_every_route_and_tells_every_function() {
+    let template = yaml("template.yaml");
+    let params = &template["Parameters"];
+    assert_eq!(params["AuthMode"]["Default"], "signature");
+    assert_eq!(
+        params["AuthMode"]["AllowedValues"],
+        json!(["signature", "jwt"])
+    );
+    for p in ["JwtIssuer", "JwtAudience"] {
+        assert_eq!(params[p]["Type"], "String", "{p}");
+    }
+
+    // Every function reads AUTH_MODE: Globals set it, and no function replaces its env.
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(reference(&env["AUTH_MODE"]), Some("AuthMode"));
+    let functions = functions(&template);
+    assert_eq!(functions.len(), ENDPOINTS.len());
+    for f in &functions {
+        assert!(
+            f_properties(&template, f.id)["Environment"].is_null(),
+            "{}: its own Environment would hide AUTH_MODE from Globals",
+            f.id
+        );
+    }
+
+    let issuer = ("JwtIssuer", "https://issuer.example.com");
+    let audience = ("JwtAudience", "payments");
+    for mode in ["signature", "jwt"] {
+        let stack = resolved(&template, &[("AuthMode", mode), issuer, audience]);
+        let api = &stack["Resources"]["Api"]["Properties"];
+        // SAM's Auth would apply in both modes; an event's Auth could take a route out of it.
+        assert!(
+            api["Auth"].is_null(),
+            "{mode}: the authorizer is in DefinitionBody"
+        );
+        let body = &api["DefinitionBody"];
+        let paths = body["paths"].as_object().expect("DefinitionBody.paths");
+        let mut declared = BTreeSet::new();
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("a path item") {
+                declared.insert((method.to_uppercase(), path.clone()));
+                let security = &operation["security"];
+                if mode == "jwt" {
+                    assert_eq!(
+                        *security,
+                        json!([{ "JwtAuthorizer": [] }]),
+                        "jwt: {method} {path}"
+                    );
+                } else {
+                    assert!(security.is_null(), "signature: {method} {path}: {security}");
+                }
+            }
+        }
+        let routes: BTreeSet<(String, String)> = functions
+            .iter()
+            .flat_map(|f| {
+                let events = f_properties(&stack, f.id)["Events"].as_object().unwrap();
+                for e in events.values() {
+                    assert!(e["Properties"]["Auth"].is_null(), "{}: event Auth", f.id);
+                }
+                f.routes.clone()
+            })
+            .collect();
+        assert_eq!(
+            declared, routes,
+            "{mode}: DefinitionBody.paths vs the functions' routes"
+        );
+
+        let scheme = &body["components"]["securitySchemes"]["JwtAuthorizer"];
+        if mode == "jwt" {
+            assert_eq!(scheme["type"], "oauth2");
+            let authorizer = &scheme["x-amazon-apigateway-authorizer"];
+            assert_eq!(authorizer["type"], "jwt");
+            assert_eq!(
+                authorizer["identitySource"],
+                "$request.header.Authorization"
+            );
+            let config = &authorizer["jwtConfiguration"];
+            assert_eq!(reference(&config["issuer"]), Some("JwtIssuer"));
+            assert_eq!(config["audience"], json!([{ "Ref": "JwtAudience" }]));
+        } else {
+            assert!(
+                body["components"].is_null(),
+                "signature: {}",
+                body["components"]
+            );
+        }
+    }
+
+    // jwt mode needs both; signature mode needs neither.
+    assert!(rules_accept(
+        &template,
+        &[("AuthMode", "jwt"), issuer, audience]
+    ));
+    assert!(!rules_accept(&template, &[("AuthMode", "jwt"), audience]));
+    assert!(!rules_accept(&template, &[("AuthMode", "jwt"), issuer]));
+    assert!(rules_accept(&template, &[("AuthMode", "signature")]));
+}
+
 /// `288.0` is an integer to JSON Schema, and the server refuses it where an integer is asked
 /// for (tests/tests/api/bad_input.rs): no schema keyword can say so, so each such field's
 /// description must, where a client generating requests from the schema reads it.

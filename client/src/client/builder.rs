@@ -5,28 +5,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use replaysafe_signing::Signer;
-
 use super::retry_loop::{RetryEvent, RetryHook};
 use super::{Client, Inner};
 use crate::attempts::Ledger;
+use crate::auth::Auth;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::transport;
 
 pub struct ClientBuilder {
     endpoint: String,
-    signer: Signer,
+    auth: Auth,
     policy: RetryPolicy,
     on_retry: Option<RetryHook>,
     connect_timeout: Duration,
 }
 
 impl ClientBuilder {
-    pub(super) fn new(endpoint: &str, signer: Signer) -> Self {
+    pub(super) fn new(endpoint: &str, auth: Auth) -> Self {
         Self {
             endpoint: endpoint.to_owned(),
-            signer,
+            auth,
             policy: RetryPolicy::default(),
             on_retry: None,
             connect_timeout: Duration::from_secs(5),
@@ -67,7 +66,7 @@ impl ClientBuilder {
                 http,
                 origin,
                 base_path,
-                signer: self.signer,
+                auth: self.auth,
                 policy: self.policy,
                 on_retry: self.on_retry,
                 ledger: Ledger::default(),

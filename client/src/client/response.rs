@@ -5,8 +5,9 @@
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Scheme;
 use crate::error::{Error, Problem, ProblemCode};
-use crate::retry::parse_retry_after;
+use crate::retry::{parse_retry_after, settles_for, verdict_for, Answer, Verdict};
 use crate::types::IdempotencyKey;
 
 /// An answer as received, after the retry policy.
@@ -19,6 +20,9 @@ pub struct RawResponse {
     pub attempts: u32,
     /// The key the request carried (a POST).
     pub idempotency_key: Option<IdempotencyKey>,
+    /// Whether this answer settles the request's operation (a POST): the client's judgement,
+    /// which [`RawResponse::problem`] passes on ([`Problem::settles`]).
+    pub settles: bool,
 }
 
 impl RawResponse {
@@ -35,12 +39,36 @@ impl RawResponse {
         (200..300).contains(&self.status) || self.status == 304
     }
 
-    /// The problem, for an error status, with the request's key.
+    /// The problem, for an error status, with the request's key, whether it was replayed, and
+    /// whether it settles the operation.
     pub fn problem(&self) -> Problem {
         let retry_after = self.header("retry-after").and_then(parse_retry_after);
         Problem {
             idempotency_key: self.idempotency_key.clone(),
+            replayed: self.replayed(),
+            settles: self.settles,
             ..Problem::from_answer(self.status, &self.body, retry_after)
+        }
+    }
+
+    /// What the rules of `scheme` make of this answer: retry, re-send, or final.
+    pub(super) fn verdict(&self, scheme: Scheme) -> Verdict {
+        let code = self.code();
+        verdict_for(scheme, self.answer(code.as_ref()))
+    }
+
+    /// Whether this answer settles its operation, `earlier_open` saying whether an earlier
+    /// attempt of it got no settling answer.
+    pub(super) fn judge_settles(&self, scheme: Scheme, earlier_open: bool) -> bool {
+        let code = self.code();
+        settles_for(scheme, self.answer(code.as_ref()), earlier_open)
+    }
+
+    fn answer<'a>(&self, code: Option<&'a ProblemCode>) -> Answer<'a> {
+        Answer {
+            status: self.status,
+            code,
+            replayed: self.replayed(),
         }
     }
 

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use super::response::RawResponse;
 use super::sign::check_path;
 use super::Client;
+use crate::auth::Scheme;
 use crate::error::Error;
-use crate::retry::{parse_retry_after, verdict, Resign, RetryPolicy, Verdict};
+use crate::retry::{parse_retry_after, Resign, RetryPolicy, Verdict};
 use crate::transport::SendError;
 use crate::types::IdempotencyKey;
 
@@ -68,16 +69,20 @@ impl Client {
             }
             // Awaited to its end (answer or timeout) before anything else is signed.
             let outcome = self.send(&request, timeout).await;
-            let judgement = Judgement::of(&outcome);
+            let scheme = self.inner.auth.scheme();
+            let judgement = Judgement::of(scheme, &outcome);
             let Some(delay) = progress.delay(policy, &judgement) else {
                 return match outcome {
                     Ok(mut r) => {
                         r.attempts = progress.attempt;
+                        r.settles = r.judge_settles(scheme, progress.open);
                         Ok(r)
                     }
                     Err(e) => Err(self.no_answer(&request, e, progress.attempt)),
                 };
             };
+            // Retried or re-sent: this attempt's outcome stays open.
+            progress.open = true;
             if let Some(hook) = &self.inner.on_retry {
                 hook(&RetryEvent {
                     attempt: progress.attempt,
@@ -99,7 +104,7 @@ struct Judgement {
 }
 
 impl Judgement {
-    fn of(outcome: &Result<RawResponse, SendError>) -> Self {
+    fn of(scheme: Scheme, outcome: &Result<RawResponse, SendError>) -> Self {
         match outcome {
             Ok(r) => {
                 let code = r.code();
@@ -108,7 +113,7 @@ impl Judgement {
                     _ => format!("HTTP {}", r.status),
                 };
                 Self {
-                    verdict: verdict(r.status, code.as_ref()),
+                    verdict: r.verdict(scheme),
                     retry_after: r.header("retry-after").and_then(parse_retry_after),
                     reason,
                 }
@@ -135,6 +140,8 @@ struct Progress {
     attempt: u32,
     /// The causes already re-signed for: each earns one immediate re-sign per operation.
     resigned: Vec<Resign>,
+    /// An earlier attempt got no answer that settles the operation (retried or re-sent).
+    open: bool,
 }
 
 impl Progress {
@@ -143,6 +150,7 @@ impl Progress {
             started: Instant::now(),
             attempt: 0,
             resigned: Vec::new(),
+            open: false,
         }
     }
 

@@ -27,13 +27,17 @@ impl Client {
     ) -> Result<RawResponse, SendError> {
         let url = format!("{}{}", self.inner.origin, request.path);
         let answer = transport::send(&self.inner.http, &url, request, timeout).await?;
-        Ok(RawResponse {
+        let mut response = RawResponse {
             status: answer.status,
             headers: answer.headers,
             body: answer.body,
             attempts: 1,
             idempotency_key: key_of(request),
-        })
+            settles: false,
+        };
+        // As the only attempt; the retry loop judges again with the attempts before it.
+        response.settles = response.judge_settles(self.inner.auth.scheme(), false);
+        Ok(response)
     }
 
     /// The error for an attempt that got no usable answer, with the request's key.

@@ -1,13 +1,15 @@
-//! Every request this client sends or hands out is signed here. An operation's attempts are
-//! signed with a `created` from the ledger, always later than the attempt before under the same
-//! key, because the server fences a refused attempt's `created` and refuses anything signed at
-//! or before it (409 `attempt-superseded`).
+//! Every request this client sends or hands out is signed here (or, for a bearer-token client,
+//! given its `Authorization` here). An operation's attempts are signed with a `created` from the
+//! ledger, always later than the attempt before under the same key, because the server fences a
+//! refused attempt's `created` and refuses anything signed at or before it (409
+//! `attempt-superseded`). A bearer-token attempt has no `created`: the ledger is not used.
 
 use std::time::Duration;
 
 use replaysafe_signing::{random_nonce, AttemptParams};
 
 use super::Client;
+use crate::auth::Auth;
 use crate::error::Error;
 use crate::prepared::{now_unix, PreparedRequest};
 use crate::retry::EXPIRES_MARGIN;
@@ -15,7 +17,8 @@ use crate::types::IdempotencyKey;
 
 impl Client {
     /// Signs the next attempt: `created` after every earlier attempt of the key, `expires` when
-    /// waiting for its answer ends plus a margin.
+    /// waiting for its answer ends plus a margin. A bearer-token attempt is the same request
+    /// every time.
     pub(super) fn sign_attempt(
         &self,
         method: &str,
@@ -24,6 +27,10 @@ impl Client {
         idempotency_key: Option<&IdempotencyKey>,
         timeout: Duration,
     ) -> PreparedRequest {
+        if let Auth::Bearer(token) = &self.inner.auth {
+            let full_path = format!("{}{path}", self.inner.base_path);
+            return PreparedRequest::bearer(token, method, &full_path, body, idempotency_key);
+        }
         let now = now_unix();
         let created = match idempotency_key {
             Some(key) => self.inner.ledger.next_created(key, now),
@@ -40,7 +47,8 @@ impl Client {
     }
 
     /// The latest `created` this client signed under `key` (None if it signed none, or
-    /// forgot it: it remembers the last few thousand keys). A later attempt of the operation
+    /// forgot it: it remembers the last few thousand keys; always None for a bearer-token
+    /// client, which signs nothing). A later attempt of the operation
     /// must be signed after it: the server fences a refused attempt's `created`.
     pub fn last_created(&self, key: &IdempotencyKey) -> Option<i64> {
         self.inner.ledger.last_created(key)
@@ -50,7 +58,7 @@ impl Client {
     /// (at most 10 s), so that another process resuming the operation after this one ends
     /// signs a later `created` and is not refused as `attempt-superseded`. This client needs no
     /// such wait: it signs later by itself. For a program that exits after a refusal or an
-    /// unknown outcome (the CLI does this).
+    /// unknown outcome (the CLI does this). Returns at once for a bearer-token client.
     pub async fn wait_past_last_attempt(&self, key: &IdempotencyKey) {
         let Some(last) = self.last_created(key) else {
             return;
@@ -99,7 +107,8 @@ impl Client {
         self.prepare_attempt(method, path, body, idempotency_key, &attempt)
     }
 
-    /// Signs a request with the given signature parameters.
+    /// Signs a request with the given signature parameters. A bearer-token client ignores
+    /// them: its request carries the token ([`PreparedRequest::bearer`]).
     pub fn prepare_attempt(
         &self,
         method: &str,
@@ -109,14 +118,14 @@ impl Client {
         attempt: &AttemptParams,
     ) -> PreparedRequest {
         let full_path = format!("{}{path}", self.inner.base_path);
-        PreparedRequest::sign(
-            &self.inner.signer,
-            method,
-            &full_path,
-            body,
-            idempotency_key,
-            attempt,
-        )
+        match &self.inner.auth {
+            Auth::Signature(signer) => {
+                PreparedRequest::sign(signer, method, &full_path, body, idempotency_key, attempt)
+            }
+            Auth::Bearer(token) => {
+                PreparedRequest::bearer(token, method, &full_path, body, idempotency_key)
+            }
+        }
     }
 }
 
