@@ -597,13 +597,19 @@ impl TestApp {
         key: &replaysafe::idempotency::IdempotencyKey,
     ) -> Option<replaysafe::idempotency::KeyState> {
         self.store
-            .get_key_state(
-                &replaysafe::Principal::client(client_id),
-                key,
-                self.clock.now(),
-            )
+            .get_key_state(&self.principal_of(client_id), key, self.clock.now())
             .await
             .expect("read idempotency table")
+    }
+
+    /// Who a client is to the guard: itself when it signs, or the principal its id names as a
+    /// JWT's `sub` behind an authorizer.
+    pub fn principal_of(&self, client_id: &replaysafe::ClientId) -> replaysafe::Principal {
+        if self.behind_authorizer() {
+            replaysafe::Principal::authorized(client_id.as_str()).expect("a client id is a sub")
+        } else {
+            replaysafe::Principal::client(client_id)
+        }
     }
 
     /// The live fence under `client`'s idempotency key, read past the API.
@@ -624,7 +630,8 @@ impl TestApp {
     /// some time after it expired.
     pub async fn delete_key_item(&self, client: &TestClient, key: &str) {
         let tables = self.store.tables();
-        let pk = format!("{}{}#{key}", tables.key_prefix, client.id);
+        let owner = self.principal_of(&replaysafe::ClientId::parse(&client.id).unwrap());
+        let pk = format!("{}{owner}#{key}", tables.key_prefix);
         self.store
             .client()
             .delete_item()

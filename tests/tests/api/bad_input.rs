@@ -12,7 +12,15 @@ const ACCOUNT_OK: &str = r#"{"currency":"EUR","initial_balance":0}"#;
 /// Alice owns acc_alice (EUR 10 000), acc_bob (EUR 0) and acc_usd (USD 5 000); another client
 /// owns acc_carol (EUR 1 000).
 async fn app() -> TestApp {
-    let app = TestApp::new().await;
+    populated(TestApp::new().await).await
+}
+
+/// The same accounts, behind an authorizer.
+async fn authorized_app() -> TestApp {
+    populated(TestApp::authorized().await).await
+}
+
+async fn populated(app: TestApp) -> TestApp {
     app.open_account(&app.alice, "acc_alice", "EUR", 10_000)
         .await;
     app.open_account(&app.alice, "acc_bob", "EUR", 0).await;
@@ -218,12 +226,13 @@ fn transfer_body_cases() -> Vec<(String, Vec<u8>, &'static str)> {
 
 #[tokio::test]
 async fn transfer_bodies_that_fail_validation_change_nothing_and_free_the_key() {
-    let app = app().await;
-    for (what, body, code) in transfer_body_cases() {
-        let what = format!("POST /transfers, {what}");
-        let call = post(&app, "/transfers", &body);
-        refused(&app, &call, 400, code, &what).await;
-        corrected_retry_succeeds(&app, &call, TRANSFER_OK, &what).await;
+    for app in [app().await, authorized_app().await] {
+        for (what, body, code) in transfer_body_cases() {
+            let what = format!("POST /transfers, {what}");
+            let call = post(&app, "/transfers", &body);
+            refused(&app, &call, 400, code, &what).await;
+            corrected_retry_succeeds(&app, &call, TRANSFER_OK, &what).await;
+        }
     }
 }
 
@@ -328,12 +337,13 @@ fn account_body_cases() -> Vec<(&'static str, String, &'static str)> {
 
 #[tokio::test]
 async fn account_bodies_that_fail_validation_change_nothing_and_free_the_key() {
-    let app = app().await;
-    for (what, body, code) in account_body_cases() {
-        let what = format!("POST /accounts, {what}");
-        let call = post(&app, "/accounts", body.as_bytes());
-        refused(&app, &call, 400, code, &what).await;
-        corrected_retry_succeeds(&app, &call, ACCOUNT_OK, &what).await;
+    for app in [app().await, authorized_app().await] {
+        for (what, body, code) in account_body_cases() {
+            let what = format!("POST /accounts, {what}");
+            let call = post(&app, "/accounts", body.as_bytes());
+            refused(&app, &call, 400, code, &what).await;
+            corrected_retry_succeeds(&app, &call, ACCOUNT_OK, &what).await;
+        }
     }
 }
 
@@ -501,22 +511,27 @@ fn padded(body: &str, len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn bodies_over_64_kib_are_refused_with_413_and_free_the_key() {
-    let app = app().await;
+    for app in [app().await, authorized_app().await] {
+        oversized_bodies_are_refused(&app).await;
+    }
+}
+
+async fn oversized_bodies_are_refused(app: &TestApp) {
     let limit = 64 * 1024;
     for (path, ok) in [("/transfers", TRANSFER_OK), ("/accounts", ACCOUNT_OK)] {
         for len in [limit + 1, limit + 1000, 1024 * 1024] {
             let what = format!("POST {path}, {len}-byte body");
-            let call = post(&app, path, &padded(ok, len));
-            refused(&app, &call, 413, "body-too-large", &what).await;
-            corrected_retry_succeeds(&app, &call, ok, &what).await;
+            let call = post(app, path, &padded(ok, len));
+            refused(app, &call, 413, "body-too-large", &what).await;
+            corrected_retry_succeeds(app, &call, ok, &what).await;
         }
         // Oversized and unsigned: size is the first check.
-        let call = post(&app, path, &padded(ok, limit + 1))
+        let call = post(app, path, &padded(ok, limit + 1))
             .without_header("signature")
             .without_header("signature-input");
-        refused(&app, &call, 413, "body-too-large", "unsigned oversized").await;
+        refused(app, &call, 413, "body-too-large", "unsigned oversized").await;
 
-        let exact = app.send(&post(&app, path, &padded(ok, limit))).await;
+        let exact = app.send(&post(app, path, &padded(ok, limit))).await;
         assert_eq!(
             exact.status, 201,
             "a body of exactly 64 KiB: {}",
