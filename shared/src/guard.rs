@@ -5,12 +5,12 @@
 //! # The two front doors
 //!
 //! - **Signatures** (RFC 9421, the default): verify, then consume the nonce while reading the
-//!   key's state (one round trip), then the transaction. See [`signed`] for why the nonce is a
+//!   key's state (one round trip), then the transaction. See `guard/signed.rs` for why the nonce is a
 //!   write of its own and why a refusal is fenced before it is answered.
 //! - **Authorizer** (API Gateway JWT, IAM or Lambda authorizer): the principal comes from the
 //!   request context; there is no nonce and no window, so a fresh POST is ONE round trip (the
 //!   transaction; what the key held comes back in the cancellation's `ALL_OLD`), and a business
-//!   refusal is stored under the key as its final answer. See [`authorized`].
+//!   refusal is stored under the key as its final answer. See `guard/authorized.rs`.
 //!
 //! # Time
 //!

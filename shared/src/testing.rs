@@ -1,7 +1,7 @@
 //! The test kit (feature `testing`): what a first test of a guarded endpoint needs, against
 //! DynamoDB Local. Requests signed as a client signs them or vouched for as API Gateway's
 //! authorizer does, the guard's tables, a client with a key, and the guard's own steps for
-//! staging races. A settable clock is [`ManualClock`](crate::ManualClock).
+//! staging races. A settable clock is [`ManualClock`].
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -46,7 +46,7 @@ pub struct Signed {
 
 /// Checks 1 to 5 of the contract for one request, with what they need. It consumes no nonce,
 /// so passing it alone is not replay-safe: endpoints go through [`Guard::post`](crate::Guard::post)
-/// or [`Guard::admit_read`](crate::Guard::admit_read), which build one and add the nonce.
+/// or [`Guard::read`](crate::Guard::read), which build one and add the nonce.
 pub(crate) struct Verifier<'a> {
     /// The warm function's client secrets, in front of the key source.
     pub clients: &'a ClientCache,
