@@ -570,6 +570,11 @@ fn the_functions_are_configured_for_the_contract() {
     let timeout = globals["Timeout"].as_u64().expect("Timeout");
     assert!(timeout <= 15, "short timeout: {timeout}");
     let env = &globals["Environment"]["Variables"];
+    assert_eq!(
+        env["FUNCTION_TIMEOUT_SECONDS"].as_str(),
+        Some(timeout.to_string().as_str()),
+        "the guard's time budget is the function's Timeout"
+    );
     for (var, parameter) in [
         ("REPLAY_WINDOW_SECONDS", "ReplayWindowSeconds"),
         ("IDEMPOTENCY_TTL_SECONDS", "IdempotencyTtlSeconds"),
