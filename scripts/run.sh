@@ -81,9 +81,9 @@ fi
 # region) to the functions. Precedence, measured: [workspace.metadata.lambda.env] in Cargo.toml
 # beats --env-var/--env-file, which beat the inherited environment.
 # Run in the background and `wait`, so a signal sent to this script alone still reaches the trap.
-# cargo lambda watch listens on an internal port: its own routes (the watch router, and a
-# function-URL form /lambda-url/<function>/... that API Gateway does not have) are not served;
-# the gateway invokes the functions through its Lambda Invoke API.
+# cargo lambda watch listens on an internal port (LAMBDA_PORT, else a free one): its own routes
+# (the watch router, and a function-URL form /lambda-url/<function>/... that API Gateway does not
+# have) stay off the API's port. The gateway invokes the functions through its Lambda Invoke API.
 watch_port="${LAMBDA_PORT:-$(free_port)}"
 log "starting cargo lambda watch on 127.0.0.1:$watch_port (internal)"
 "${TIED[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$watch_port" &
