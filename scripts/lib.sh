@@ -129,3 +129,29 @@ dynamodb_session() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   aws_dummy_env
 }
+
+# jwt_dev_init FILE: the local JWT signing key of `AUTH_MODE=jwt make run`, written once and kept:
+# {"issuer", "audience", "kid", "private_key_pem"} (RS256, a 2048-bit RSA key, PKCS#8 PEM). The
+# local gateway checks tokens against it; `replaysafe admin token` signs with it.
+jwt_dev_init() {
+  local file="$1" tmp
+  [[ -s "$file" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found: it generates the local JWT key"
+  mkdir -p "$(dirname "$file")"
+  tmp="$file.tmp.$$"
+  # The file holds a private key: readable by its owner only, from the start.
+  (
+    umask 077
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp.pem" 2>/dev/null &&
+      python3 -c '
+import json, secrets, sys
+print(json.dumps({
+    "issuer": "https://replaysafe.local/jwt-dev",
+    "audience": "replaysafe-local",
+    "kid": "dev-" + secrets.token_hex(8),
+    "private_key_pem": open(sys.argv[1]).read(),
+}, indent=2))' "$tmp.pem" >"$tmp"
+  ) || { rm -f "$tmp" "$tmp.pem"; die "could not write $file"; }
+  rm -f "$tmp.pem"
+  mv "$tmp" "$file"
+}

@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# What `make run` runs: serve the API at http://127.0.0.1:${API_PORT:-9000} with `cargo lambda watch`
-# (hot reload), against DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set), with tables and a
-# demo client. Ctrl-C / SIGTERM stop cargo-lambda, its functions, and the DynamoDB Local we started.
+# What `make run` runs: serve the API at http://127.0.0.1:${API_PORT:-9000} through the local gateway
+# (target/debug/local-gateway: API Gateway's routing, payload 2.0 events and, with AUTH_MODE=jwt,
+# its JWT authorizer) in front of `cargo lambda watch` (hot reload) on an internal port, against
+# DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set), with tables and a demo client.
+# AUTH_MODE: signature (default) or jwt; jwt writes .local/jwt-dev.json once (the local signing
+# key) and keeps it. Ctrl-C / SIGTERM stop the gateway, cargo-lambda, its functions, and the
+# DynamoDB Local we started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 API_PORT="${API_PORT:-9000}"
+AUTH_MODE="${AUTH_MODE:-signature}"
+case "$AUTH_MODE" in signature | jwt) ;; *) die "AUTH_MODE must be signature or jwt, not '$AUTH_MODE'" ;; esac
+# The functions read AUTH_MODE from the environment cargo lambda watch passes them.
+export AUTH_MODE
+JWT_DEV_FILE="$LOCAL_DIR/jwt-dev.json"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 PIDFILE="$LOCAL_DIR/dynamodb-$DYNAMODB_PORT.pid"   # same file as dynamodb-local.sh: reuse its instance
 CLIENT_FILE="$LOCAL_DIR/demo-client.json"
 CLIENT_DB_FILE="$LOCAL_DIR/demo-client.db"     # which database that client was created in
 own_db=false
 watch_pid=""
+gateway_pid=""
 
 cleanup() {
   trap '' INT TERM   # a second Ctrl-C must not cut the cleanup short (it is bounded by timeouts)
+  if [[ -n "$gateway_pid" ]]; then stop_pid "$gateway_pid" 5; fi
   if [[ -n "$watch_pid" ]]; then stop_pid "$watch_pid" 15; fi
   if $own_db; then dynamodb_stop "$PIDFILE"; fi
   rm -f "$CLIENT_FILE.tmp"
@@ -28,10 +39,15 @@ trap 'exit 143' TERM
 aws_dummy_env
 port_open "$API_PORT" && die "port $API_PORT is already in use (set API_PORT)"
 
-# Build every binary first: fails fast without a JVM, and `cargo lambda watch` (which runs
-# `cargo run --bin <function>` in the same dev profile) then answers the first request at once.
+# Build every binary first (the CLI and the gateway among them): fails fast on a build error.
+# `cargo lambda watch` still runs `cargo run --bin <function>` on each function's first request,
+# which resolves that package's features alone: after a change, that first request waits for it.
 log "building the workspace"
 cargo build --workspace --bins
+
+if [[ "$AUTH_MODE" == jwt ]]; then
+  jwt_dev_init "$JWT_DEV_FILE"
+fi
 
 if [[ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   log "using DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
@@ -65,18 +81,39 @@ fi
 # region) to the functions. Precedence, measured: [workspace.metadata.lambda.env] in Cargo.toml
 # beats --env-var/--env-file, which beat the inherited environment.
 # Run in the background and `wait`, so a signal sent to this script alone still reaches the trap.
-log "starting cargo lambda watch on 127.0.0.1:$API_PORT"
-"${TIED[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &
+# cargo lambda watch listens on an internal port (LAMBDA_PORT, else a free one): its own routes
+# (the watch router, and a function-URL form /lambda-url/<function>/... that API Gateway does not
+# have) stay off the API's port. The gateway invokes the functions through its Lambda Invoke API.
+watch_port="${LAMBDA_PORT:-$(free_port)}"
+log "starting cargo lambda watch on 127.0.0.1:$watch_port (internal)"
+"${TIED[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$watch_port" &
 watch_pid=$!
-wait_port "$API_PORT" 120 "$watch_pid" || die "cargo lambda watch did not listen on port $API_PORT"
+wait_port "$watch_port" 120 "$watch_pid" || die "cargo lambda watch did not listen on port $watch_port"
+
+log "starting the local gateway on 127.0.0.1:$API_PORT ($AUTH_MODE mode)"
+"${TIED[@]}" "$ROOT/target/debug/local-gateway" --listen "127.0.0.1:$API_PORT" \
+  --lambda-url "http://127.0.0.1:$watch_port" --manifest "$ROOT/Cargo.toml" \
+  --auth-mode "$AUTH_MODE" --jwt-dev "$JWT_DEV_FILE" &
+gateway_pid=$!
+wait_port "$API_PORT" 30 "$gateway_pid" || die "the local gateway did not listen on port $API_PORT"
+
+if [[ "$AUTH_MODE" == jwt ]]; then
+  auth_line="jwt: Authorization: Bearer <token>, RS256 by ${JWT_DEV_FILE#"$ROOT"/}
+                    ({\"issuer\", \"audience\", \"kid\", \"private_key_pem\"}; a token: replaysafe admin token --sub SUB)"
+else
+  auth_line="signature: RFC 9421 signatures by the demo client (AUTH_MODE=jwt for a JWT authorizer)"
+fi
 
 cat >&2 <<BANNER
 
   replaysafe API    http://127.0.0.1:$API_PORT   (POST /accounts, GET /accounts/{id}, POST /transfers, GET /transfers/{id})
+  auth mode         $auth_line
+  functions         cargo lambda watch, Lambda Invoke API at http://127.0.0.1:$watch_port
   DynamoDB          $AWS_ENDPOINT_URL_DYNAMODB
   demo client       ${CLIENT_FILE#"$ROOT"/}   ({"client_id", "secret"})
   try               cargo run -q -p replaysafe-cli -- --help
   stop              Ctrl-C
 
 BANNER
-wait "$watch_pid"
+# Either one stopping ends the run (the EXIT trap stops the other).
+wait -n "$watch_pid" "$gateway_pid"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` and CI run: fmt + clippy, then the whole workspace's tests against ONE fresh
 # in-memory DynamoDB Local (port: DYNAMODB_TEST_PORT, default a free port), stopped on any exit,
-# then the deploy checks.
+# then the deploy checks. The workspace's tests include make run's stack over its real port
+# (gateway/tests/stack.rs: cargo lambda watch behind the local gateway), hence cargo-lambda.
 #
 # With arguments (`make test ARGS=...`), only `cargo test <arguments>`: no fmt, clippy or deploy
 # checks. It runs against the DynamoDB Local of `make db` when AWS_ENDPOINT_URL_DYNAMODB names
@@ -12,11 +13,13 @@ cd "$ROOT"
 
 if (($# > 0)) && [[ "${AWS_ENDPOINT_URL_DYNAMODB:-}" =~ ^http://(127\.0\.0\.1|localhost): ]]; then
   log "cargo test $* (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB)"
+  "$ROOT/scripts/bootstrap.sh" lambda
   aws_dummy_env
   exec cargo test "$@"
 fi
 
 "$ROOT/scripts/bootstrap.sh" dynamodb
+"$ROOT/scripts/bootstrap.sh" lambda
 if (($# == 0)); then "$ROOT/scripts/lint.sh"; fi
 
 port="${DYNAMODB_TEST_PORT:-$(free_port)}"

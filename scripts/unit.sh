@@ -8,8 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 # The crates whose integration tests need DynamoDB Local (their harness, tests/src/lib.rs,
-# reads AWS_ENDPOINT_URL_DYNAMODB). Only their unit tests run here.
-DB_PACKAGES=(replaysafe-tests replaysafe-cli)
+# reads AWS_ENDPOINT_URL_DYNAMODB; the gateway's runs make run's stack on it). Only their unit
+# tests run here.
+DB_PACKAGES=(replaysafe-tests replaysafe-cli replaysafe-gateway)
 
 # "No database" must hold even with `make db`'s exports in this shell: a test that needs one
 # then fails here with the harness's message instead of quietly passing.

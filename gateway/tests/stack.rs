@@ -1,0 +1,642 @@
+//! `make run`'s stack over its real HTTP port: `cargo lambda watch` on an internal port and
+//! `local-gateway` in front of it, started as `scripts/run.sh` starts them, on free ports,
+//! against the DynamoDB Local of `make test` (AWS_ENDPOINT_URL_DYNAMODB). Requests go out as
+//! raw bytes over TCP, so repeated header lines and non-UTF-8 bodies reach the gateway as sent.
+//!
+//! One thing differs from run.sh: the gateway invokes the functions through a recorder, a
+//! pass-through of the Lambda Invoke API that keeps every event. It tells which function ran,
+//! if any, and what event it was given.
+//!
+//! Needs, and fails without: AWS_ENDPOINT_URL_DYNAMODB, cargo-lambda in .venv
+//! (scripts/bootstrap.sh lambda), target/debug/replaysafe (the CLI: tables and a client).
+//! `scripts/test.sh` provides all three.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use replaysafe_gateway::event::Outgoing;
+use replaysafe_gateway::{read_request, write_response, Read};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The two stacks run one after the other: each counts what the other could write.
+static ONE_STACK_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A function's first start under `cargo lambda watch` builds it (`cargo run`).
+const FIRST_ANSWER: Duration = Duration::from_secs(600);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run this test through `make test` (scripts/test.sh)")
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The CLI binary `cargo build --workspace --bins` wrote next to this test's own directory.
+fn cli() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("replaysafe");
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo build --workspace --bins` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A process group (`cargo lambda watch` and the functions it runs, or the gateway), killed
+/// whole when dropped.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pgid = format!("-{}", self.0.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill").args([signal, "--", &pgid]).status();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(cmd: &mut Command, log: &Path) -> Group {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::File::create(log).unwrap();
+    let child = cmd
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    Group(child)
+}
+
+async fn wait_port(port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on {port}; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The Lambda Invoke API, passed through to `upstream`, keeping (function, event) of each call.
+struct Recorder {
+    url: String,
+    calls: Arc<Mutex<Vec<(String, Value)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Recorder {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let kept = calls.clone();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, peer)) = listener.accept().await {
+                let (kept, client, upstream) = (kept.clone(), client.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let Ok(Read::Request(req, _)) =
+                        read_request(&mut stream, &mut buf, peer, peer).await
+                    else {
+                        return;
+                    };
+                    let function = req
+                        .path()
+                        .strip_prefix("/2015-03-31/functions/")
+                        .and_then(|p| p.strip_suffix("/invocations"))
+                        .unwrap_or("?")
+                        .to_owned();
+                    let event = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                    kept.lock().unwrap().push((function, event));
+                    let answer = client
+                        .post(format!("{upstream}{}", req.target))
+                        .body(req.body)
+                        .timeout(FIRST_ANSWER)
+                        .send()
+                        .await;
+                    let out = match answer {
+                        Ok(a) => Outgoing {
+                            status: a.status().as_u16(),
+                            headers: a
+                                .headers()
+                                .iter()
+                                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                                .collect(),
+                            body: a.bytes().await.unwrap_or_default().to_vec(),
+                        },
+                        Err(e) => Outgoing::message(502, &e.to_string()),
+                    };
+                    let _ = stream.write_all(&write_response(&out, false)).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        Self { url, calls, task }
+    }
+
+    fn calls(&self) -> Vec<(String, Value)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+/// `cargo lambda watch` + `local-gateway`, as run.sh starts them, with the recorder between.
+struct Stack {
+    addr: SocketAddr,
+    recorder: Recorder,
+    gateway_log: PathBuf,
+    // Dropped in this order: the gateway first, then watch and its functions.
+    _gateway: Group,
+    _watch: Group,
+}
+
+impl Stack {
+    async fn start(mode: &str, jwt_dev: Option<&Path>) -> Self {
+        let endpoint = required_env("AWS_ENDPOINT_URL_DYNAMODB");
+        let venv_bin = root().join(".venv/bin");
+        assert!(
+            venv_bin.join("cargo-lambda").exists(),
+            "cargo-lambda is not installed in .venv: scripts/bootstrap.sh lambda (make test runs it)"
+        );
+        let logs = root().join("target/local-gateway-test");
+        std::fs::create_dir_all(&logs).unwrap();
+
+        let (watch_port, api_port) = (free_port(), free_port());
+        let path = format!("{}:{}", venv_bin.display(), required_env("PATH"));
+        let watch_log = logs.join(format!("watch-{mode}.log"));
+        let watch = spawn(
+            Command::new("cargo")
+                .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
+                .args(["--invoke-port", &watch_port.to_string()])
+                .env("PATH", path)
+                .env("AUTH_MODE", mode)
+                .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+                .env("AWS_ACCESS_KEY_ID", "local")
+                .env("AWS_SECRET_ACCESS_KEY", "local")
+                .env("AWS_REGION", "us-east-1"),
+            &watch_log,
+        );
+        wait_port(watch_port, "cargo lambda watch", &watch_log).await;
+
+        let recorder = Recorder::start(format!("http://127.0.0.1:{watch_port}")).await;
+        let gateway_log = logs.join(format!("gateway-{mode}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_local-gateway"));
+        cmd.args(["--listen", &format!("127.0.0.1:{api_port}")])
+            .args(["--lambda-url", &recorder.url])
+            .args(["--manifest", root().join("Cargo.toml").to_str().unwrap()])
+            .args(["--auth-mode", mode]);
+        if let Some(file) = jwt_dev {
+            cmd.arg("--jwt-dev").arg(file);
+        }
+        let gateway = spawn(&mut cmd, &gateway_log);
+        wait_port(api_port, "local-gateway", &gateway_log).await;
+        Self {
+            addr: ([127, 0, 0, 1], api_port).into(),
+            recorder,
+            gateway_log,
+            _gateway: gateway,
+            _watch: watch,
+        }
+    }
+
+    fn gateway_log(&self) -> String {
+        std::fs::read_to_string(&self.gateway_log).unwrap_or_default()
+    }
+}
+
+/// An answer as read off the wire.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn is_problem(&self, status: u16, codes: &[&str]) -> bool {
+        self.status == status
+            && self.header("content-type") == Some("application/problem+json")
+            && codes.contains(&self.json()["code"].as_str().unwrap_or_default())
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {:?} {}",
+            self.status,
+            self.headers,
+            String::from_utf8_lossy(&self.body)
+        )
+    }
+}
+
+/// Sends one request, header lines exactly as given, and reads the whole answer.
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    let mut wire = format!("{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        wire.push_str(&format!("{name}: {value}\r\n"));
+    }
+    wire.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut bytes = wire.into_bytes();
+    bytes.extend_from_slice(body);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(FIRST_ANSWER, stream.read_to_end(&mut raw))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// The demo client's credentials, as `replaysafe admin create-client` prints them.
+struct Client {
+    id: String,
+    secret: Vec<u8>,
+}
+
+impl Client {
+    /// Tables (kept if they exist) and a new client, in the DynamoDB of the functions.
+    fn create() -> Self {
+        let endpoint = required_env("AWS_ENDPOINT_URL_DYNAMODB");
+        let run = |args: &[&str]| {
+            let out = Command::new(cli())
+                .args(args)
+                .args(["--endpoint-url", &endpoint])
+                .env("TABLE_PREFIX", "replaysafe-") // what Cargo.toml's lambda env gives the functions
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "replaysafe {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        run(&["admin", "create-tables"]);
+        let client: Value = serde_json::from_slice(&run(&["admin", "create-client"])).unwrap();
+        Self {
+            id: client["client_id"].as_str().unwrap().to_owned(),
+            secret: base64::engine::general_purpose::STANDARD
+                .decode(client["secret"].as_str().unwrap())
+                .unwrap(),
+        }
+    }
+
+    /// The signature headers for one request, as the client crate signs it.
+    fn sign(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        key: Option<&str>,
+    ) -> Vec<(&'static str, String)> {
+        let signer = replaysafe_signing::Signer::new(self.id.clone(), self.secret.clone());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signed = signer.sign(
+            method,
+            path,
+            body,
+            key,
+            now,
+            &replaysafe_signing::random_nonce(),
+        );
+        let mut headers = vec![
+            ("signature-input", signed.signature_input),
+            ("signature", signed.signature),
+        ];
+        if let Some(digest) = signed.content_digest {
+            headers.push(("content-digest", digest));
+        }
+        if let Some(key) = key {
+            headers.push(("idempotency-key", key.to_owned()));
+        }
+        headers
+    }
+}
+
+fn as_refs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+    headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+/// Item counts of every `replaysafe-` table, through DynamoDB's own JSON API.
+async fn table_counts() -> Vec<(String, u64)> {
+    let endpoint = required_env("AWS_ENDPOINT_URL_DYNAMODB");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let call = |target: &'static str, body: Value| {
+        http.post(&endpoint)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("DynamoDB_20120810.{target}"))
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
+            )
+            .body(body.to_string())
+            .send()
+    };
+    let tables: Value = call("ListTables", json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut counts = Vec::new();
+    for table in tables["TableNames"].as_array().unwrap() {
+        let name = table.as_str().unwrap();
+        if !name.starts_with("replaysafe-") {
+            continue;
+        }
+        let scan: Value = call(
+            "Scan",
+            json!({"TableName": name, "Select": "COUNT", "ConsistentRead": true}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        counts.push((name.to_owned(), scan["Count"].as_u64().expect("a count")));
+    }
+    assert!(counts.len() >= 4, "the replaysafe- tables: {counts:?}");
+    counts
+}
+
+fn run<F: std::future::Future>(test: F) -> F::Output {
+    let _one = ONE_STACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test)
+}
+
+#[test]
+fn signature_mode_behaves_as_api_gateway() {
+    run(async {
+        let client = Client::create();
+        let stack = Stack::start("signature", None).await;
+        let addr = stack.addr;
+
+        // A fresh account id: the tables may outlive one run (make db).
+        let account = format!("acc_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+
+        // 1. Routes nobody declared reach no function, and nothing is written.
+        let before = table_counts().await;
+        let url_body = json!({"account_id": account, "currency": "EUR"}).to_string();
+        for (method, path, body) in [
+            (
+                "POST",
+                "/lambda-url/create-transfer/accounts",
+                url_body.as_bytes(),
+            ),
+            ("GET", "/lambda-url/get-account/accounts/x", &b""[..]),
+            ("DELETE", "/accounts/x", &b""[..]),
+        ] {
+            let key = (method == "POST").then_some("url-key");
+            let headers = client.sign(method, path, body, key);
+            let answer = send(addr, method, path, &as_refs(&headers), body).await;
+            assert_eq!(answer.status, 404, "{method} {path}: {answer}");
+            assert_eq!(
+                answer.body, br#"{"message":"Not Found"}"#,
+                "{method} {path}"
+            );
+        }
+        assert_eq!(stack.recorder.calls(), vec![], "no function ran");
+        assert_eq!(table_counts().await, before, "nothing was written");
+
+        // 2. Two Signature lines reach the function joined by `,`: the second, another value
+        // under the same label, is the one a structured-field parser keeps, and it does not
+        // verify. (Served the first line only, as cargo lambda watch alone does, the request
+        // would execute.)
+        let body =
+            json!({"account_id": account, "currency": "EUR", "initial_balance": 100}).to_string();
+        let body = body.as_bytes();
+        let mut headers = client.sign("POST", "/accounts", body, Some("two-sigs"));
+        let forged = client.sign(
+            "POST",
+            "/accounts",
+            br#"{"account_id":"other"}"#,
+            Some("two-sigs"),
+        );
+        headers.push((
+            "signature",
+            forged
+                .iter()
+                .find(|(n, _)| *n == "signature")
+                .unwrap()
+                .1
+                .clone(),
+        ));
+        let answer = send(addr, "POST", "/accounts", &as_refs(&headers), body).await;
+        assert!(
+            answer.is_problem(401, &["signature-invalid"]),
+            "two Signature lines: {answer}"
+        );
+        let (function, event) = stack.recorder.calls().pop().expect("the function ran");
+        assert_eq!(function, "create-account");
+        let joined = event["headers"]["signature"].as_str().unwrap();
+        assert_eq!(joined.matches("sig1=").count(), 2, "joined: {joined}");
+        assert!(
+            joined.contains(":,sig1="),
+            "joined by a bare comma: {joined}"
+        );
+
+        // Two Idempotency-Key lines: the joined key is not the one signed, or not a key.
+        let mut headers = client.sign("POST", "/accounts", body, Some("key-one"));
+        headers.push(("idempotency-key", "key-two".into()));
+        let answer = send(addr, "POST", "/accounts", &as_refs(&headers), body).await;
+        assert!(
+            answer.is_problem(400, &["idempotency-key-invalid"])
+                || answer.is_problem(401, &["signature-invalid"]),
+            "two Idempotency-Key lines: {answer}"
+        );
+        let (_, event) = stack.recorder.calls().pop().unwrap();
+        assert_eq!(event["headers"]["idempotency-key"], "key-one,key-two");
+
+        // Neither executed: the account does not exist. The same request with one Signature
+        // line creates it (the refusals above were the duplicates' doing).
+        let get = |id: &str| {
+            let path = format!("/accounts/{id}");
+            (path.clone(), client.sign("GET", &path, b"", None))
+        };
+        let (path, headers) = get(&account);
+        let answer = send(addr, "GET", &path, &as_refs(&headers), b"").await;
+        assert!(
+            answer.is_problem(404, &["not-found"]),
+            "after the refusals: {answer}"
+        );
+        let headers = client.sign("POST", "/accounts", body, Some("one-sig"));
+        let answer = send(addr, "POST", "/accounts", &as_refs(&headers), body).await;
+        assert_eq!(answer.status, 201, "one Signature line: {answer}");
+
+        // 3. A body that is not UTF-8, correctly signed: the function gets it base64-encoded
+        // and answers problem+json 400 invalid-json, not a runtime's 500.
+        let body = b"{\"account_id\":\"acc_\xff\xfe\",\"currency\":\"EUR\"}";
+        let headers = client.sign("POST", "/accounts", body, Some("not-utf8"));
+        let answer = send(addr, "POST", "/accounts", &as_refs(&headers), body).await;
+        assert!(
+            answer.is_problem(400, &["invalid-json"]),
+            "a body that is not UTF-8: {answer}"
+        );
+        let (_, event) = stack.recorder.calls().pop().unwrap();
+        assert_eq!(event["isBase64Encoded"], true);
+        assert_eq!(
+            event["body"],
+            base64::engine::general_purpose::STANDARD.encode(body),
+            "{}",
+            stack.gateway_log()
+        );
+        assert!(
+            event["requestContext"].get("authorizer").is_none(),
+            "no authorizer context"
+        );
+    });
+}
+
+#[test]
+fn jwt_mode_authorizes_before_any_function_runs() {
+    run(async {
+        let dir = root().join("target/local-gateway-test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jwt-dev.json");
+        let _ = std::fs::remove_file(&file);
+        // The key file as run.sh writes it.
+        let script = format!("source scripts/lib.sh && jwt_dev_init '{}'", file.display());
+        let status = Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(root())
+            .status()
+            .unwrap();
+        assert!(status.success(), "jwt_dev_init");
+        let dev: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let keys: Vec<&str> = dev
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["issuer", "audience", "kid", "private_key_pem"]);
+
+        let stack = Stack::start("jwt", Some(&file)).await;
+        let addr = stack.addr;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let token = |sub: &str, exp: i64| {
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+            header.kid = Some(dev["kid"].as_str().unwrap().to_owned());
+            let claims = json!({"sub": sub, "iss": dev["issuer"], "aud": dev["audience"], "exp": exp, "iat": now});
+            let key = jsonwebtoken::EncodingKey::from_rsa_pem(
+                dev["private_key_pem"].as_str().unwrap().as_bytes(),
+            )
+            .unwrap();
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        };
+
+        // No token, an expired one: API Gateway's 401, and no function runs.
+        let expired = format!("Bearer {}", token("user-1", now - 10));
+        for headers in [vec![], vec![("authorization", expired.as_str())]] {
+            let answer = send(addr, "GET", "/accounts/acc_x", &headers, b"").await;
+            assert_eq!(answer.status, 401, "{answer}");
+            assert_eq!(answer.body, br#"{"message":"Unauthorized"}"#);
+        }
+        assert_eq!(stack.recorder.calls(), vec![], "no function ran");
+
+        // A good token reaches the function, its claims in the request context.
+        let good = format!("Bearer {}", token("user-é-1", now + 300));
+        let answer = send(
+            addr,
+            "GET",
+            "/accounts/acc_x",
+            &[("authorization", good.as_str())],
+            b"",
+        )
+        .await;
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/problem+json"),
+            "answered by the function: {answer}"
+        );
+        let calls = stack.recorder.calls();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let (function, event) = &calls[0];
+        assert_eq!(function, "get-account");
+        let jwt = &event["requestContext"]["authorizer"]["jwt"];
+        assert_eq!(jwt["claims"]["sub"], "user-é-1");
+        assert_eq!(jwt["claims"]["exp"], (now + 300).to_string());
+        assert_eq!(jwt["claims"]["iss"], dev["issuer"]);
+    });
+}
