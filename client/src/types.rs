@@ -149,7 +149,8 @@ impl IdempotencyKey {
         } else {
             Err(Error::InvalidInput(format!(
                 "invalid Idempotency-Key {key:?}: it must be 1 to 255 visible ASCII characters \
-                 (no spaces or line breaks), bare or as a well-formed \"quoted\" string"
+                 (no spaces or line breaks), bare (then without a comma) or as a well-formed \
+                 \"quoted\" string"
             )))
         }
     }

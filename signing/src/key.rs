@@ -7,10 +7,13 @@ use crate::sign::valid_idempotency_key;
 
 /// The key a header value names, or `None` when it is not 1 to 255 visible ASCII characters
 /// (0x21..=0x7E), bare or inside an sf-string. `abc` and `"abc"` are the same key; a value that
-/// opens with `"` is read as an sf-string and must be a well-formed one.
+/// opens with `"` is read as an sf-string and must be a well-formed one. A bare key has no `,`:
+/// that is how API Gateway joins two header lines (`k1,k2`), and two keys are no key.
 pub fn idempotency_key_from_header(value: &str) -> Option<String> {
     let key = if value.starts_with('"') {
         parse_string_item(value).ok()?
+    } else if value.contains(',') {
+        return None;
     } else {
         value.to_owned()
     };
@@ -32,6 +35,10 @@ mod tests {
             idempotency_key_from_header(r#""a\"b\\c""#).as_deref(),
             Some(r#"a"b\c"#)
         );
+        assert_eq!(
+            idempotency_key_from_header("\"a,b\"").as_deref(),
+            Some("a,b")
+        );
     }
 
     #[test]
@@ -45,6 +52,9 @@ mod tests {
             "\"abc\" x",
             r#""a\x""#,
             "a b",
+            // Two header lines, as API Gateway joins them.
+            "k1,k2",
+            "\"k1\",\"k2\"",
         ] {
             assert_eq!(idempotency_key_from_header(bad), None, "{bad:?}");
         }
