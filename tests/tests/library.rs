@@ -287,3 +287,49 @@ async fn a_client_secret_under_32_bytes_signs_nothing_wherever_it_comes_from() {
     };
     assert!(app.store.put_client(&record, 0).await.is_err());
 }
+
+#[tokio::test]
+async fn a_lambda_or_iam_authorizers_principal_plugs_in_by_json_pointer() {
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
+        ApiGatewayV2httpRequestContext,
+    };
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    use payments::routes::Endpoint;
+    use replaysafe::Auth;
+    use replaysafe_tests::Answer;
+
+    let app = TestApp::new().await;
+    let send = async |payments: &Payments, authorizer: ApiGatewayRequestAuthorizer, id: &str| {
+        let body = format!(r#"{{"account_id":"{id}","currency":"EUR","initial_balance":1}}"#);
+        let call = app.signed(&app.alice, "POST", "/accounts", &body);
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.authorizer = Some(authorizer);
+        let req = call
+            .request()
+            .with_request_context(RequestContext::ApiGatewayV2(context));
+        Answer::of(Endpoint::CreateAccount.serve(payments, &req).await)
+    };
+
+    // A Lambda authorizer's context, `principalId` in it.
+    let lambda = app.app_in_mode(Auth::Authorizer {
+        principal: "/lambda/principalId".into(),
+    });
+    let mut from_lambda = ApiGatewayRequestAuthorizer::default();
+    from_lambda.fields = HashMap::from([("principalId".to_owned(), "user-7".into())]);
+    assert_eq!(send(&lambda, from_lambda, "acc_l").await.status, 201);
+    send(&lambda, ApiGatewayRequestAuthorizer::default(), "acc_l2")
+        .await
+        .assert_problem(401, "unauthenticated");
+
+    // IAM authorization: the caller's ARN.
+    let iam = app.app_in_mode(Auth::Authorizer {
+        principal: "/iam/userArn".into(),
+    });
+    let mut caller = ApiGatewayRequestAuthorizerIamDescription::default();
+    caller.user_arn = Some("arn:aws:iam::123456789012:user/ops".into());
+    let mut from_iam = ApiGatewayRequestAuthorizer::default();
+    from_iam.iam = Some(caller);
+    assert_eq!(send(&iam, from_iam, "acc_i").await.status, 201);
+}
