@@ -216,6 +216,7 @@ impl Guard {
         match &self.config.auth {
             Auth::Signatures => self.read_signed(req, read).await,
             Auth::Authorizer { principal } => {
+                self.check_size(req)?;
                 let who = self.authorized_principal(req, principal)?;
                 Ok((who, read.await?))
             }
