@@ -17,16 +17,6 @@ use stub::*;
 
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
 
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 5,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(10),
-        max_elapsed: Duration::from_secs(20),
-        attempt_timeout: Duration::from_secs(5),
-    }
-}
-
 fn client(stub: &Stub, policy: RetryPolicy) -> Client {
     Client::builder_with_token(&stub.url, TOKEN)
         .unwrap()

@@ -17,17 +17,6 @@ fn credentials() -> Credentials {
     Credentials::new("cli_test", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 }
 
-/// Fast retries: waits of at most a few milliseconds unless an answer says otherwise.
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 5,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(10),
-        max_elapsed: Duration::from_secs(20),
-        attempt_timeout: Duration::from_secs(5),
-    }
-}
-
 fn client(stub: &Stub, policy: RetryPolicy) -> Client {
     Client::builder(&stub.url, &credentials())
         .unwrap()

@@ -23,6 +23,17 @@ pub enum Step {
     Unsized(String),
 }
 
+/// Fast retries: waits of at most a few milliseconds unless an answer says otherwise.
+pub fn fast() -> replaysafe_client::RetryPolicy {
+    replaysafe_client::RetryPolicy {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(10),
+        max_elapsed: Duration::from_secs(20),
+        attempt_timeout: Duration::from_secs(5),
+    }
+}
+
 pub fn problem(status: u16, code: &str) -> Step {
     Step::Answer {
         status,
