@@ -103,27 +103,10 @@ fn transfer_request(request_id: &str, body: &str) -> Request {
 /// `POST /transfers` as API Gateway hands it on after its JWT authorizer accepted a token for
 /// `alice`: no signature, the `sub` in the request context.
 fn authorized_request(request_id: &str, body: &str) -> Request {
-    use lambda_http::aws_lambda_events::apigw::{
-        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
-        ApiGatewayV2httpRequestContext,
-    };
-    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-    jwt.claims = HashMap::from([("sub".to_owned(), "alice".to_owned())]);
-    let mut authorizer = ApiGatewayRequestAuthorizer::default();
-    authorizer.jwt = Some(jwt);
-    let mut api = ApiGatewayV2httpRequestContext::default();
-    api.authorizer = Some(authorizer);
     let mut context = Context::default();
     context.request_id = request_id.to_owned();
-    http::Request::builder()
-        .method("POST")
-        .uri("/transfers")
-        .header("content-type", "application/json")
-        .header("idempotency-key", KEY)
-        .body(Body::Binary(body.as_bytes().to_vec()))
-        .expect("valid request")
+    replaysafe::testing::authorized("POST", "/transfers", body.as_bytes(), Some(KEY), "alice")
         .with_lambda_context(context)
-        .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(api))
 }
 
 #[derive(Debug)]

@@ -148,14 +148,19 @@ pub fn authorized(
     key: Option<&str>,
     sub: &str,
 ) -> Request {
+    build(method, path_and_query, body, key, &[]).with_request_context(jwt_context(sub))
+}
+
+/// API Gateway's request context after its JWT authorizer accepted a token for `sub`: put it on
+/// a request of your own making with `RequestExt::with_request_context`.
+pub fn jwt_context(sub: &str) -> RequestContext {
     let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
     jwt.claims = HashMap::from([("sub".to_owned(), sub.to_owned())]);
     let mut authorizer = ApiGatewayRequestAuthorizer::default();
     authorizer.jwt = Some(jwt);
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.authorizer = Some(authorizer);
-    build(method, path_and_query, body, key, &[])
-        .with_request_context(RequestContext::ApiGatewayV2(context))
+    RequestContext::ApiGatewayV2(context)
 }
 
 fn build(

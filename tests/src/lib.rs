@@ -379,7 +379,7 @@ impl Call {
             .with_lambda_context(context);
         match &self.authorized_as {
             None => request,
-            Some(sub) => request.with_request_context(authorizer_context(sub)),
+            Some(sub) => request.with_request_context(replaysafe::testing::jwt_context(sub)),
         }
     }
 
@@ -389,21 +389,6 @@ impl Call {
         self.authorized_as = sub.map(str::to_owned);
         self
     }
-}
-
-/// API Gateway's request context after its JWT authorizer accepted a token for `sub`.
-pub fn authorizer_context(sub: &str) -> lambda_http::request::RequestContext {
-    use lambda_http::aws_lambda_events::apigw::{
-        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
-        ApiGatewayV2httpRequestContext,
-    };
-    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-    jwt.claims = HashMap::from([("sub".to_owned(), sub.to_owned())]);
-    let mut authorizer = ApiGatewayRequestAuthorizer::default();
-    authorizer.jwt = Some(jwt);
-    let mut context = ApiGatewayV2httpRequestContext::default();
-    context.authorizer = Some(authorizer);
-    lambda_http::request::RequestContext::ApiGatewayV2(context)
 }
 
 #[derive(Debug)]
