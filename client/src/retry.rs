@@ -177,8 +177,12 @@ pub(crate) fn verdict_for(scheme: Scheme, answer: Answer<'_>) -> Verdict {
 /// `earlier_open`: an earlier attempt of the operation got no answer that settles it (lost,
 /// timed out, 5xx, 429, 409 `request-in-progress`).
 ///
-/// A replayed answer settles it (the key's stored answer). Signing: [`settles`] (a refusal
-/// fences the key, so no earlier attempt can still take effect). Bearer token: there is no
+/// A replayed answer settles it (the key's stored answer). Signing: [`settles`], and after an
+/// open attempt only an answer the key itself decided: a success, 422, `attempt-superseded`,
+/// or a refusal the server fences (it comes after the nonce, so the key is fenced against every
+/// attempt signed before). A refusal the server gives before the nonce (401 `stale-request` or
+/// `unknown-key`, 413, a 400 on the headers) or one from a proxy or WAF (a 403, an unknown
+/// code) says nothing of the earlier attempt, which may still commit: the outcome is unknown. Bearer token: there is no
 /// fence, but the API checks the key before it executes, so an earlier attempt that took
 /// effect (or is running) makes a later one answer its stored answer (or 409
 /// `request-in-progress`), and a refusal from the API settles the operation too. A 401 or
@@ -190,12 +194,27 @@ pub(crate) fn settles_for(scheme: Scheme, answer: Answer<'_>, earlier_open: bool
         return true;
     }
     match scheme {
-        Scheme::Signature => settles(answer.status, answer.code),
+        Scheme::Signature => {
+            settles(answer.status, answer.code) && (!earlier_open || decided_by_the_key(answer))
+        }
         Scheme::Bearer => {
             verdict_for(scheme, answer) == Verdict::Final
                 && !(300..=399).contains(&answer.status)
                 && !(earlier_open && matches!(answer.status, 401 | 403))
         }
+    }
+}
+
+/// A success, or an answer given after the nonce, under the key: the key decided it.
+fn decided_by_the_key(answer: Answer<'_>) -> bool {
+    use ProblemCode::*;
+    match answer.code {
+        None => (200..=299).contains(&answer.status),
+        Some(
+            IdempotencyKeyReused | AttemptSuperseded | InvalidJson | ValidationFailed | NotFound
+            | AccountExists | InsufficientFunds | CurrencyMismatch,
+        ) => true,
+        Some(_) => false,
     }
 }
 
@@ -345,6 +364,45 @@ mod tests {
         }
         assert!(!settles_for(bearer, answer(503, &other), false));
         assert!(!settles_for(bearer, answer(307, &other), false));
+    }
+
+    #[test]
+    fn after_an_open_attempt_only_what_the_key_decided_settles_a_signed_operation() {
+        let code = |c: &str| ProblemCode::parse(c);
+        let signed = Scheme::Signature;
+        fn answer(status: u16, code: Option<&ProblemCode>) -> Answer<'_> {
+            Answer {
+                status,
+                code,
+                replayed: false,
+            }
+        }
+        assert!(settles_for(signed, answer(201, None), true));
+        for (status, c) in [
+            (422, "idempotency-key-reused"),
+            (409, "attempt-superseded"),
+            (409, "insufficient-funds"),
+            (404, "not-found"),
+            (400, "validation-failed"),
+        ] {
+            let c = code(c);
+            assert!(settles_for(signed, answer(status, Some(&c)), true), "{c}");
+        }
+        // Answered before the nonce, or by someone else on the path: the earlier attempt may
+        // still commit.
+        for (status, c) in [
+            (401, Some(code("stale-request"))),
+            (401, Some(code("unknown-key"))),
+            (413, Some(code("body-too-large"))),
+            (400, Some(code("idempotency-key-invalid"))),
+            (403, Some(code("forbidden-by-waf"))),
+            (403, None),
+            (413, None),
+        ] {
+            let a = answer(status, c.as_ref());
+            assert!(!settles_for(signed, a, true), "{status} {:?}", a.code);
+            assert!(settles_for(signed, a, false), "{status}: nothing was open");
+        }
     }
 
     #[test]
