@@ -333,3 +333,43 @@ async fn a_lambda_or_iam_authorizers_principal_plugs_in_by_json_pointer() {
     from_iam.iam = Some(caller);
     assert_eq!(send(&iam, from_iam, "acc_i").await.status, 201);
 }
+
+/// A key source that takes its time, and counts its lookups.
+struct SlowKeys(AtomicUsize);
+
+impl KeySource for SlowKeys {
+    fn client<'a>(&'a self, _: &'a ClientId) -> ClientLookup<'a> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Ok(None)
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_key_id_costs_one_lookup_however_many_requests_name_it() {
+    let app = TestApp::new().await;
+    let keys = Arc::new(SlowKeys(AtomicUsize::new(0)));
+    let guard = guard_with(&app, app.guard().config().clone())
+        .keys(keys.clone())
+        .build()
+        .await
+        .expect("a valid config");
+    let payments = payments_on(&app, guard);
+    let ghost = memory_client("ghost");
+    let calls: Vec<_> = (0..8)
+        .map(|_| app.signed(&ghost, "POST", "/accounts", ACCOUNT))
+        .collect();
+    // Eight at once: one lookup between them (the others wait for its answer).
+    let answers = futures::future::join_all(calls.iter().map(|c| send_via(&payments, c))).await;
+    for answer in &answers {
+        answer.assert_problem(401, "unknown-key");
+    }
+    // And for a few seconds after, the id is known to be unknown.
+    send_via(&payments, &app.signed(&ghost, "POST", "/accounts", ACCOUNT))
+        .await
+        .assert_problem(401, "unknown-key");
+    assert_eq!(keys.0.load(Ordering::SeqCst), 1);
+    assert_eq!(app.scan_count(&app.ledger.tables().accounts).await, 0);
+}

@@ -9,6 +9,7 @@ mod keys;
 
 pub use algorithm::{HmacSha256, SignatureAlgorithm};
 pub(crate) use clients::ClientCache;
+pub use clients::UNKNOWN_KEY_CACHE;
 pub use keys::{ClientLookup, KeySource};
 
 use replaysafe_signing::{
