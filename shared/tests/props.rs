@@ -4,10 +4,12 @@
 use proptest::prelude::*;
 use replaysafe::idempotency::IdempotencyKey;
 
-/// The key a header names: the value itself, or inside an sf-string (`"` opens one, which
-/// must then be well formed: `\"` and `\\` the only escapes), 1 to 255 visible ASCII either way.
+/// The key a header names: the value itself (with no `,`: that is two header lines joined), or
+/// inside an sf-string (`"` opens one, which must then be well formed: `\"` and `\\` the only
+/// escapes), 1 to 255 visible ASCII either way.
 fn contract_key(header: &str) -> Option<String> {
     let key = match header.strip_prefix('"') {
+        None if header.contains(',') => return None,
         None => header.to_owned(),
         Some(rest) => {
             let mut key = String::new();
