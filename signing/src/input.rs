@@ -35,6 +35,15 @@ pub enum SignatureError {
 use SignatureError::Malformed;
 
 pub(crate) const DERIVED: [&str; 4] = ["@method", "@path", "@query", "@authority"];
+
+/// The most components a signature may cover: the four derived ones and a dozen fields is far
+/// more than any request of this API needs. Checked right after the (linear) parse, before the
+/// checks that compare components and parameters with each other, so no header costs more than
+/// its length to refuse.
+pub const MAX_COMPONENTS: usize = 16;
+/// The most signature parameters: RFC 9421 defines six (`created`, `expires`, `nonce`, `alg`,
+/// `keyid`, `tag`).
+pub const MAX_PARAMETERS: usize = 12;
 pub(crate) const ALG: &str = "hmac-sha256";
 
 /// Parses both headers: exactly one member in each, under the same (any) label.
@@ -60,6 +69,12 @@ pub fn parse_signature(
     else {
         return Err(Malformed("Signature member is not a byte sequence"));
     };
+    if list.items.len() > MAX_COMPONENTS {
+        return Err(Malformed("too many covered components"));
+    }
+    if list.params.len() > MAX_PARAMETERS {
+        return Err(Malformed("too many signature parameters"));
+    }
     let components = components(&list)?;
     let p = Params::from(&list)?;
     let input = SignatureInput {
@@ -172,6 +187,34 @@ mod tests {
     use super::*;
 
     const SIG: &str = "sig1=:wxeW+lfvQjNP5Zzu/OaUr5KssobE4jlR5kRwUxUJgwo=:";
+
+    fn with_fields(fields: usize, params: usize) -> String {
+        let names: Vec<String> = (0..fields).map(|i| format!("\"x-f{i}\"")).collect();
+        let extra: String = (0..params).map(|i| format!(";p{i}=1")).collect();
+        format!(
+            r#"sig1=({});created=1;nonce="0123456789abcdef";keyid="k"{extra}"#,
+            names.join(" ")
+        )
+    }
+
+    #[test]
+    fn a_signature_covering_too_much_is_refused_before_its_parts_are_compared() {
+        assert!(parse_signature(&with_fields(MAX_COMPONENTS, 0), SIG).is_ok());
+        assert_eq!(
+            parse_signature(&with_fields(MAX_COMPONENTS + 1, 0), SIG).err(),
+            Some(Malformed("too many covered components"))
+        );
+        // Ten thousand components (about 90 KB): refused, not compared pairwise.
+        assert_eq!(
+            parse_signature(&with_fields(10_000, 0), SIG).err(),
+            Some(Malformed("too many covered components"))
+        );
+        assert!(parse_signature(&with_fields(1, MAX_PARAMETERS - 3), SIG).is_ok());
+        assert_eq!(
+            parse_signature(&with_fields(1, 10_000), SIG).err(),
+            Some(Malformed("too many signature parameters"))
+        );
+    }
     const COMPONENTS: &str = r#"("@method" "@path" "content-digest" "idempotency-key")"#;
     const PARAMS: &str =
         r#";created=1763812800;nonce="q9X2mY7rT1vK4pLs8dWz3A";keyid="cli_7f3a";alg="hmac-sha256""#;
