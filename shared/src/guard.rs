@@ -35,14 +35,28 @@ use crate::config::{Auth, Config, ConfigError};
 use crate::effect::Effect;
 use crate::error::{Error, GuardError, Problem};
 use crate::http::{stored, Incoming, Reply};
-use crate::idempotency::{
-    Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, StoredResponse,
-};
+use crate::idempotency::{Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState};
 use crate::principal::Principal;
 use crate::store::Store;
 
 pub(crate) use budget::Budget;
 pub use builder::GuardBuilder;
+pub(crate) use outcome::Committed;
+
+/// Private, so that only the guard makes one; the test kit re-exports it to name what its
+/// `commit` step returns.
+pub(crate) mod outcome {
+    use crate::idempotency::StoredResponse;
+
+    /// How a POST ended: its own effect committed, or the key's stored answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Committed {
+        /// This attempt's effect committed (or this invocation's own earlier commit).
+        Fresh(StoredResponse),
+        /// Another attempt's stored answer: `Idempotent-Replayed: true`.
+        Replayed(StoredResponse),
+    }
+}
 
 /// The guard: built once per cold start ([`Guard::from_env`] or [`Guard::builder`]), lent to
 /// every request. A POST goes through [`Guard::post`], a read through [`Guard::read`]. A
@@ -132,15 +146,6 @@ impl Admitted {
     pub fn key(&self) -> &IdempotencyKey {
         &self.key
     }
-}
-
-/// How a POST ended: its own effect committed, or the key's stored answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Committed {
-    /// This attempt's effect committed (or this invocation's own earlier commit).
-    Fresh(StoredResponse),
-    /// Another attempt's stored answer: `Idempotent-Replayed: true`.
-    Replayed(StoredResponse),
 }
 
 /// A record's answer to an attempt. The record this very invocation wrote (the runtime

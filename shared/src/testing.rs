@@ -39,7 +39,7 @@ use replaysafe_signing::{random_nonce, Signer};
 use crate::config::Tables;
 use crate::effect::Effect;
 use crate::error::{Error, GuardError, Problem};
-use crate::guard::{Admitted, Committed, Guard};
+use crate::guard::{Admitted, Guard};
 use crate::http::Incoming;
 use crate::ids::ClientId;
 use crate::store::clients::ClientRecord;
@@ -47,6 +47,7 @@ use crate::store::schema::{create_tables as create, SchemaError};
 use crate::store::Store;
 
 pub use crate::clock::ManualClock;
+pub use crate::guard::outcome::Committed;
 
 /// An SDK client for a DynamoDB Local at `endpoint`, with dummy credentials and region.
 pub async fn local_sdk_client(endpoint: &str) -> SdkClient {

@@ -565,7 +565,7 @@ impl TestApp {
         &self,
         admitted: &replaysafe::Admitted,
         answer: replaysafe::idempotency::StoredResponse,
-    ) -> Result<replaysafe::guard::Committed, replaysafe::GuardError> {
+    ) -> Result<replaysafe::testing::Committed, replaysafe::GuardError> {
         let effect = replaysafe::Effect::<std::convert::Infallible>::new(answer);
         replaysafe::testing::commit(self.guard(), admitted, effect)
             .await

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use payments::routes::Endpoint;
 use payments::{PaymentsStore, PaymentsTables};
 use replaysafe::config::Tables;
-use replaysafe::guard::Committed;
 use replaysafe::idempotency::StoredResponse;
 use replaysafe::store::clients::ClientRecord;
+use replaysafe::testing::Committed;
 use replaysafe::{Clock, GuardError, ManualClock, Store};
 use replaysafe_tests::{staged_answer, Answer, Call, TestApp, TestClient, World, T0};
 
