@@ -434,7 +434,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("content-length: 2\r\n"));
-        assert!(!text.contains("999"));
+        assert!(!text.contains("content-length: 999"), "{text}");
         assert!(text.contains("connection: keep-alive\r\n"));
         assert!(text.ends_with("\r\n\r\n{}"));
     }
