@@ -1,7 +1,8 @@
 //! The request paths, each driven the same way for every subject: replaysafe's handlers
 //! in-process (signatures, and behind an authorizer), the Powertools peer (with and without its
-//! nonce put), and the floors. Rounds alternate subjects so that DynamoDB Local's drift shows,
-//! and ratios are taken per round.
+//! nonce put), and the floors. Subjects take turns iteration by iteration (one request of each
+//! path), so that DynamoDB Local's drift falls on all of them alike; ratios are also taken per
+//! round, to show what is left of it.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -351,12 +352,12 @@ pub async fn capacity(subjects: &Subjects) -> BTreeMap<(Subject, Path), Capacity
         .collect()
 }
 
-/// `rounds` rounds of `per_round` iterations for each subject in turn.
+/// `rounds` rounds of `per_round` iterations of every subject, the subjects taking turns.
 pub async fn run(subjects: &Subjects, rounds: usize, per_round: usize) -> PathResults {
     let mut out = PathResults::default();
     for round in 0..rounds {
-        for subject in Subject::ALL {
-            for _ in 0..per_round {
+        for _ in 0..per_round {
+            for subject in Subject::ALL {
                 subjects.iteration(subject, round, &mut out).await;
             }
         }
