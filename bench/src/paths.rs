@@ -1,8 +1,9 @@
 //! The request paths, each driven the same way for every subject: replaysafe's handlers
 //! in-process (signatures, and behind an authorizer), the Powertools peer (with and without its
 //! nonce put), and the floors. Subjects take turns iteration by iteration (one request of each
-//! path), so that DynamoDB Local's drift falls on all of them alike; ratios are also taken per
-//! round, to show what is left of it.
+//! path), the first of each turn rotating, so that DynamoDB Local's drift, and whatever one
+//! subject leaves it busy with, falls on all of them alike; ratios are also taken per round, to
+//! show what is left of it.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -352,13 +353,15 @@ pub async fn capacity(subjects: &Subjects) -> BTreeMap<(Subject, Path), Capacity
         .collect()
 }
 
-/// `rounds` rounds of `per_round` iterations of every subject, the subjects taking turns.
+/// `rounds` rounds of `per_round` iterations of every subject, the subjects taking turns; who
+/// goes first rotates, so none always follows the same one.
 pub async fn run(subjects: &Subjects, rounds: usize, per_round: usize) -> PathResults {
     let mut out = PathResults::default();
+    let n = Subject::ALL.len();
     for round in 0..rounds {
-        for _ in 0..per_round {
-            for subject in Subject::ALL {
-                subjects.iteration(subject, round, &mut out).await;
+        for i in 0..per_round {
+            for subject in Subject::ALL.iter().cycle().skip(i % n).take(n) {
+                subjects.iteration(*subject, round, &mut out).await;
             }
         }
     }

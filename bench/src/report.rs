@@ -390,7 +390,7 @@ pub fn markdown(run: &Run) -> String {
     }
 
     out.push_str(
-        "\n## Request paths\n\nEach subject served the same requests, the subjects taking turns one iteration (a request of each path) at a time; time is the handler's (in-process for \
+        "\n## Request paths\n\nEach subject served the same requests, the subjects taking turns one iteration (a request of each path) at a time, who goes first rotating; time is the handler's (in-process for \
          replaysafe, inside the Python process for the peer), calls counted on the SDK client. Round trips: \
          calls that overlap count once. Outside DynamoDB: the handler's time minus its calls' merged intervals. \
          WCU, RCU: the capacity one request of the path consumes, computed from its items (see Capacity). \
