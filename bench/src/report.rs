@@ -194,13 +194,14 @@ fn what_it_would_take(run: &Run) -> Vec<String> {
             }
             if let Some(b) = bare {
                 line.push_str(&format!(
-                    "With no trust store to load (the run's CA alone, the lower bound of a store \
-                     compiled into the binary) it takes {:.1} ms ({:.1} ms CPU): {}",
+                    "With no trust store to load (the run's CA alone: the lower bound of any \
+                     store, one compiled into the binary included) it takes {:.1} ms ({:.1} ms \
+                     CPU): {}",
                     ms(b.total.p50),
                     ms(b.cpu.p50),
                     if ms(b.total.p50) <= 15.0 {
-                        "the platform's trust store is what stands between the two: the function \
-                         would meet it with its roots compiled in (see Cold start)."
+                        "the platform's trust store is what stands between the two (see Cold \
+                         start)."
                     } else {
                         "the trust store is not all of it; what is left is the TLS handshake (its \
                          round trip and CPU, in init) and the wait for a core on this machine, \
@@ -482,7 +483,7 @@ pub fn markdown(run: &Run) -> String {
          the platform. Measured with three stores: *platform bundle + folder* (what it loads here when nothing \
          is set: the bundle and every file of the certificate folder; the run's CA appended to the bundle), \
          *platform bundle* (the bundle file alone, what `SSL_CERT_FILE` pointing at it gives), and *run's CA \
-         only* (nothing to load: the lower bound of any trust store compiled into the binary).\n\n",
+         only* (nothing to load: the lower bound of any trust store, one compiled into the binary included).\n\n",
     );
     out.push_str(&cold_table(&run.cold));
 
@@ -586,10 +587,9 @@ consistent one; a read of an item that is not there still consumes that minimum.
 - **Transactions** ([transactions: capacity management](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html)): \
 DynamoDB makes two underlying reads or writes of every item (prepare and commit): 2 WCU per KB per item of a \
 `TransactWriteItems`, and a `ConditionCheck` in one is a transactional read, 2 RCU per 4 KB.\n\n\
-Two choices of the bench's, where the pages leave it open: a **cancelled** transaction (a retry behind an \
-authorizer, which meets the key's record in the claim's condition; insufficient funds) is charged as if it \
-had committed, every item at the transactional rate: the pages do not say what a cancelled transaction \
-consumes, so this is the upper bound. And the item an update changes is known from the writes the bench \
+Two choices of the bench's: a **cancelled** transaction (a retry behind an authorizer, which meets the \
+key's record in the claim's condition; insufficient funds) is charged as if it had committed, every item at \
+the transactional rate, which is an upper bound: the pages above give what a committed one costs. And the item an update changes is known from the writes the bench \
 saw (its put when the account was opened, the INPROGRESS record Powertools put), its `SET`s applied: a \
 balance or version a digit longer moves no item over a 1 KB boundary here.\n";
 
