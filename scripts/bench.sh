@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make bench` runs: replaysafe beside a Powertools peer and the bare SDK floor on ONE fresh
-# DynamoDB Local (warmed up first), cold starts under a Lambda Runtime API emulator, in-process
-# concurrency and criterion micro-benchmarks. Writes bench/RESULTS.md and bench/latency.svg.
+# DynamoDB Local (warmed up first), cold starts under a Lambda Runtime API emulator (over HTTP, and
+# over HTTPS through a TLS terminator in front of DynamoDB Local), in-process concurrency and
+# criterion micro-benchmarks. Writes bench/RESULTS.md and bench/latency.svg.
 # DynamoDB Local is stopped on any exit. Knobs: see bench/src/main.rs (BENCH_*).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,7 +1,8 @@
 """A minimal Lambda custom-runtime loop for the peer (what a provided runtime's bootstrap does):
 poll the Runtime API, call `handler.handler`, post its result. It times the handler alone and
 sends that, with the DynamoDB call intervals, in an `x-bench-timing` header the benchmark's
-emulator reads (a real Runtime API ignores it)."""
+emulator reads (a real Runtime API ignores it). An event carrying `benchCapture` also gets
+its calls' parameters and answers in there, serialised after the handler's time is taken."""
 
 import http.client
 import json
@@ -38,6 +39,7 @@ while True:
     request_id = r.getheader("Lambda-Runtime-Aws-Request-Id")
     context = Context(request_id, int(r.getheader("Lambda-Runtime-Deadline-Ms")))
     handler.CALLS.clear()
+    handler.REQUESTS.clear()
     started = time.perf_counter_ns()
     result = handler.handler(event, context)
     total = time.perf_counter_ns() - started
@@ -45,10 +47,15 @@ while True:
         "total_ns": total,
         "calls": [[a - started, b - started] for a, b in handler.CALLS],
     }
+    if event.get("benchCapture"):
+        timing["requests"] = [
+            [op, params, {k: v for k, v in (answer or {}).items() if k != "ResponseMetadata"}]
+            for op, params, answer in handler.REQUESTS
+        ]
     conn.request(
         "POST",
         f"/2018-06-01/runtime/invocation/{request_id}/response",
         json.dumps(result),
-        {"x-bench-timing": json.dumps(timing), "content-type": "application/json"},
+        {"x-bench-timing": json.dumps(timing, default=str), "content-type": "application/json"},
     )
     conn.getresponse().read()

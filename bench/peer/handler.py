@@ -9,7 +9,9 @@ transfer is ONE TransactWriteItems (debit, credit, transfer record) inside an
 after it; a refusal raises, so Powertools deletes the record and the refusal is not stored.
 
 Every DynamoDB call goes through one boto3 client (Powertools' included), whose call
-intervals `CALLS` records for the benchmark.
+intervals `CALLS` records for the benchmark, and `REQUESTS` each call's operation, parameters
+and parsed answer (kept by reference; the loop serialises them only when the benchmark asks,
+to compute the capacity they consume).
 """
 
 import base64
@@ -36,16 +38,21 @@ dynamodb = boto3.client("dynamodb")
 
 # (start, end) perf_counter_ns of each DynamoDB call of the current invocation.
 CALLS = []
+# [operation, params, parsed answer] of each DynamoDB call of the current invocation.
+REQUESTS = []
 _started = []
 
 
-def _before(**_):
+def _before(params=None, model=None, **_):
     _started.append(time.perf_counter_ns())
+    REQUESTS.append([getattr(model, "name", "?"), params, None])
 
 
-def _after(**_):
+def _after(parsed=None, **_):
     if _started:
         CALLS.append((_started.pop(), time.perf_counter_ns()))
+    if REQUESTS and REQUESTS[-1][2] is None:
+        REQUESTS[-1][2] = parsed or {}
 
 
 dynamodb.meta.events.register("before-parameter-build.dynamodb", _before)

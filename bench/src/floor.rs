@@ -1,12 +1,14 @@
 //! The floor: the DynamoDB calls a path must make, and nothing else, through the same SDK
 //! client, with the same items as the guard writes (same tables, attributes and sizes).
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use payments::domain::{AccountId, Amount, Currency, Principal, Transfer, TransferId};
 use payments::PaymentsStore;
+use replaysafe::idempotency::Fingerprint;
 use replaysafe::Store;
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -15,6 +17,14 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+#[derive(Clone, Copy)]
+enum Claim {
+    /// Signature mode's claim (fences ordered by `created`).
+    Signed,
+    /// Authorizer mode's claim (no fences).
+    Authorized,
 }
 
 pub struct Floor {
@@ -72,6 +82,34 @@ impl Floor {
     /// The 4-item transaction: key claim, debit, credit, transfer record. `Ok` when it
     /// committed, `Err` when a condition cancelled it.
     pub async fn transact(&self, key: &str, from: &str, to: &str, amount: u64) -> Result<(), ()> {
+        self.send(self.items(key, from, to, amount, Claim::Signed))
+            .await
+            .map_err(drop)
+    }
+
+    /// The authorizer mode's one transaction, bare: the same 4 items, the claim under the
+    /// condition without fences, as the guard writes it (`pk`, fingerprint, status, the
+    /// `location` header, body, request id, expiry). `Err(true)` when the claim's condition
+    /// cancelled it (the key is held: its item comes back), `Err(false)` for another write's.
+    pub async fn one_transaction(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        amount: u64,
+    ) -> Result<(), bool> {
+        self.send(self.items(key, from, to, amount, Claim::Authorized))
+            .await
+    }
+
+    fn items(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        amount: u64,
+        claim: Claim,
+    ) -> Vec<TransactWriteItem> {
         let transfer = Transfer {
             transfer_id: TransferId::generate(),
             owner: self.owner.clone(),
@@ -87,27 +125,58 @@ impl Floor {
             r#"{{"transfer_id":"{}","from":"{from}","to":"{to}","amount":{amount},"currency":"EUR","reference":null,"created_at":"2025-11-22T12:00:00Z"}}"#,
             transfer.transfer_id
         );
-        let claim = Put::builder()
-            .table_name(&self.store.tables().idempotency)
-            .item("pk", s(format!("{}#{key}", self.owner)))
-            .item("fingerprint", s("0".repeat(64)))
-            .item("status", n(201))
-            .item("body", s(body))
-            .item("request_id", s(uuid::Uuid::new_v4().to_string()))
-            .item("expires_at", n(self.now + 86_400))
-            .item(
-                "location",
-                s(format!("/transfers/{}", transfer.transfer_id)),
-            )
-            .condition_expression(
-                "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)",
-            )
-            .expression_attribute_values(":now", n(self.now))
-            .expression_attribute_values(":created", n(self.now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .expect("claim");
-        let items = vec![
+        let location = format!("/transfers/{}", transfer.transfer_id);
+        let claim = match claim {
+            Claim::Signed => Put::builder()
+                .table_name(&self.store.tables().idempotency)
+                .item("pk", s(format!("{}#{key}", self.owner)))
+                .item("fingerprint", s("0".repeat(64)))
+                .item("status", n(201))
+                .item("body", s(body))
+                .item("request_id", s(uuid::Uuid::new_v4().to_string()))
+                .item("expires_at", n(self.now + 86_400))
+                .item("location", s(location))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR expires_at <= :now OR (attribute_not_exists(fingerprint) AND fence < :created)",
+                )
+                .expression_attribute_values(":now", n(self.now))
+                .expression_attribute_values(":created", n(self.now)),
+            Claim::Authorized => {
+                let request = format!(
+                    r#"{{"from":"{from}","to":"{to}","amount":{amount},"currency":"EUR"}}"#
+                );
+                let tables = self.store.tables();
+                Put::builder()
+                    .table_name(&tables.idempotency)
+                    .item(
+                        &tables.partition_key,
+                        s(format!("{}{}#{key}", tables.key_prefix, self.owner)),
+                    )
+                    .item(
+                        "fingerprint",
+                        s(Fingerprint::of("POST", "/transfers", request.as_bytes()).as_str()),
+                    )
+                    .item("status", n(201))
+                    .item(
+                        "headers",
+                        AttributeValue::L(vec![AttributeValue::L(vec![
+                            s("location"),
+                            s(location),
+                        ])]),
+                    )
+                    .item("body", s(body))
+                    .item("request_id", s(uuid::Uuid::new_v4().to_string()))
+                    .item(&tables.expires_at, n(self.now + 86_400))
+                    .condition_expression("attribute_not_exists(#pk) OR #expires_at <= :now")
+                    .expression_attribute_names("#pk", &tables.partition_key)
+                    .expression_attribute_names("#expires_at", &tables.expires_at)
+                    .expression_attribute_values(":now", n(self.now))
+            }
+        }
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .expect("claim");
+        vec![
             TransactWriteItem::builder().put(claim).build(),
             self.ledger
                 .credit(&transfer.to, &transfer.currency, transfer.amount, self.now)
@@ -124,7 +193,11 @@ impl Floor {
                 .item()
                 .clone(),
             self.ledger.put_transfer(&transfer).item().clone(),
-        ];
+        ]
+    }
+
+    /// `Err(true)` when the first item's (the claim's) condition cancelled it.
+    async fn send(&self, items: Vec<TransactWriteItem>) -> Result<(), bool> {
         match self
             .client
             .transact_write_items()
@@ -137,7 +210,14 @@ impl Floor {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_transaction_canceled_exception()) =>
             {
-                Err(())
+                let claim_failed = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                        .cancellation_reasons()
+                        .first()
+                        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed")),
+                    _ => false,
+                };
+                Err(claim_failed)
             }
             Err(e) => panic!(
                 "transaction: {}",

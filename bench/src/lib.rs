@@ -4,6 +4,7 @@
 //! concurrency. `src/main.rs` runs it all and writes `bench/RESULTS.md`; the parts live here.
 
 pub mod calls;
+pub mod capacity;
 pub mod cold;
 pub mod concurrency;
 pub mod floor;
@@ -12,6 +13,7 @@ pub mod peer;
 pub mod report;
 pub mod sizes;
 pub mod stats;
+pub mod tls;
 
 /// The Lambda Runtime API emulator; it lives in the test crate, whose real-process crash test
 /// runs the functions under it too.

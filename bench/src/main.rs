@@ -7,9 +7,10 @@
 //! BENCH_PYTHON (.venv/bin/python), BENCH_OUT_DIR (bench), BENCH_CRITERION_DIR
 //! (target/criterion), BENCH_LAMBDA_DIR (target/lambda, where `make build` leaves its zips),
 //! DYNAMODB_PID (DynamoDB Local's JVM, for its CPU time), BENCH_ABOUT (extra `label: value`
-//! lines for the header, one a line), BENCH_BEFORE_BIN_DIR (binaries of an earlier build whose
-//! cold start to measure beside today's), BENCH_ONLY=cold (only the cold starts, printed, nothing
-//! written: for working on init; run the binary itself, on a DynamoDB Local in the environment).
+//! lines for the header, one a line), BENCH_BEFORE_BIN_DIR (binaries of another build whose
+//! cold start to measure beside today's, over HTTP and HTTPS), BENCH_BEFORE_LABEL (what to call
+//! them: "before"), BENCH_ONLY=cold (only the cold starts, printed, nothing written: for working
+//! on init; run the binary itself, on a DynamoDB Local in the environment).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,16 +19,19 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use payments::Payments;
 use replaysafe::config::DynamoDbTimeouts;
 use replaysafe::store::sdk_client_with;
+use replaysafe::testing;
+use replaysafe::Auth;
 use replaysafe::{ClientId, Principal};
 use replaysafe::{Clock, SystemClock};
 use replaysafe_bench::cold::{cold_start, summarize, ColdRun, ColdSummary};
 use replaysafe_bench::floor::Floor;
-use replaysafe_bench::paths::{self, Subjects};
+use replaysafe_bench::paths::{self, Subjects, SUB};
 use replaysafe_bench::peer::{event, Peer};
-use replaysafe_bench::{calls, concurrency, report, sizes};
-use replaysafe_tests::{endpoint, TestApp};
+use replaysafe_bench::{calls, capacity, concurrency, report, sizes, tls};
+use replaysafe_tests::{endpoint, guard_on, TestApp};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -135,16 +139,82 @@ async fn subjects(python: &Path, bootstrap: &Path) -> Subjects {
     };
     let peer_nonce = start("1").await;
     let peer = start("0").await;
+    // Behind an authorizer: the same tables, clock and handlers, the guard in `jwt` mode; its
+    // accounts opened through it, owned by the JWT's `sub`.
+    let config = replaysafe::Config {
+        auth: Auth::jwt(),
+        ..ours.guard().config().clone()
+    };
+    let authorized = Payments::new(
+        guard_on(ours.store.clone(), config, ours.clock.clone()).await,
+        ours.ledger.clone(),
+    );
+    for (id, balance) in [
+        ("acc_ja", 1_000_000_000u64),
+        ("acc_jb", 0),
+        ("acc_jpoor", 0),
+        ("acc_ta", 1_000_000_000),
+        ("acc_tb", 0),
+    ] {
+        let body =
+            format!(r#"{{"account_id":"{id}","currency":"EUR","initial_balance":{balance}}}"#);
+        let key = uuid::Uuid::new_v4().to_string();
+        let req = testing::authorized("POST", "/accounts", body.as_bytes(), Some(&key), SUB);
+        let answer = paths::serve(&authorized, &req).await;
+        assert_eq!(answer.status, 201, "open {id}: {}", answer.body);
+    }
+    let one_transaction = Floor {
+        owner: Principal::authorized(SUB).expect("a principal"),
+        client: floor.client.clone(),
+        store: floor.store.clone(),
+        ledger: floor.ledger.clone(),
+        now: floor.now,
+    };
     Subjects {
         ours,
         floor,
         peer_app,
         peer_nonce,
         peer,
+        authorized,
+        one_transaction,
     }
 }
 
+/// One process kind of the cold starts: its name, program and arguments, whether it gets the
+/// POST (else the GET), the status it answers, and its environment beyond the app's.
+type Kind = (
+    String,
+    PathBuf,
+    Vec<String>,
+    bool,
+    u16,
+    Vec<(String, String)>,
+);
+
 /// `runs` fresh processes of each kind, interleaved, on a system-clock app of their own.
+/// DynamoDB Local behind the TLS terminator, and the trust stores to measure a function with.
+struct Https {
+    url: String,
+    stores: Vec<tls::TrustFiles>,
+    _terminator: tls::Terminator,
+}
+
+async fn https(dir: &Path) -> Https {
+    let upstream = endpoint()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("AWS_ENDPOINT_URL_DYNAMODB is http://<ip>:<port>");
+    let terminator = tls::start(upstream).await.expect("TLS terminator");
+    let stores = tls::trust_files(&terminator.ca_pem, dir).expect("trust store files");
+    Https {
+        url: terminator.url.clone(),
+        stores,
+        _terminator: terminator,
+    }
+}
+
 async fn cold_starts(
     bin_dir: &Path,
     before_dir: Option<&Path>,
@@ -152,6 +222,7 @@ async fn cold_starts(
     bootstrap: &Path,
     runs: usize,
 ) -> Vec<(String, ColdSummary)> {
+    let https = https(Path::new("target/bench-tls")).await;
     let app = TestApp::with_system_clock().await;
     app.open_account(&app.alice, "acc_k1", "EUR", 1_000_000_000)
         .await;
@@ -171,58 +242,90 @@ async fn cold_starts(
             event(&signer, "POST", "/transfers", &transfer, Some(&key), now)
         })
     };
-    let mut kinds: Vec<(&str, PathBuf, Vec<&str>, bool, u16)> = vec![
+    let boot = vec![bootstrap.display().to_string()];
+    let mut kinds: Vec<Kind> = vec![
         (
-            "replaysafe get-account (GET)",
+            "replaysafe get-account (GET)".into(),
             bin_dir.join("get-account"),
             vec![],
             false,
             200,
+            vec![],
         ),
         (
-            "replaysafe create-transfer (POST)",
+            "replaysafe create-transfer (POST)".into(),
             bin_dir.join("create-transfer"),
             vec![],
             true,
             201,
+            vec![],
         ),
         (
-            "Powertools peer + nonce (GET)",
+            "Powertools peer + nonce (GET)".into(),
             python.to_owned(),
-            vec![bootstrap.to_str().unwrap()],
+            boot.clone(),
             false,
             200,
+            vec![],
         ),
         (
-            "Powertools peer + nonce (POST)",
+            "Powertools peer + nonce (POST)".into(),
             python.to_owned(),
-            vec![bootstrap.to_str().unwrap()],
+            boot,
             true,
             201,
+            vec![],
         ),
     ];
-    // Binaries of an earlier build (e.g. before a cold-start change), measured in the same run.
+    // Binaries of another build (e.g. before a cold-start change), measured in the same run.
+    let before_label = std::env::var("BENCH_BEFORE_LABEL").unwrap_or("before".into());
     if let Some(before) = before_dir {
         kinds.push((
-            "before: get-account (GET)",
+            format!("{before_label}: get-account (GET)"),
             before.join("get-account"),
             vec![],
             false,
             200,
+            vec![],
         ));
         kinds.push((
-            "before: create-transfer (POST)",
+            format!("{before_label}: create-transfer (POST)"),
             before.join("create-transfer"),
             vec![],
             true,
             201,
+            vec![],
         ));
+    }
+    // The POST over HTTPS, as on Lambda: through the terminator, with each trust store.
+    for store in &https.stores {
+        let mut env = store.env();
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), https.url.clone()));
+        let mut binaries = vec![(
+            format!("replaysafe create-transfer (POST), HTTPS, {}", store.label),
+            bin_dir.join("create-transfer"),
+        )];
+        if let Some(before) = before_dir {
+            binaries.push((
+                format!(
+                    "{before_label}: create-transfer (POST), HTTPS, {}",
+                    store.label
+                ),
+                before.join("create-transfer"),
+            ));
+        }
+        for (name, program) in binaries {
+            kinds.push((name, program, vec![], true, 201, env.clone()));
+        }
     }
     let mut all: Vec<Vec<ColdRun>> = vec![Vec::new(); kinds.len()];
     for _ in 0..runs {
-        for (i, (name, program, args, is_post, status)) in kinds.iter().enumerate() {
+        for (i, (name, program, args, is_post, status, extra)) in kinds.iter().enumerate() {
             let events = if *is_post { post() } else { get() };
-            match cold_start(program, args, &env, events, *status).await {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut env = env.clone();
+            env.extend(extra.iter().cloned());
+            match cold_start(program, &args, &env, events, *status).await {
                 Ok(run) => all[i].push(run),
                 Err(e) => panic!("{name}: {e}"),
             }
@@ -259,16 +362,20 @@ async fn main() {
         return;
     }
 
+    // Setup's calls are described: the capacity pass needs the items they wrote.
     let subjects = subjects(&python, &bootstrap).await;
+    capacity::capture(false);
     eprintln!(
         "==> warm-up: {}s of every subject on DynamoDB Local",
         warmup.as_secs()
     );
     let n = paths::warm_up(&subjects, warmup).await;
-    eprintln!("    {n} warm-up requests");
+    eprintln!("    {n} warm-up iterations");
     eprintln!("==> {rounds} rounds x {per_round} requests per path and subject");
     let results = paths::run(&subjects, rounds, per_round).await;
     eprint!("{}", report::brief(&results));
+    eprintln!("==> capacity: one request per path and subject, its calls described");
+    let capacity = paths::capacity(&subjects).await;
     drop(subjects);
 
     eprintln!("==> cold starts: {cold_runs} spawns of each process");
@@ -303,6 +410,7 @@ async fn main() {
     let run = report::Run {
         about,
         paths: results,
+        capacity,
         rounds,
         cold,
         levels,

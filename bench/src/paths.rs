@@ -1,12 +1,21 @@
 //! The request paths, each driven the same way for every subject: replaysafe's handlers
-//! in-process, the Powertools peer (with and without its nonce put), and the floor. Rounds
-//! alternate subjects so that DynamoDB Local's drift shows, and ratios are taken per round.
+//! in-process (signatures, and behind an authorizer), the Powertools peer (with and without its
+//! nonce put), and the floors. Subjects take turns iteration by iteration (one request of each
+//! path), the first of each turn rotating, so that DynamoDB Local's drift, and whatever one
+//! subject leaves it busy with, falls on all of them alike; ratios are also taken per round, to
+//! show what is left of it.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use lambda_http::Request;
+use payments::routes::Endpoint;
+use payments::Payments;
+use replaysafe::testing;
 use replaysafe::{Clock, SystemClock};
-use replaysafe_tests::TestApp;
+use replaysafe_tests::{Answer, TestApp};
+
+use crate::capacity::{self, Capacity};
 
 use crate::calls::measure;
 use crate::floor::Floor;
@@ -45,25 +54,33 @@ impl Path {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Subject {
     Ours,
+    /// replaysafe behind an authorizer (`Auth::jwt()`): no signature, no nonce.
+    Authorized,
     PeerNonce,
     Peer,
     Floor,
+    /// The authorizer mode's floor: its one `TransactWriteItems`, bare.
+    OneTransaction,
 }
 
 impl Subject {
-    pub const ALL: [Subject; 4] = [
+    pub const ALL: [Subject; 6] = [
         Subject::Ours,
+        Subject::Authorized,
         Subject::PeerNonce,
         Subject::Peer,
         Subject::Floor,
+        Subject::OneTransaction,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Subject::Ours => "replaysafe",
+            Subject::Authorized => "replaysafe, authorizer",
             Subject::PeerNonce => "Powertools + nonce",
             Subject::Peer => "Powertools, no nonce",
             Subject::Floor => "SDK floor",
+            Subject::OneTransaction => "one TransactWriteItems",
         }
     }
 }
@@ -110,11 +127,27 @@ pub struct Subjects {
     pub peer_app: TestApp,
     pub peer_nonce: Peer,
     pub peer: Peer,
+    /// The same handlers, tables and clock as `ours`, the guard behind a JWT authorizer.
+    pub authorized: Payments,
+    pub one_transaction: Floor,
+}
+
+/// The JWT `sub` of the authorizer mode's caller.
+pub const SUB: &str = "alice";
+
+/// `req` through the endpoint API Gateway routes it to, as its function serves it.
+pub async fn serve(app: &Payments, req: &Request) -> Answer {
+    let path = req.uri().path().to_owned();
+    let endpoint = Endpoint::route(req.method().as_str(), &path)
+        .unwrap_or_else(|| panic!("no route for {path}"));
+    Answer::of(endpoint.serve(app, req).await)
 }
 
 const TRANSFER: &str = r#"{"from":"acc_a","to":"acc_b","amount":1,"currency":"EUR"}"#;
 const TOO_MUCH: &str = r#"{"from":"acc_poor","to":"acc_b","amount":5,"currency":"EUR"}"#;
 const FORGED: &str = r#"{"from":"acc_a","to":"acc_b","amount":999,"currency":"EUR"}"#;
+const JWT_TRANSFER: &str = r#"{"from":"acc_ja","to":"acc_jb","amount":1,"currency":"EUR"}"#;
+const JWT_TOO_MUCH: &str = r#"{"from":"acc_jpoor","to":"acc_jb","amount":5,"currency":"EUR"}"#;
 
 fn check(subject: Subject, path: Path, status: u16, want: u16) {
     assert_eq!(
@@ -136,7 +169,51 @@ impl Subjects {
             }
             Subject::Peer => peer_iteration(&self.peer_app, &self.peer, subject, round, out).await,
             Subject::Floor => self.floor_iteration(round, out).await,
+            Subject::Authorized => self.authorized_iteration(round, out).await,
+            Subject::OneTransaction => self.one_transaction_iteration(round, out).await,
         }
+    }
+
+    /// Behind an authorizer there is no signature to get wrong: no bad-signature path.
+    async fn authorized_iteration(&self, round: usize, out: &mut PathResults) {
+        let app = &self.authorized;
+        let s = Subject::Authorized;
+        let key = uuid::Uuid::new_v4().to_string();
+        let post = |body: &str, key: &str| {
+            testing::authorized("POST", "/transfers", body.as_bytes(), Some(key), SUB)
+        };
+        let first = post(JWT_TRANSFER, &key);
+        let (a, sample) = measure(serve(app, &first)).await;
+        check(s, Path::Fresh, a.status, 201);
+        assert!(!a.replayed(), "{}", a.body);
+        out.push(s, Path::Fresh, round, sample);
+        let retry = post(JWT_TRANSFER, &key);
+        let (a, sample) = measure(serve(app, &retry)).await;
+        check(s, Path::Replay, a.status, 201);
+        assert!(a.replayed(), "a retry is answered from the record");
+        out.push(s, Path::Replay, round, sample);
+        let poor = post(JWT_TOO_MUCH, &uuid::Uuid::new_v4().to_string());
+        let (a, sample) = measure(serve(app, &poor)).await;
+        check(s, Path::Insufficient, a.status, 409);
+        out.push(s, Path::Insufficient, round, sample);
+        let get = testing::authorized("GET", "/accounts/acc_ja", b"", None, SUB);
+        let (a, sample) = measure(serve(app, &get)).await;
+        check(s, Path::Get, a.status, 200);
+        out.push(s, Path::Get, round, sample);
+    }
+
+    /// The transaction committed under a new key, then sent again under the same key: cancelled
+    /// on the claim, the record coming back in its `ALL_OLD`.
+    async fn one_transaction_iteration(&self, round: usize, out: &mut PathResults) {
+        let f = &self.one_transaction;
+        let s = Subject::OneTransaction;
+        let key = uuid::Uuid::new_v4().to_string();
+        let (done, sample) = measure(f.one_transaction(&key, "acc_ta", "acc_tb", 1)).await;
+        assert_eq!(done, Ok(()), "the one transaction commits");
+        out.push(s, Path::Fresh, round, sample);
+        let (done, sample) = measure(f.one_transaction(&key, "acc_ta", "acc_tb", 1)).await;
+        assert_eq!(done, Err(true), "the same key's claim is cancelled");
+        out.push(s, Path::Replay, round, sample);
     }
 
     async fn ours_iteration(&self, round: usize, out: &mut PathResults) {
@@ -250,22 +327,41 @@ pub async fn warm_up(subjects: &Subjects, duration: Duration) -> usize {
     let until = Instant::now() + duration;
     let mut scratch = PathResults::default();
     let mut n = 0;
+    // Iterations of every subject, not requests.
     while Instant::now() < until {
         for subject in Subject::ALL {
             subjects.iteration(subject, 0, &mut scratch).await;
-            n += 5;
+            n += 1;
         }
     }
     n
 }
 
-/// `rounds` rounds of `per_round` iterations for each subject in turn.
+/// What each path consumes, by subject: one iteration of every subject with its calls
+/// described (see [`crate::capacity`]), untimed.
+pub async fn capacity(subjects: &Subjects) -> BTreeMap<(Subject, Path), Capacity> {
+    capacity::capture(true);
+    let mut scratch = PathResults::default();
+    for subject in Subject::ALL {
+        subjects.iteration(subject, 0, &mut scratch).await;
+    }
+    capacity::capture(false);
+    scratch
+        .samples
+        .into_iter()
+        .filter_map(|(at, samples)| samples.first().map(|(_, s)| (at, s.capacity)))
+        .collect()
+}
+
+/// `rounds` rounds of `per_round` iterations of every subject, the subjects taking turns; who
+/// goes first rotates, so none always follows the same one.
 pub async fn run(subjects: &Subjects, rounds: usize, per_round: usize) -> PathResults {
     let mut out = PathResults::default();
+    let n = Subject::ALL.len();
     for round in 0..rounds {
-        for subject in Subject::ALL {
-            for _ in 0..per_round {
-                subjects.iteration(subject, round, &mut out).await;
+        for i in 0..per_round {
+            for subject in Subject::ALL.iter().cycle().skip(i % n).take(n) {
+                subjects.iteration(*subject, round, &mut out).await;
             }
         }
     }

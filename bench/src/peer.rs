@@ -9,6 +9,7 @@ use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::{content_digest, random_nonce, Signer};
 use serde_json::Value;
 
+use crate::capacity::{self, Capacity};
 use crate::emulator::Runtime;
 use crate::stats::Sample;
 
@@ -79,9 +80,17 @@ impl Peer {
         Ok(Self { runtime, child })
     }
 
-    /// Invokes the handler with `event`: its status and its cost as the peer measured it.
+    /// Invokes the handler with `event`: its status and its cost as the peer measured it (and,
+    /// while [`capacity::capturing`], the capacity its calls consumed).
     pub async fn send(&self, event: &Value) -> Result<(u16, Sample), String> {
-        let reply = self.runtime.invoke(event, Duration::from_secs(30)).await?;
+        let capture = capacity::capturing();
+        let reply = if capture {
+            let mut event = event.clone();
+            event["benchCapture"] = Value::Bool(true);
+            self.runtime.invoke(&event, Duration::from_secs(30)).await?
+        } else {
+            self.runtime.invoke(event, Duration::from_secs(30)).await?
+        };
         let status = reply
             .status()
             .ok_or_else(|| format!("peer answered {}", String::from_utf8_lossy(&reply.body)))?;
@@ -95,6 +104,14 @@ impl Peer {
             .as_array()
             .map(|c| c.iter().map(|pair| (ns(&pair[0]), ns(&pair[1]))).collect())
             .unwrap_or_default();
-        Ok((status, Sample::new(ns(&timing["total_ns"]), calls)))
+        let mut used = Capacity::default();
+        for call in timing["requests"].as_array().into_iter().flatten() {
+            let op = call[0].as_str().unwrap_or("");
+            used += capacity::charge(op, &call[1], &call[2]);
+        }
+        Ok((
+            status,
+            Sample::new(ns(&timing["total_ns"]), calls).with_capacity(used),
+        ))
     }
 }

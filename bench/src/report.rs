@@ -5,6 +5,9 @@ use std::path::Path as FsPath;
 
 use plotters::prelude::*;
 
+use std::collections::BTreeMap;
+
+use crate::capacity::Capacity;
 use crate::cold::ColdSummary;
 use crate::concurrency::Level;
 use crate::paths::{Path, PathResults, Subject};
@@ -15,6 +18,8 @@ pub struct Run {
     /// Machine, date, versions, command: `(label, value)` lines.
     pub about: Vec<(String, String)>,
     pub paths: PathResults,
+    /// What one request of each path consumed, by subject.
+    pub capacity: BTreeMap<(Subject, Path), Capacity>,
     pub rounds: usize,
     pub cold: Vec<(String, ColdSummary)>,
     pub levels: Vec<Level>,
@@ -32,11 +37,16 @@ fn own_p50(paths: &PathResults, subject: Subject, path: Path) -> f64 {
 
 /// ours/other p50 over the whole run, and its range over the rounds.
 fn ratio(run: &Run, other: Subject, path: Path) -> (f64, f64, f64) {
-    let whole = p50(&run.paths, Subject::Ours, path) / p50(&run.paths, other, path);
+    ratio_of(run, Subject::Ours, other, path)
+}
+
+/// subject/other p50 over the whole run, and its range over the rounds.
+fn ratio_of(run: &Run, subject: Subject, other: Subject, path: Path) -> (f64, f64, f64) {
+    let whole = p50(&run.paths, subject, path) / p50(&run.paths, other, path);
     let per_round: Vec<f64> = (0..run.rounds)
         .map(|r| {
             let at = |s| ms(summary(run.paths.in_round(s, path, r).iter().map(|x| x.total)).p50);
-            at(Subject::Ours) / at(other)
+            at(subject) / at(other)
         })
         .filter(|r| r.is_finite())
         .collect();
@@ -109,7 +119,104 @@ fn what_it_would_take(run: &Run) -> Vec<String> {
             own_ours - floor
         ));
     }
-    for (name, cold) in run.cold.iter().filter(|(n, _)| n.starts_with("replaysafe")) {
+    let (auth, tx, peer) = (
+        p(Subject::Authorized, Path::Fresh),
+        p(Subject::OneTransaction, Path::Fresh),
+        p(Subject::Peer, Path::Fresh),
+    );
+    let calls = |s, path| mode(run.paths.get(s, path).iter().map(|x| x.calls));
+    let trips = |s, path| mode(run.paths.get(s, path).iter().map(|x| x.rounds));
+    if auth / tx > 1.1 {
+        let own_gap =
+            own(Subject::Authorized, Path::Fresh) - own(Subject::OneTransaction, Path::Fresh);
+        out.push(format!(
+            "Authorizer mode, fresh transfer vs its one transaction ({:.2}x): {} call(s) in {} \
+             round trip(s) against the bare transaction's 1, with items of the same size (see \
+             Capacity). Of the {:.2} ms gap at p50, {own_gap:.3} ms is ours outside DynamoDB; \
+             1.1x needs the gap under {:.2} ms, so the rest is time inside the same call, which \
+             DynamoDB Local spent more of on ours in this run (per-round ratios are in the Ratios \
+             tables).",
+            auth / tx,
+            calls(Subject::Authorized, Path::Fresh),
+            trips(Subject::Authorized, Path::Fresh),
+            auth - tx,
+            tx * 0.1,
+        ));
+    }
+    if auth / peer > 0.5 {
+        out.push(format!(
+            "Authorizer mode, fresh transfer vs Powertools, no nonce ({:.2}x): the bare \
+             transaction alone is at {:.2}x the peer here (the peer's 3 round trips: its \
+             INPROGRESS put, a transaction of 3 items where ours has 4, and the record's update). \
+             {}",
+            auth / peer,
+            tx / peer,
+            if tx / peer > 0.5 {
+                "Under 0.5x would take the 4-item transaction itself under half the peer's three \
+                 calls on this DynamoDB Local: not something a guard that makes that transaction \
+                 can reach."
+                    .to_owned()
+            } else {
+                format!(
+                    "At 1.1x the transaction ours would be at {:.2}x: what is left is the gap to \
+                     the transaction (above).",
+                    tx * 1.1 / peer
+                )
+            }
+        ));
+    }
+    if let Some((name, c)) = https_as_on_lambda(&run.cold) {
+        let total = ms(c.total.p50);
+        if total > 15.0 {
+            let find = |n: &str| run.cold.iter().find(|(k, _)| k == n).map(|(_, c)| c);
+            let plain = find("replaysafe create-transfer (POST)");
+            let bare = find("replaysafe create-transfer (POST), HTTPS, run's CA only");
+            let bundle = find("replaysafe create-transfer (POST), HTTPS, platform bundle")
+                .filter(|_| name.ends_with("platform bundle + folder"));
+            let mut line = format!(
+                "Cold start over HTTPS, {name} ({total:.1} ms, of which {:.1} ms on a CPU): ",
+                ms(c.cpu.p50)
+            );
+            if let Some(p) = plain {
+                line.push_str(&format!(
+                    "the same binary over plain HTTP takes {:.1} ms ({:.1} ms CPU). ",
+                    ms(p.total.p50),
+                    ms(p.cpu.p50)
+                ));
+            }
+            if let Some(b) = bundle {
+                line.push_str(&format!(
+                    "With the bundle alone (`SSL_CERT_FILE` naming it: no folder to read) it takes \
+                     {:.1} ms ({:.1} ms CPU). ",
+                    ms(b.total.p50),
+                    ms(b.cpu.p50)
+                ));
+            }
+            if let Some(b) = bare {
+                line.push_str(&format!(
+                    "With no trust store to load (the run's CA alone: the lower bound of any \
+                     store, one compiled into the binary included) it takes {:.1} ms ({:.1} ms \
+                     CPU): {}",
+                    ms(b.total.p50),
+                    ms(b.cpu.p50),
+                    if ms(b.total.p50) <= 15.0 {
+                        "the platform's trust store is what stands between the two (see Cold \
+                         start)."
+                    } else {
+                        "the trust store is not all of it; what is left is the TLS handshake (its \
+                         round trip and CPU, in init) and the wait for a core on this machine, \
+                         which the CPU figure leaves out."
+                    }
+                ));
+            }
+            out.push(line);
+        }
+    }
+    for (name, cold) in run
+        .cold
+        .iter()
+        .filter(|(n, _)| n.starts_with("replaysafe") && !n.contains("HTTPS"))
+    {
         let total = ms(cold.total.p50);
         if total > 20.0 {
             out.push(format!(
@@ -140,6 +247,17 @@ ms(cold.init.p50),
         ));
     }
     out
+}
+
+/// The HTTPS cold start as on Lambda: the connector loading what the platform has (here the
+/// bundle and the certificate folder, else the bundle alone).
+fn https_as_on_lambda(cold: &[(String, ColdSummary)]) -> Option<(&String, &ColdSummary)> {
+    let named = |suffix: &str| {
+        cold.iter()
+            .find(|(n, _)| n == &format!("replaysafe create-transfer (POST), HTTPS, {suffix}"))
+            .map(|(n, c)| (n, c))
+    };
+    named("platform bundle + folder").or_else(|| named("platform bundle"))
 }
 
 fn row(out: &mut String, cells: &[String]) {
@@ -187,7 +305,38 @@ pub fn markdown(run: &Run) -> String {
             own <= 0.1,
         ),
     ];
-    for (name, cold) in run.cold.iter().filter(|(n, _)| n.starts_with("replaysafe")) {
+    let (auth_tx, _, _) = ratio_of(
+        run,
+        Subject::Authorized,
+        Subject::OneTransaction,
+        Path::Fresh,
+    );
+    let (auth_peer, _, _) = ratio_of(run, Subject::Authorized, Subject::Peer, Path::Fresh);
+    let auth_samples = run.paths.get(Subject::Authorized, Path::Fresh);
+    let auth_calls = mode(auth_samples.iter().map(|s| s.calls));
+    let auth_trips = mode(auth_samples.iter().map(|s| s.rounds));
+    targets.extend([
+        (
+            "authorizer mode: fresh transfer p50 ≤ 1.1x one bare TransactWriteItems".to_owned(),
+            format!("{auth_tx:.2}x"),
+            auth_tx <= 1.1,
+        ),
+        (
+            "authorizer mode: fresh transfer p50 ≤ 0.5x Powertools, no nonce".to_owned(),
+            format!("{auth_peer:.2}x"),
+            auth_peer <= 0.5,
+        ),
+        (
+            "authorizer mode: fresh transfer in ONE DynamoDB round trip".to_owned(),
+            format!("{auth_calls} call(s), {auth_trips} round trip(s)"),
+            auth_calls == 1 && auth_trips == 1,
+        ),
+    ]);
+    for (name, cold) in run
+        .cold
+        .iter()
+        .filter(|(n, _)| n.starts_with("replaysafe") && !n.contains("HTTPS"))
+    {
         let total = ms(cold.total.p50);
         let mib = cold.peak_rss_kib as f64 / 1024.0;
         targets.push((
@@ -199,6 +348,14 @@ pub fn markdown(run: &Run) -> String {
             format!("peak RSS ≤ 15 MiB ({name})"),
             format!("{mib:.1} MiB"),
             mib <= 15.0,
+        ));
+    }
+    if let Some((name, c)) = https_as_on_lambda(&run.cold) {
+        let total = ms(c.total.p50);
+        targets.push((
+            format!("cold start ≤ 15 ms to the first answer ({name}, as on Lambda)"),
+            format!("{total:.1} ms"),
+            total <= 15.0,
         ));
     }
     let mut rows: Vec<(String, String, &str)> = targets
@@ -234,11 +391,17 @@ pub fn markdown(run: &Run) -> String {
     }
 
     out.push_str(
-        "\n## Request paths\n\nEach subject served the same requests; time is the handler's (in-process for \
+        "\n## Request paths\n\nEach subject served the same requests, the subjects taking turns one iteration (a request of each path) at a time, who goes first rotating; time is the handler's (in-process for \
          replaysafe, inside the Python process for the peer), calls counted on the SDK client. Round trips: \
-         calls that overlap count once. Outside DynamoDB: the handler's time minus its calls' merged intervals.\n\n\
-         | path | subject | n | p50 ms | p90 ms | p99 ms | max ms | calls | round trips | outside DynamoDB p50 ms | p99 ms |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+         calls that overlap count once. Outside DynamoDB: the handler's time minus its calls' merged intervals. \
+         WCU, RCU: the capacity one request of the path consumes, computed from its items (see Capacity). \
+         \"replaysafe, authorizer\" is the same app with the guard behind a JWT authorizer (`Auth::jwt()`: no \
+         signature, so no bad-signature path); \"one TransactWriteItems\" is its floor: the transaction it \
+         makes (the debit, the credit, the transfer record and the idempotency record), bare, by the same SDK \
+         client, committed under a new key (fresh) and re-sent under the same key (retry: cancelled on the \
+         claim, the record back in its `ALL_OLD`).\n\n\
+         | path | subject | n | p50 ms | p90 ms | p99 ms | max ms | calls | round trips | outside DynamoDB p50 ms | p99 ms | WCU | RCU |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for path in Path::ALL {
         for subject in Subject::ALL {
@@ -262,6 +425,8 @@ pub fn markdown(run: &Run) -> String {
                     mode(samples.iter().map(|s| s.rounds)).to_string(),
                     f(ms(o.p50), 3),
                     f(ms(o.p99), 3),
+                    cap(run, subject, path, |c| c.wcu),
+                    cap(run, subject, path, |c| c.rcu),
                 ],
             );
         }
@@ -285,13 +450,40 @@ pub fn markdown(run: &Run) -> String {
         }
         row(&mut out, &cells);
     }
+    out.push_str(
+        "\nBehind an authorizer (replaysafe, authorizer p50 / other p50):\n\n\
+         | path | / one TransactWriteItems | rounds | / Powertools, no nonce | rounds | / replaysafe (signatures) | rounds |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for path in [Path::Fresh, Path::Replay, Path::Insufficient, Path::Get] {
+        let mut cells = vec![path.name().to_owned()];
+        for other in [Subject::OneTransaction, Subject::Peer, Subject::Ours] {
+            let (whole, lo, hi) = ratio_of(run, Subject::Authorized, other, path);
+            if whole.is_finite() {
+                cells.push(format!("{whole:.2}x"));
+                cells.push(format!("{lo:.2}-{hi:.2}"));
+            } else {
+                cells.extend(["-".to_owned(), "-".to_owned()]);
+            }
+        }
+        row(&mut out, &cells);
+    }
+
+    out.push_str(CAPACITY_RULES);
 
     out.push_str(
         "\n## Cold start\n\nEach process spawned fresh under the bench's Lambda Runtime API emulator. Init: spawn to \
          the first poll of `invocation/next`. First invocation: the event handed over to its answer (a signed \
          request from a client whose secret is not cached yet). CPU: the process's on-CPU time at its first \
          answer, which a busy machine does not stretch as it does wall time. Warm: the second invocation. Peak \
-         RSS: VmHWM.\n\n",
+         RSS: VmHWM. HTTPS: the same binary with its DynamoDB endpoint `https://127.0.0.1:<port>`, a TLS \
+         terminator (rustls) in front of the same DynamoDB Local with a certificate from a CA made for the run, \
+         as a function on Lambda reaches DynamoDB over TLS; the SDK's rustls connector loads its trust store \
+         when the client is built, from `SSL_CERT_FILE` and `SSL_CERT_DIR` when set, else from what it finds on \
+         the platform. Measured with three stores: *platform bundle + folder* (what it loads here when nothing \
+         is set: the bundle and every file of the certificate folder; the run's CA appended to the bundle), \
+         *platform bundle* (the bundle file alone, what `SSL_CERT_FILE` pointing at it gives), and *run's CA \
+         only* (nothing to load: the lower bound of any trust store, one compiled into the binary included).\n\n",
     );
     out.push_str(&cold_table(&run.cold));
 
@@ -365,6 +557,42 @@ pub fn markdown(run: &Run) -> String {
     out
 }
 
+fn cap(run: &Run, subject: Subject, path: Path, pick: impl Fn(&Capacity) -> f64) -> String {
+    run.capacity
+        .get(&(subject, path))
+        .map_or("-".to_owned(), |c| {
+            let v = pick(c);
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        })
+}
+
+const CAPACITY_RULES: &str = "\n## Capacity\n\n\
+The WCU and RCU columns are computed, not read from `ConsumedCapacity` (DynamoDB Local under-reports it \
+for transactions). One request of each path is sent again after the timed rounds with its calls described: \
+replaysafe's and the floors' from the SDK client's requests and answers (an interceptor on it), the \
+Powertools peer's from boto3's (botocore's `before-parameter-build` and `after-call` events: each call's \
+parameters and parsed answer). The rules, from AWS's documentation:\n\n\
+- **Item size** ([item sizes and formats](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html)): \
+the sum of attribute names and values; a string or binary its UTF-8 or raw bytes, a number 1 byte per two \
+significant digits plus 1, a boolean or null 1, a list or map 3 plus 1 per element plus its elements.\n\
+- **Writes** ([read and write operations](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html)): \
+1 WCU per KB, rounded up per item, of the larger of the item before and after the write (`PutItem` replacing \
+an item, `UpdateItem`); a write whose condition fails consumes the size of the item that is there, at least 1.\n\
+- **Reads** (same page): 1 RCU per 4 KB, rounded up, for a strongly consistent read, half for an eventually \
+consistent one; a read of an item that is not there still consumes that minimum.\n\
+- **Transactions** ([transactions: capacity management](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html)): \
+DynamoDB makes two underlying reads or writes of every item (prepare and commit): 2 WCU per KB per item of a \
+`TransactWriteItems`, and a `ConditionCheck` in one is a transactional read, 2 RCU per 4 KB.\n\n\
+Two choices of the bench's: a **cancelled** transaction (a retry behind an authorizer, which meets the \
+key's record in the claim's condition; insufficient funds) is charged as if it had committed, every item at \
+the transactional rate, which is an upper bound: the pages above give what a committed one costs. And the item an update changes is known from the writes the bench \
+saw (its put when the account was opened, the INPROGRESS record Powertools put), its `SET`s applied: a \
+balance or version a digit longer moves no item over a 1 KB boundary here.\n";
+
 /// The cold-start table (markdown), one row per process.
 pub fn cold_table(cold: &[(String, ColdSummary)]) -> String {
     let mut out = String::from(
@@ -404,11 +632,13 @@ pub fn criterion_medians(dir: &FsPath, ids: &[&str]) -> Vec<(String, Option<f64>
         .collect()
 }
 
-const COLORS: [RGBColor; 4] = [
+const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
+    RGBColor(23, 190, 207),
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
 ];
 
 /// Quantile curves (latency against percentile) per path, one line per subject.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::calls::rounds;
+use crate::capacity::Capacity;
 
 #[derive(Debug, Clone)]
 pub struct Sample {
@@ -12,6 +13,8 @@ pub struct Sample {
     pub total: Duration,
     /// Time outside DynamoDB: total minus the merged call intervals.
     pub own: Duration,
+    /// What its calls consumed; zero unless they were described (see [`crate::capacity`]).
+    pub capacity: Capacity,
 }
 
 impl Sample {
@@ -24,7 +27,13 @@ impl Sample {
             rounds,
             total,
             own: total.saturating_sub(inside),
+            capacity: Capacity::default(),
         }
+    }
+
+    pub fn with_capacity(mut self, capacity: Capacity) -> Self {
+        self.capacity = capacity;
+        self
     }
 }
 
