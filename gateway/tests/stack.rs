@@ -700,8 +700,18 @@ fn jwt_mode_authorizes_before_any_function_runs() {
         assert!(stranger.is_problem(404, &["not-found"]), "{stranger}");
 
         // A refusal is the key's final answer.
+        let second = format!(r#"{{"account_id":"acc_jwt_{now}_b","currency":"EUR"}}"#);
+        let opened = send(
+            addr,
+            "POST",
+            "/accounts",
+            &as_refs(&as_alice(&format!("{key}-b2"))),
+            second.as_bytes(),
+        )
+        .await;
+        assert_eq!(opened.status, 201, "{opened}");
         let transfer = format!(
-            r#"{{"from":"acc_jwt_{now}","to":"acc_jwt_{now}","amount":1000,"currency":"EUR"}}"#
+            r#"{{"from":"acc_jwt_{now}","to":"acc_jwt_{now}_b","amount":1000,"currency":"EUR"}}"#
         );
         let refused_key = format!("{key}-t");
         for replayed in [None, Some("true")] {

@@ -15,9 +15,9 @@
 //! # Time
 //!
 //! Every request gets a budget that ends before the function's timeout (the config's
-//! `FUNCTION_TIMEOUT_SECONDS`, or Lambda's own deadline when sooner): no DynamoDB call starts
-//! that could outlive it, so a client always gets the guard's 503 with `Retry-After`, never API
-//! Gateway's bare 5xx. And a signed attempt commits only while any fence that could cover it
+//! `FUNCTION_TIMEOUT_SECONDS`, or Lambda's own deadline when sooner): every DynamoDB call's
+//! timeouts are cut to what is left of it, so a client always gets the guard's 503 with
+//! `Retry-After`, never API Gateway's bare 5xx. And a signed attempt commits only while any fence that could cover it
 //! is certain to be alive, by a clock read just before the transaction.
 
 mod authorized;
@@ -231,6 +231,12 @@ impl Guard {
     /// The request's budget, from its arrival.
     fn budget(&self, req: &Incoming<'_>) -> Budget {
         Budget::new(self.config.function_timeout, req.deadline)
+    }
+
+    /// The store, its calls bounded by what is left of `budget`; 503 when too little is.
+    fn bounded(&self, budget: &Budget, step: &'static str) -> Result<Store, GuardError> {
+        let limits = budget.limits(self.config.dynamodb_timeouts, step)?;
+        Ok(self.store.within(limits))
     }
 
     /// 413 before anything else.

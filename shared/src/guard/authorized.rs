@@ -87,8 +87,7 @@ impl Guard {
         op: &Admitted,
         refusal: Error<E>,
     ) -> Result<Committed, Error<E>> {
-        op.budget
-            .allows(self.config.dynamodb_timeouts.operation, "store refusal")?;
+        let store = self.bounded(&op.budget, "store refusal")?;
         let now = self.clock.now();
         let record = IdempotencyRecord {
             fingerprint: op.fingerprint.clone(),
@@ -96,8 +95,7 @@ impl Guard {
             request_id: op.request_id.clone(),
             expires_at: now + self.config.idempotency_ttl_seconds,
         };
-        match self
-            .store
+        match store
             .put_answer(&op.principal, &op.key, &record, now)
             .await?
         {

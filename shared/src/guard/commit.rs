@@ -21,11 +21,10 @@ impl Guard {
         effect: Effect<E>,
     ) -> Result<Committed, Error<E>> {
         effect.check_size()?;
-        let call = self.config.dynamodb_timeouts.operation;
         let Effect { writes, response } = effect;
         let attempts = self.config.transaction_attempts.max(1);
         for attempt in 1..=attempts {
-            op.budget.allows(call, "transaction")?;
+            let store = self.bounded(&op.budget, "transaction")?;
             // Read again: `execute` may have taken long, and the record's expiry and the
             // condition's view of expired items must be those of the moment of the write.
             let now = self.clock.now();
@@ -44,7 +43,7 @@ impl Guard {
             let items = std::iter::once(claim)
                 .chain(writes.iter().map(|w| w.item.clone()))
                 .collect();
-            let cancelled = match self.store.transact(items).await {
+            let cancelled = match store.transact(items).await {
                 Ok(()) => return Ok(Committed::Fresh(record.response)),
                 Err(TransactError::Failed(e)) => return Err(e.into()),
                 Err(TransactError::Cancelled(c)) => c,
@@ -84,7 +83,7 @@ impl Guard {
             }
             if attempt < attempts {
                 let pause = backoff(attempt);
-                op.budget.allows(pause + call, "transaction retry")?;
+                op.budget.allows(pause, "transaction retry")?;
                 tokio::time::sleep(pause).await;
             }
         }

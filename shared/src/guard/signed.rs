@@ -60,6 +60,7 @@ use crate::http::Incoming;
 use crate::idempotency::{Fence, KeyState, StoredRefusal};
 use crate::principal::Principal;
 use crate::store::idempotency::KeyWrite;
+use crate::store::Store;
 
 /// How long a nonce and a fence outlive the replay window.
 pub(crate) const GRACE_SECONDS: i64 = 60;
@@ -86,8 +87,8 @@ impl Guard {
     ) -> Result<(Principal, T), Error<E>> {
         let budget = self.budget(req);
         let signed = self.verify(req).await?;
-        budget.allows(self.config.dynamodb_timeouts.operation, "nonce")?;
-        let (nonce, value) = tokio::join!(self.consume_nonce(&signed), read);
+        let store = self.bounded(&budget, "nonce")?;
+        let (nonce, value) = tokio::join!(consume_nonce(&store, &signed, self.window()), read);
         nonce?;
         Ok((Principal::client(&signed.client_id), value?))
     }
@@ -124,10 +125,10 @@ impl Guard {
             .clone()
             .ok_or(GuardError::IdempotencyKeyMissing)?;
         let principal = Principal::client(&signed.client_id);
-        budget.allows(self.config.dynamodb_timeouts.operation, "nonce")?;
+        let store = self.bounded(&budget, "nonce")?;
         let (nonce, prior) = tokio::join!(
-            self.consume_nonce(&signed),
-            self.store.get_key_state(&principal, &key, signed.now)
+            consume_nonce(&store, &signed, self.window()),
+            store.get_key_state(&principal, &key, signed.now)
         );
         nonce?;
         Ok(Admitted {
@@ -142,18 +143,8 @@ impl Guard {
         })
     }
 
-    async fn consume_nonce(&self, signed: &Signed) -> Result<(), GuardError> {
-        // Past this moment the request fails freshness, so the record may go.
-        let expires_at = signed.created + self.config.replay_window_seconds + GRACE_SECONDS;
-        self.store
-            .consume_nonce(
-                &signed.client_id,
-                &signed.nonce,
-                &signed.request_id,
-                expires_at,
-                signed.now,
-            )
-            .await
+    fn window(&self) -> i64 {
+        self.config.replay_window_seconds
     }
 
     /// Makes a refusal final before it is answered (see the module docs).
@@ -177,11 +168,9 @@ impl Guard {
             refusal: StoredRefusal::of(&refusal),
             expires_at: created + self.config.replay_window_seconds + GRACE_SECONDS,
         };
-        op.budget
-            .allows(self.config.dynamodb_timeouts.operation, "fence")?;
+        let store = self.bounded(&op.budget, "fence")?;
         let now = self.clock.now();
-        match self
-            .store
+        match store
             .write_fence(&op.principal, &op.key, &fence, now)
             .await?
         {
@@ -209,6 +198,21 @@ impl Guard {
         );
         Err(GuardError::Unavailable)
     }
+}
+
+/// Consumes the signed request's nonce through `store`.
+async fn consume_nonce(store: &Store, signed: &Signed, window: i64) -> Result<(), GuardError> {
+    // Past this moment the request fails freshness, so the record may go.
+    let expires_at = signed.created + window + GRACE_SECONDS;
+    store
+        .consume_nonce(
+            &signed.client_id,
+            &signed.nonce,
+            &signed.request_id,
+            expires_at,
+            signed.now,
+        )
+        .await
 }
 
 /// A signed attempt's `created`.

@@ -60,6 +60,8 @@ impl Store {
             .table_name(&self.tables.idempotency)
             .key(&self.tables.partition_key, self.key_pk(principal, key))
             .consistent_read(true)
+            .customize()
+            .config_override(self.bounded())
             .send()
             .await
             .map_err(|e| sdk_failure("get_idempotency_record", e))?;
@@ -101,6 +103,8 @@ impl Store {
             .set_expression_attribute_names(put.expression_attribute_names)
             .set_expression_attribute_values(put.expression_attribute_values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .customize()
+            .config_override(self.bounded())
             .send()
             .await;
         self.held_or_written(result, now, "put_answer")
@@ -180,6 +184,8 @@ impl Store {
             .set_expression_attribute_names(Some(self.free_names()))
             .set_expression_attribute_values(Some(free_values(fence.created, now)))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .customize()
+            .config_override(self.bounded())
             .send()
             .await;
         self.held_or_written(result, now, "write_fence")

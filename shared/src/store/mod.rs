@@ -29,6 +29,9 @@ use crate::config::{DynamoDbTimeouts, Tables};
 pub struct Store {
     client: Client,
     tables: Tables,
+    /// Timeouts that override the client's for the guard's calls: what is left of a request's
+    /// time budget.
+    limits: Option<DynamoDbTimeouts>,
 }
 
 impl Store {
@@ -50,7 +53,28 @@ impl Store {
     /// # }
     /// ```
     pub fn new(client: Client, tables: Tables) -> Self {
-        Self { client, tables }
+        Self {
+            client,
+            tables,
+            limits: None,
+        }
+    }
+
+    /// The same store, its calls bounded by `limits` (a request's remaining budget).
+    pub(crate) fn within(&self, limits: DynamoDbTimeouts) -> Self {
+        Self {
+            limits: Some(limits),
+            ..self.clone()
+        }
+    }
+
+    /// The SDK config override that bounds a call by the store's limits, if it has any.
+    fn bounded(&self) -> aws_sdk_dynamodb::config::Builder {
+        let mut config = aws_sdk_dynamodb::config::Builder::default();
+        if let Some(t) = self.limits {
+            config = config.timeout_config(timeouts(t));
+        }
+        config
     }
 
     /// Builds the SDK client the standard way (credentials, region, and
@@ -109,18 +133,20 @@ pub async fn sdk_client_with(
     };
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(t) = timeouts {
-        loader = loader.timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(t.connect)
-                .operation_attempt_timeout(t.attempt)
-                .operation_timeout(t.operation)
-                .build(),
-        );
+        loader = loader.timeout_config(self::timeouts(t));
     }
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
     Client::new(&loader.load().await)
+}
+
+fn timeouts(t: DynamoDbTimeouts) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(t.connect)
+        .operation_attempt_timeout(t.attempt)
+        .operation_timeout(t.operation)
+        .build()
 }
 
 /// Whether the endpoint the SDK will use for DynamoDB is `http://`: `endpoint_url`, else

@@ -34,6 +34,8 @@ impl Store {
             .expression_attribute_names("#expires_at", &t.expires_at)
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .customize()
+            .config_override(self.bounded())
             .send()
             .await;
         match result {

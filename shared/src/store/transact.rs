@@ -116,6 +116,8 @@ impl Store {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .customize()
+            .config_override(self.bounded())
             .send()
             .await
         {
