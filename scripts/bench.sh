@@ -30,15 +30,8 @@ cargo bench -p replaysafe-bench --bench micro --no-run
 log "criterion micro-benchmarks"
 cargo bench -q -p replaysafe-bench --bench micro
 
-port="$(free_port)"
-pidfile="$LOCAL_DIR/bench-dynamodb-$port.pid"
-trap 'dynamodb_stop "$pidfile"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/bench-dynamodb.log" tied
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
-export DYNAMODB_PID="$(cat "$pidfile")"
-aws_dummy_env
+dynamodb_session bench-dynamodb "$(free_port)"
+export DYNAMODB_PID="$DYNAMODB_SESSION_PID"   # the bench reports the JVM's CPU time
 
 py() { "$VENV_DIR/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))"; }
 BENCH_ABOUT="$(cat <<INFO

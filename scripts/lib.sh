@@ -18,6 +18,28 @@ if command -v setpriv >/dev/null; then TIED=(setpriv --pdeathsig TERM); fi
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# on_exit COMMAND [ARGS...]: run COMMAND (its arguments as given now) when the script exits, however
+# it exits: at its end, on an error, on Ctrl-C or SIGTERM (which leave with 130 and 143 through the
+# EXIT trap). Commands run last registered first, each to its end whatever the others did, and a
+# second Ctrl-C or SIGTERM cannot cut them short (they are bounded by timeouts). The first call
+# installs the traps; a script using on_exit sets no EXIT, INT or TERM trap of its own.
+if ! declare -p ON_EXIT >/dev/null 2>&1; then ON_EXIT=(); fi
+on_exit() {
+  if ((${#ON_EXIT[@]} == 0)); then
+    trap run_on_exit EXIT
+    trap 'trap "" INT TERM; exit 130' INT
+    trap 'trap "" INT TERM; exit 143' TERM
+  fi
+  ON_EXIT+=("$(printf '%q ' "$@")")
+}
+run_on_exit() {
+  local status=$? i
+  trap '' INT TERM
+  for ((i = ${#ON_EXIT[@]} - 1; i >= 0; i--)); do eval "${ON_EXIT[i]}" || true; done
+  ON_EXIT=()
+  exit "$status"
+}
+
 # Dummy credentials and region: the AWS SDK refuses to sign requests without them, and DynamoDB
 # Local accepts any. Never overwrite real values the caller has set.
 aws_dummy_env() {
@@ -115,18 +137,18 @@ dynamodb_stop() {
   rm -f "$pidfile"
 }
 
-# dynamodb_session NAME: a fresh in-memory DynamoDB Local for the calling script's run, stopped on
-# any exit (Ctrl-C included); exports AWS_ENDPOINT_URL_DYNAMODB and the dummy credentials.
+# dynamodb_session NAME PORT: a fresh in-memory DynamoDB Local on PORT for this script's run, tied to
+# it and stopped on any exit (see on_exit). Pid file .local/NAME-PORT.pid, log .local/NAME.log:
+# each script its own NAME (test-dynamodb, db-dynamodb, ...), so it never reuses or stops another
+# script's instance; make run's `dynamodb` shares dynamodb-local.sh's pid file on purpose. Exports
+# AWS_ENDPOINT_URL_DYNAMODB and the dummy credentials; sets DYNAMODB_SESSION_PID (the JVM).
 dynamodb_session() {
-  local name="$1" port
+  local pidfile="$LOCAL_DIR/$1-$2.pid"
   "$ROOT/scripts/bootstrap.sh" dynamodb
-  port="${DYNAMODB_TEST_PORT:-$(free_port)}"
-  DYNAMODB_SESSION_PIDFILE="$LOCAL_DIR/$name-dynamodb-$port.pid"
-  trap 'trap "" INT TERM; dynamodb_stop "$DYNAMODB_SESSION_PIDFILE"' EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  dynamodb_start "$port" "$DYNAMODB_SESSION_PIDFILE" "$LOCAL_DIR/$name-dynamodb.log" tied
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+  on_exit dynamodb_stop "$pidfile"   # before the start: an interrupt during it still stops it
+  dynamodb_start "$2" "$pidfile" "$LOCAL_DIR/$1.log" tied
+  DYNAMODB_SESSION_PID="$(cat "$pidfile")"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
   aws_dummy_env
 }
 

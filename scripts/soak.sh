@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-dynamodb_session soak
+dynamodb_session soak-dynamodb "${DYNAMODB_TEST_PORT:-$(free_port)}"
 
 out="$ROOT/target/reliability"
 mkdir -p "$out"
