@@ -10,15 +10,7 @@ cd "$ROOT"
 "$ROOT/scripts/bootstrap.sh" dynamodb
 
 # The peer's pinned Python dependencies, in the project venv.
-want="$(grep -v '^#' bench/peer/requirements.txt | sort | tr '\n' ' ')"
-have=""
-[[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -m pip freeze 2>/dev/null |
-  tr '_' '-' | grep -E '^(aws-lambda-powertools|boto3)==' | sort | tr '\n' ' ' || true)"
-if [[ "$have" != "$want" ]]; then
-  [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
-  log "installing the peer's dependencies (pip): $want"
-  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r bench/peer/requirements.txt >&2
-fi
+venv_install bench/peer/requirements.txt
 
 # The `bench` profile: optimised, without the minutes of LTO a release build takes. The
 # functions' binaries land in target/release (cargo's folder for that profile).

@@ -66,6 +66,37 @@ wait_port() {
   done
 }
 
+# venv_install PINS_OR_REQUIREMENTS...: the project venv (.venv, created when missing) holds these
+# Python packages at these versions: NAME==VERSION arguments, or requirements files of such lines
+# (comments and blank lines allowed). pip runs, and says what it installs, only when one is missing
+# or at another version; it gets every pin at once, so they resolve together.
+venv_install() {
+  local arg pins=() stale
+  for arg; do
+    if [[ "$arg" == *==* ]]; then pins+=("$arg"); continue; fi
+    [[ -f "$arg" ]] || die "venv_install: $arg is neither NAME==VERSION nor a file"
+    mapfile -t -O "${#pins[@]}" pins < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$arg")
+  done
+  for arg in "${pins[@]}"; do
+    [[ "$arg" =~ ^[A-Za-z0-9._-]+==[^=]+$ ]] || die "venv_install: '$arg' is not NAME==VERSION"
+  done
+  # The pins the venv does not hold at their version (all of them when there is no venv yet).
+  stale="$("$VENV_DIR/bin/python" -c '
+import importlib.metadata as m, sys
+for pin in sys.argv[1:]:
+    name, _, want = pin.partition("==")
+    try: have = m.version(name)
+    except m.PackageNotFoundError: have = None
+    if have != want: print(pin)' "${pins[@]}" 2>/dev/null)" || stale="${pins[*]}"
+  [[ -z "$stale" ]] && return 0
+  if [[ ! -x "$VENV_DIR/bin/python" ]]; then
+    log "creating venv ${VENV_DIR#"$ROOT"/}"
+    python3 -m venv "$VENV_DIR"
+  fi
+  log "installing ${stale//$'\n'/ } (pip) into ${VENV_DIR#"$ROOT"/}"
+  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "${pins[@]}" >&2
+}
+
 # java_ok: a working java, version 17 or newer (what DynamoDB Local 3.x needs).
 java_ok() {
   local v
