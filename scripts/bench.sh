@@ -4,6 +4,7 @@
 # concurrency and criterion micro-benchmarks. Writes bench/RESULTS.md and bench/latency.svg.
 # DynamoDB Local is stopped on any exit. Knobs: see bench/src/main.rs (BENCH_*).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

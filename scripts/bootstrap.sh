@@ -6,6 +6,7 @@
 #   sam:    aws-sam-cli, cfn-lint, openapi-spec-validator (the deploy checks of `make test`)
 #   all:    dynamodb + lambda (what `make run` needs); sam is installed on demand
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 JAVA_APT_PACKAGE="openjdk-17-jre-headless"

@@ -4,6 +4,7 @@
 # `make run`), then waits; Ctrl-C (or SIGTERM) stops the JVM. Port: DYNAMODB_PORT (default 8000,
 # or a free port when 8000 is taken and DYNAMODB_PORT is unset).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

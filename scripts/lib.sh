@@ -178,6 +178,7 @@ dynamodb_session() {
   "$ROOT/scripts/bootstrap.sh" dynamodb
   on_exit dynamodb_stop "$pidfile"   # before the start: an interrupt during it still stops it
   dynamodb_start "$2" "$pidfile" "$LOCAL_DIR/$1.log" tied
+  # shellcheck disable=SC2034  # read by the scripts
   DYNAMODB_SESSION_PID="$(cat "$pidfile")"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
   aws_dummy_env

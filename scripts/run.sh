@@ -7,6 +7,7 @@
 # key) and keeps it. Ctrl-C / SIGTERM stop the gateway, cargo-lambda, its functions, and the
 # DynamoDB Local we started.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

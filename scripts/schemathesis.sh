@@ -7,6 +7,7 @@
 # Usage: scripts/schemathesis.sh [MAX_EXAMPLES]   (default 20; make soak uses more)
 # Needs AWS_ENDPOINT_URL_DYNAMODB (a DynamoDB Local; scripts/test.sh and scripts/soak.sh set it).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
