@@ -5,21 +5,14 @@
 # criterion micro-benchmarks. Writes bench/RESULTS.md and bench/latency.svg.
 # DynamoDB Local is stopped on any exit. Knobs: see bench/src/main.rs (BENCH_*).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/bootstrap.sh" dynamodb
 
 # The peer's pinned Python dependencies, in the project venv.
-want="$(grep -v '^#' bench/peer/requirements.txt | sort | tr '\n' ' ')"
-have=""
-[[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -m pip freeze 2>/dev/null |
-  tr '_' '-' | grep -E '^(aws-lambda-powertools|boto3)==' | sort | tr '\n' ' ' || true)"
-if [[ "$have" != "$want" ]]; then
-  [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
-  log "installing the peer's dependencies (pip): $want"
-  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r bench/peer/requirements.txt >&2
-fi
+venv_install bench/peer/requirements.txt
 
 # The `bench` profile: optimised, without the minutes of LTO a release build takes. The
 # functions' binaries land in target/release (cargo's folder for that profile).
@@ -31,15 +24,8 @@ cargo bench -p replaysafe-bench --bench micro --no-run
 log "criterion micro-benchmarks"
 cargo bench -q -p replaysafe-bench --bench micro
 
-port="$(free_port)"
-pidfile="$LOCAL_DIR/bench-dynamodb-$port.pid"
-trap 'dynamodb_stop "$pidfile"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/bench-dynamodb.log" tied
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
-export DYNAMODB_PID="$(cat "$pidfile")"
-aws_dummy_env
+dynamodb_session bench-dynamodb "$(free_port)"
+export DYNAMODB_PID="$DYNAMODB_SESSION_PID"   # the bench reports the JVM's CPU time
 
 py() { "$VENV_DIR/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))"; }
 BENCH_ABOUT="$(cat <<INFO

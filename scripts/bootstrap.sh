@@ -6,6 +6,7 @@
 #   sam:    aws-sam-cli, cfn-lint, openapi-spec-validator (the deploy checks of `make test`)
 #   all:    dynamodb + lambda (what `make run` needs); sam is installed on demand
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 JAVA_APT_PACKAGE="openjdk-17-jre-headless"
@@ -51,17 +52,7 @@ install_dynamodb() {
 }
 
 install_lambda() {
-  local want="$CARGO_LAMBDA_VERSION $ZIGLANG_VERSION" have=""
-  [[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -c '
-import importlib.metadata as m
-try: print(m.version("cargo-lambda"), m.version("ziglang"))
-except m.PackageNotFoundError: pass' 2>/dev/null || true)"
-  if [[ "$have" != "$want" ]]; then
-    [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
-    log "installing cargo-lambda==$CARGO_LAMBDA_VERSION ziglang==$ZIGLANG_VERSION (pip) into ${VENV_DIR#"$ROOT"/}"
-    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check \
-      "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION" >&2
-  fi
+  venv_install "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
   cargo lambda --version >/dev/null 2>&1 || die "'cargo lambda --version' fails after install"
 }
 
@@ -76,18 +67,8 @@ install_arm64_target() {
 }
 
 install_sam() {
-  local want="$AWS_SAM_CLI_VERSION $CFN_LINT_VERSION $OPENAPI_SPEC_VALIDATOR_VERSION" have=""
-  [[ -x "$VENV_DIR/bin/python" ]] && have="$("$VENV_DIR/bin/python" -c '
-import importlib.metadata as m
-try: print(m.version("aws-sam-cli"), m.version("cfn-lint"), m.version("openapi-spec-validator"))
-except m.PackageNotFoundError: pass' 2>/dev/null || true)"
-  if [[ "$have" != "$want" ]]; then
-    [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
-    log "installing aws-sam-cli==$AWS_SAM_CLI_VERSION cfn-lint==$CFN_LINT_VERSION openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION (pip) into ${VENV_DIR#"$ROOT"/}"
-    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check \
-      "aws-sam-cli==$AWS_SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
-      "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" >&2
-  fi
+  venv_install "aws-sam-cli==$AWS_SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
   "$VENV_DIR/bin/sam" --version >/dev/null 2>&1 || die "'sam --version' fails after install"
 }
 

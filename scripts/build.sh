@@ -5,6 +5,7 @@
 # it builds x86_64 instead and says so: deploy that with `--parameter-overrides Architecture=x86_64`.
 # ARCH=arm64|x86_64 forces one.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -4,6 +4,7 @@
 # run) and the OpenAPI document. The consistency tests between them and the code run with
 # `cargo test` (tests/tests/deploy.rs).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -4,27 +4,17 @@
 # `make run`), then waits; Ctrl-C (or SIGTERM) stops the JVM. Port: DYNAMODB_PORT (default 8000,
 # or a free port when 8000 is taken and DYNAMODB_PORT is unset).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-
-"$ROOT/scripts/bootstrap.sh" dynamodb
 
 port="${DYNAMODB_PORT:-8000}"
 if [[ -z "${DYNAMODB_PORT:-}" ]] && port_open "$port"; then
   port="$(free_port)"
   log "port 8000 is in use: using $port (set DYNAMODB_PORT to choose)"
 fi
-# Its own pid file name: never reuse (or stop) an instance of dynamodb-local.sh or make run.
-pidfile="$LOCAL_DIR/db-dynamodb-$port.pid"
-cleanup() {
-  trap '' INT TERM   # a second Ctrl-C must not cut the cleanup short
-  log "stopping DynamoDB Local"
-  dynamodb_stop "$pidfile"
-}
-trap cleanup EXIT
-trap 'exit 130' INT    # leave through the EXIT trap, so no JVM is left behind
-trap 'exit 143' TERM
-dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/db-dynamodb-$port.log" tied
+dynamodb_session db-dynamodb "$port"
+on_exit log "stopping DynamoDB Local"   # said before the session stops it (last in, first out)
 
 # Fixed dummy credentials, never the caller's: DynamoDB Local accepts any, and real ones have no
 # business on a terminal.
@@ -41,4 +31,4 @@ cat >&2 <<HINT
   stop              Ctrl-C
 
 HINT
-wait "$(cat "$pidfile")"
+wait "$DYNAMODB_SESSION_PID"

@@ -3,6 +3,7 @@
 # Usage: scripts/dynamodb-local.sh start|stop|status|stop-all    (port: DYNAMODB_PORT, default 8000)
 # `start` prints the endpoint URL on stdout, so: export AWS_ENDPOINT_URL_DYNAMODB=$(scripts/dynamodb-local.sh start)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PORT="${DYNAMODB_PORT:-8000}"

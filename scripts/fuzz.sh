@@ -8,6 +8,7 @@
 # a crash is written to target/fuzz-artifacts/<target>/ and fails the run (and the next ones,
 # until it passes).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -18,6 +18,28 @@ if command -v setpriv >/dev/null; then TIED=(setpriv --pdeathsig TERM); fi
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# on_exit COMMAND [ARGS...]: run COMMAND (its arguments as given now) when the script exits, however
+# it exits: at its end, on an error, on Ctrl-C or SIGTERM (which leave with 130 and 143 through the
+# EXIT trap). Commands run last registered first, each to its end whatever the others did, and a
+# second Ctrl-C or SIGTERM cannot cut them short (they are bounded by timeouts). The first call
+# installs the traps; a script using on_exit sets no EXIT, INT or TERM trap of its own.
+if ! declare -p ON_EXIT >/dev/null 2>&1; then ON_EXIT=(); fi
+on_exit() {
+  if ((${#ON_EXIT[@]} == 0)); then
+    trap run_on_exit EXIT
+    trap 'trap "" INT TERM; exit 130' INT
+    trap 'trap "" INT TERM; exit 143' TERM
+  fi
+  ON_EXIT+=("$(printf '%q ' "$@")")
+}
+run_on_exit() {
+  local status=$? i
+  trap '' INT TERM
+  for ((i = ${#ON_EXIT[@]} - 1; i >= 0; i--)); do eval "${ON_EXIT[i]}" || true; done
+  ON_EXIT=()
+  exit "$status"
+}
+
 # Dummy credentials and region: the AWS SDK refuses to sign requests without them, and DynamoDB
 # Local accepts any. Never overwrite real values the caller has set.
 aws_dummy_env() {
@@ -42,6 +64,37 @@ wait_port() {
     if ((SECONDS >= deadline)); then return 1; fi
     sleep 0.2
   done
+}
+
+# venv_install PINS_OR_REQUIREMENTS...: the project venv (.venv, created when missing) holds these
+# Python packages at these versions: NAME==VERSION arguments, or requirements files of such lines
+# (comments and blank lines allowed). pip runs, and says what it installs, only when one is missing
+# or at another version; it gets every pin at once, so they resolve together.
+venv_install() {
+  local arg pins=() stale
+  for arg; do
+    if [[ "$arg" == *==* ]]; then pins+=("$arg"); continue; fi
+    [[ -f "$arg" ]] || die "venv_install: $arg is neither NAME==VERSION nor a file"
+    mapfile -t -O "${#pins[@]}" pins < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$arg")
+  done
+  for arg in "${pins[@]}"; do
+    [[ "$arg" =~ ^[A-Za-z0-9._-]+==[^=]+$ ]] || die "venv_install: '$arg' is not NAME==VERSION"
+  done
+  # The pins the venv does not hold at their version (all of them when there is no venv yet).
+  stale="$("$VENV_DIR/bin/python" -c '
+import importlib.metadata as m, sys
+for pin in sys.argv[1:]:
+    name, _, want = pin.partition("==")
+    try: have = m.version(name)
+    except m.PackageNotFoundError: have = None
+    if have != want: print(pin)' "${pins[@]}" 2>/dev/null)" || stale="${pins[*]}"
+  [[ -z "$stale" ]] && return 0
+  if [[ ! -x "$VENV_DIR/bin/python" ]]; then
+    log "creating venv ${VENV_DIR#"$ROOT"/}"
+    python3 -m venv "$VENV_DIR"
+  fi
+  log "installing ${stale//$'\n'/ } (pip) into ${VENV_DIR#"$ROOT"/}"
+  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "${pins[@]}" >&2
 }
 
 # java_ok: a working java, version 17 or newer (what DynamoDB Local 3.x needs).
@@ -115,18 +168,19 @@ dynamodb_stop() {
   rm -f "$pidfile"
 }
 
-# dynamodb_session NAME: a fresh in-memory DynamoDB Local for the calling script's run, stopped on
-# any exit (Ctrl-C included); exports AWS_ENDPOINT_URL_DYNAMODB and the dummy credentials.
+# dynamodb_session NAME PORT: a fresh in-memory DynamoDB Local on PORT for this script's run, tied to
+# it and stopped on any exit (see on_exit). Pid file .local/NAME-PORT.pid, log .local/NAME.log:
+# each script its own NAME (test-dynamodb, db-dynamodb, ...), so it never reuses or stops another
+# script's instance; make run's `dynamodb` shares dynamodb-local.sh's pid file on purpose. Exports
+# AWS_ENDPOINT_URL_DYNAMODB and the dummy credentials; sets DYNAMODB_SESSION_PID (the JVM).
 dynamodb_session() {
-  local name="$1" port
+  local pidfile="$LOCAL_DIR/$1-$2.pid"
   "$ROOT/scripts/bootstrap.sh" dynamodb
-  port="${DYNAMODB_TEST_PORT:-$(free_port)}"
-  DYNAMODB_SESSION_PIDFILE="$LOCAL_DIR/$name-dynamodb-$port.pid"
-  trap 'trap "" INT TERM; dynamodb_stop "$DYNAMODB_SESSION_PIDFILE"' EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  dynamodb_start "$port" "$DYNAMODB_SESSION_PIDFILE" "$LOCAL_DIR/$name-dynamodb.log" tied
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+  on_exit dynamodb_stop "$pidfile"   # before the start: an interrupt during it still stops it
+  dynamodb_start "$2" "$pidfile" "$LOCAL_DIR/$1.log" tied
+  # shellcheck disable=SC2034  # read by the scripts
+  DYNAMODB_SESSION_PID="$(cat "$pidfile")"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
   aws_dummy_env
 }
 

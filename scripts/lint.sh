@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Formatting and lints, as CI enforces them (`make lint`; also the first steps of `make test`).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

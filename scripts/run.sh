@@ -7,6 +7,7 @@
 # key) and keeps it. Ctrl-C / SIGTERM stop the gateway, cargo-lambda, its functions, and the
 # DynamoDB Local we started.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -21,19 +22,10 @@ PIDFILE="$LOCAL_DIR/dynamodb-$DYNAMODB_PORT.pid"   # same file as dynamodb-local
 CLIENT_FILE="$LOCAL_DIR/demo-client.json"
 CLIENT_DB_FILE="$LOCAL_DIR/demo-client.db"     # which database that client was created in
 own_db=false
-watch_pid=""
-gateway_pid=""
 
-cleanup() {
-  trap '' INT TERM   # a second Ctrl-C must not cut the cleanup short (it is bounded by timeouts)
-  if [[ -n "$gateway_pid" ]]; then stop_pid "$gateway_pid" 5; fi
-  if [[ -n "$watch_pid" ]]; then stop_pid "$watch_pid" 15; fi
-  if $own_db; then dynamodb_stop "$PIDFILE"; fi
-  rm -f "$CLIENT_FILE.tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT    # leave through the EXIT trap
-trap 'exit 143' TERM
+# On exit (Ctrl-C and SIGTERM included), last started first stopped: the gateway, cargo lambda
+# watch and its functions, the DynamoDB Local we started; then this file.
+on_exit rm -f "$CLIENT_FILE.tmp"
 
 "$ROOT/scripts/bootstrap.sh" all
 aws_dummy_env
@@ -57,10 +49,9 @@ elif pid_alive "$PIDFILE"; then
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
   db_id="$AWS_ENDPOINT_URL_DYNAMODB pid $(cat "$PIDFILE")"   # in-memory: a restart loses the client
 else
-  own_db=true   # set before starting, so an interrupt during the start still stops it
+  own_db=true
   db_id="ours, in-memory"
-  dynamodb_start "$DYNAMODB_PORT" "$PIDFILE" "$LOCAL_DIR/dynamodb-$DYNAMODB_PORT.log" tied
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+  dynamodb_session dynamodb "$DYNAMODB_PORT"   # in $PIDFILE
 fi
 
 log "creating tables (existing ones are kept)"
@@ -88,6 +79,7 @@ watch_port="${LAMBDA_PORT:-$(free_port)}"
 log "starting cargo lambda watch on 127.0.0.1:$watch_port (internal)"
 "${TIED[@]}" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$watch_port" &
 watch_pid=$!
+on_exit stop_pid "$watch_pid" 15
 wait_port "$watch_port" 120 "$watch_pid" || die "cargo lambda watch did not listen on port $watch_port"
 
 log "starting the local gateway on 127.0.0.1:$API_PORT ($AUTH_MODE mode)"
@@ -95,6 +87,7 @@ log "starting the local gateway on 127.0.0.1:$API_PORT ($AUTH_MODE mode)"
   --lambda-url "http://127.0.0.1:$watch_port" --manifest "$ROOT/Cargo.toml" \
   --auth-mode "$AUTH_MODE" --jwt-dev "$JWT_DEV_FILE" &
 gateway_pid=$!
+on_exit stop_pid "$gateway_pid" 5
 wait_port "$API_PORT" 30 "$gateway_pid" || die "the local gateway did not listen on port $API_PORT"
 
 if [[ "$AUTH_MODE" == jwt ]]; then
@@ -115,5 +108,5 @@ cat >&2 <<BANNER
   stop              Ctrl-C
 
 BANNER
-# Either one stopping ends the run (the EXIT trap stops the other).
+# Either one stopping ends the run (on_exit stops the other).
 wait -n "$watch_pid" "$gateway_pid"

@@ -7,6 +7,7 @@
 # Usage: scripts/schemathesis.sh [MAX_EXAMPLES]   (default 20; make soak uses more)
 # Needs AWS_ENDPOINT_URL_DYNAMODB (a DynamoDB Local; scripts/test.sh and scripts/soak.sh set it).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -14,20 +15,12 @@ max_examples="${1:-20}"
 : "${AWS_ENDPOINT_URL_DYNAMODB:?set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB Local}"
 aws_dummy_env
 
-requirements="$ROOT/tests/schemathesis/requirements.txt"
-want="$(sed -n 's/^schemathesis==//p' "$requirements")"
-have="$("$VENV_DIR/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null || true)"
-if [[ "$have" != "$want" ]]; then
-  [[ -x "$VENV_DIR/bin/python" ]] || { log "creating venv ${VENV_DIR#"$ROOT"/}"; python3 -m venv "$VENV_DIR"; }
-  log "installing schemathesis==$want (pip) into ${VENV_DIR#"$ROOT"/}"
-  "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" >&2
-fi
+venv_install "$ROOT/tests/schemathesis/requirements.txt"
 
 cargo build -q -p replaysafe-tests --bin api-under-test
 # The server prints its URL and client on one line and serves until its stdin closes.
 coproc API { exec "$ROOT/target/debug/api-under-test" 2>"$LOCAL_DIR/api-under-test.log"; }
-api_pid="$API_PID"
-trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
+on_exit stop_pid "$API_PID" 5   # API_PID: set by coproc
 read -r -t 60 line <&"${API[0]}" || die "api-under-test did not start (see .local/api-under-test.log)"
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$line" "$1"; }
 url="$(field url)"

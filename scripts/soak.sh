@@ -6,10 +6,11 @@
 # env: SOAK_TRANSFERS (5000), SOAK_WORKERS (16), SOAK_FAULT_RATE (0.05), SOAK_HELD_RATE (0.03),
 #      SOAK_PROPTEST_CASES (10000), SOAK_SCHEMATHESIS_EXAMPLES (300), BANK_SEED (11)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-dynamodb_session soak
+dynamodb_session soak-dynamodb "${DYNAMODB_TEST_PORT:-$(free_port)}"
 
 out="$ROOT/target/reliability"
 mkdir -p "$out"

@@ -8,6 +8,7 @@
 # checks. It runs against the DynamoDB Local of `make db` when AWS_ENDPOINT_URL_DYNAMODB names
 # one on this machine, else against a fresh one of its own as above.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -18,24 +19,12 @@ if (($# > 0)) && [[ "${AWS_ENDPOINT_URL_DYNAMODB:-}" =~ ^http://(127\.0\.0\.1|lo
   exec cargo test "$@"
 fi
 
+# The tools first, so a missing one fails before the minutes of clippy.
 "$ROOT/scripts/bootstrap.sh" dynamodb
 "$ROOT/scripts/bootstrap.sh" lambda
 if (($# == 0)); then "$ROOT/scripts/lint.sh"; fi
 
-port="${DYNAMODB_TEST_PORT:-$(free_port)}"
-# Own pid file name: never reuse (or stop) a dev instance started by dynamodb-local.sh.
-pidfile="$LOCAL_DIR/test-dynamodb-$port.pid"
-cleanup() {
-  trap '' INT TERM   # a second Ctrl-C must not cut the cleanup short
-  dynamodb_stop "$pidfile"
-}
-trap cleanup EXIT
-trap 'exit 130' INT    # leave through the EXIT trap, so no JVM is left behind
-trap 'exit 143' TERM
-dynamodb_start "$port" "$pidfile" "$LOCAL_DIR/test-dynamodb.log" tied
-
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
-aws_dummy_env
+dynamodb_session test-dynamodb "${DYNAMODB_TEST_PORT:-$(free_port)}"
 
 if (($# > 0)); then
   log "cargo test $* (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"
@@ -53,7 +42,7 @@ cargo test --workspace
 # Contract fuzzing of the running API: bounded here, more in `make soak`.
 "$ROOT/scripts/schemathesis.sh" "${SCHEMATHESIS_EXAMPLES:-20}"
 
-# ---- Later checks go here (e.g. `sam validate --lint`), before the EXIT trap stops DynamoDB. ----
+# ---- Later checks go here (e.g. `sam validate --lint`), before the exit stops DynamoDB. ----
 
 # The SAM template and the OpenAPI document (the consistency tests ran with cargo test above).
 "$ROOT/scripts/check-deploy.sh"

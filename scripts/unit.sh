@@ -4,6 +4,7 @@
 # against a stub HTTP server, the CLI's jwt-mode tests (cli/tests/jwt_mode.rs). Not the suites
 # run against DynamoDB Local (`make test` runs those).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
