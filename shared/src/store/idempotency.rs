@@ -94,20 +94,7 @@ impl Store {
         now: i64,
     ) -> Result<KeyWrite, GuardError> {
         let put = self.record_put(principal, key, record, None, now)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(put.table_name)
-            .set_item(Some(put.item))
-            .condition_expression(FREE)
-            .set_expression_attribute_names(put.expression_attribute_names)
-            .set_expression_attribute_values(put.expression_attribute_values)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .customize()
-            .config_override(self.bounded())
-            .send()
-            .await;
-        self.held_or_written(result, now, "put_answer")
+        self.put_if_free(put, now, "put_answer").await
     }
 
     fn record_put(
@@ -175,20 +162,39 @@ impl Store {
             ("refusal_detail".to_owned(), s(&fence.refusal.detail)),
             (tables.expires_at.clone(), n(fence.expires_at)),
         ]);
-        let result = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.tables.idempotency)
             .set_item(Some(item))
             .condition_expression(FREE_FOR_ATTEMPT)
             .set_expression_attribute_names(Some(self.free_names()))
             .set_expression_attribute_values(Some(free_values(fence.created, now)))
+            .build()
+            .expect("table, item and condition are set");
+        self.put_if_free(put, now, "write_fence").await
+    }
+
+    /// `put` on its own (its condition: the key is free for it), and what held the key when
+    /// the condition failed.
+    async fn put_if_free(
+        &self,
+        put: Put,
+        now: i64,
+        operation: &'static str,
+    ) -> Result<KeyWrite, GuardError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .customize()
             .config_override(self.bounded())
             .send()
             .await;
-        self.held_or_written(result, now, "write_fence")
+        self.held_or_written(result, now, operation)
     }
 
     /// A conditional put's outcome: written, or what held the key.
