@@ -441,12 +441,7 @@ pub fn markdown(run: &Run) -> String {
         let mut cells = vec![path.name().to_owned()];
         for other in [Subject::PeerNonce, Subject::Peer, Subject::Floor] {
             let (whole, lo, hi) = ratio(run, other, path);
-            if whole.is_finite() {
-                cells.push(format!("{whole:.2}x"));
-                cells.push(format!("{lo:.2}-{hi:.2}"));
-            } else {
-                cells.extend(["-".to_owned(), "-".to_owned()]);
-            }
+            cells.extend(ratio_cells(whole, lo, hi));
         }
         row(&mut out, &cells);
     }
@@ -459,12 +454,7 @@ pub fn markdown(run: &Run) -> String {
         let mut cells = vec![path.name().to_owned()];
         for other in [Subject::OneTransaction, Subject::Peer, Subject::Ours] {
             let (whole, lo, hi) = ratio_of(run, Subject::Authorized, other, path);
-            if whole.is_finite() {
-                cells.push(format!("{whole:.2}x"));
-                cells.push(format!("{lo:.2}-{hi:.2}"));
-            } else {
-                cells.extend(["-".to_owned(), "-".to_owned()]);
-            }
+            cells.extend(ratio_cells(whole, lo, hi));
         }
         row(&mut out, &cells);
     }
@@ -722,4 +712,13 @@ pub fn brief(paths: &PathResults) -> String {
         }
     }
     out
+}
+
+/// A ratio and its range over the rounds as two cells; `-` for a ratio there is none of.
+fn ratio_cells(whole: f64, lo: f64, hi: f64) -> [String; 2] {
+    if whole.is_finite() {
+        [format!("{whole:.2}x"), format!("{lo:.2}-{hi:.2}")]
+    } else {
+        ["-".to_owned(), "-".to_owned()]
+    }
 }

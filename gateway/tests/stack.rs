@@ -654,24 +654,13 @@ fn jwt_mode_authorizes_before_any_function_runs() {
                 ("idempotency-key", key.to_owned()),
             ]
         };
-        let first = send(
-            addr,
-            "POST",
-            "/accounts",
-            &as_refs(&as_alice(&key)),
-            account.as_bytes(),
-        )
-        .await;
+        let post_as_alice = async |path: &str, key: &str, body: &[u8]| {
+            send(addr, "POST", path, &as_refs(&as_alice(key)), body).await
+        };
+        let first = post_as_alice("/accounts", &key, account.as_bytes()).await;
         assert_eq!(first.status, 201, "{first}");
         assert_eq!(first.header("idempotent-replayed"), None);
-        let again = send(
-            addr,
-            "POST",
-            "/accounts",
-            &as_refs(&as_alice(&key)),
-            account.as_bytes(),
-        )
-        .await;
+        let again = post_as_alice("/accounts", &key, account.as_bytes()).await;
         assert_eq!(
             (again.status, again.header("idempotent-replayed")),
             (201, Some("true")),
@@ -701,28 +690,14 @@ fn jwt_mode_authorizes_before_any_function_runs() {
 
         // A refusal is the key's final answer.
         let second = format!(r#"{{"account_id":"acc_jwt_{now}_b","currency":"EUR"}}"#);
-        let opened = send(
-            addr,
-            "POST",
-            "/accounts",
-            &as_refs(&as_alice(&format!("{key}-b2"))),
-            second.as_bytes(),
-        )
-        .await;
+        let opened = post_as_alice("/accounts", &format!("{key}-b2"), second.as_bytes()).await;
         assert_eq!(opened.status, 201, "{opened}");
         let transfer = format!(
             r#"{{"from":"acc_jwt_{now}","to":"acc_jwt_{now}_b","amount":1000,"currency":"EUR"}}"#
         );
         let refused_key = format!("{key}-t");
         for replayed in [None, Some("true")] {
-            let answer = send(
-                addr,
-                "POST",
-                "/transfers",
-                &as_refs(&as_alice(&refused_key)),
-                transfer.as_bytes(),
-            )
-            .await;
+            let answer = post_as_alice("/transfers", &refused_key, transfer.as_bytes()).await;
             assert!(answer.is_problem(409, &["insufficient-funds"]), "{answer}");
             assert_eq!(answer.header("idempotent-replayed"), replayed, "{answer}");
         }

@@ -639,23 +639,26 @@ fn the_template_cannot_deploy_a_retention_too_short_for_its_window() {
     );
 }
 
+/// The value of parameter `name`: the one given in `parameters`, else the template's default.
+fn parameter_value(template: &Value, parameters: &[(&str, &str)], name: &str) -> String {
+    parameters
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| (*v).to_owned())
+        .or_else(|| {
+            template["Parameters"][name]["Default"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("parameter {name} has no value and no default"))
+}
+
 /// The template as CloudFormation reads it for `parameters` (the others at their defaults):
 /// each condition evaluated (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`, `Ref`
 /// to a parameter), every `Fn::If` replaced by its branch, and `!Ref AWS::NoValue` dropped. Refs
 /// in values other than conditions stay as they are.
 fn resolved(template: &Value, parameters: &[(&str, &str)]) -> Value {
-    let value_of = |name: &str| -> String {
-        parameters
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| (*v).to_owned())
-            .or_else(|| {
-                template["Parameters"][name]["Default"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| panic!("parameter {name} has no value and no default"))
-    };
+    let value_of = |name: &str| parameter_value(template, parameters, name);
     let conditions: BTreeMap<String, bool> = template["Conditions"]
         .as_object()
         .map(|all| {
@@ -731,18 +734,7 @@ fn resolve_ifs(v: &mut Value, conditions: &BTreeMap<String, bool>) {
 /// Whether the template's rules let a stack with `parameters` be created: every rule whose
 /// `RuleCondition` holds has all its assertions true.
 fn rules_accept(template: &Value, parameters: &[(&str, &str)]) -> bool {
-    let value_of = |name: &str| -> String {
-        parameters
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| (*v).to_owned())
-            .or_else(|| {
-                template["Parameters"][name]["Default"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .expect("a value")
-    };
+    let value_of = |name: &str| parameter_value(template, parameters, name);
     template["Rules"]
         .as_object()
         .into_iter()
