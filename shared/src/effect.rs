@@ -11,6 +11,10 @@ use crate::store::{Item, Write};
 /// The most items one `TransactWriteItems` takes; the key's record is one of them.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
+/// The most bytes of items one `TransactWriteItems` takes (4 MB), less room for the key's
+/// item (at most 400 KB).
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024 - 400 * 1024;
+
 /// The effect of one operation: its writes and its answer. Built by the endpoint, committed by
 /// the guard (see [`Guard::post`](crate::Guard::post)).
 ///
@@ -103,16 +107,31 @@ impl<E> Effect<E> {
 
     /// Refuses, before any call, what one transaction cannot hold.
     pub(crate) fn check_size(&self) -> Result<(), GuardError> {
-        // The key's record takes one of the transaction's items.
-        if self.writes.len() + 1 > MAX_TRANSACTION_ITEMS {
-            return Err(GuardError::internal(format!(
-                "an effect of {} writes and the key's record exceeds the {MAX_TRANSACTION_ITEMS} \
-                 items of one TransactWriteItems",
-                self.writes.len()
-            )));
-        }
-        Ok(())
+        check_transaction(self.writes.iter().map(Write::item))
     }
+}
+
+/// Refuses, before any call, writes that with the key's item exceed one `TransactWriteItems`:
+/// [`MAX_TRANSACTION_ITEMS`] items, or [`MAX_TRANSACTION_BYTES`] by the items' sizes as
+/// DynamoDB counts them (an update by its key and values).
+pub(crate) fn check_transaction<'a>(
+    writes: impl ExactSizeIterator<Item = &'a TransactWriteItem>,
+) -> Result<(), GuardError> {
+    let count = writes.len();
+    if count + 1 > MAX_TRANSACTION_ITEMS {
+        return Err(GuardError::internal(format!(
+            "{count} writes and the key's item exceed the {MAX_TRANSACTION_ITEMS} items of one \
+             TransactWriteItems"
+        )));
+    }
+    let bytes: usize = writes.map(crate::store::size::write_bytes).sum();
+    if bytes > MAX_TRANSACTION_BYTES {
+        return Err(GuardError::internal(format!(
+            "writes of {bytes} bytes exceed the {MAX_TRANSACTION_BYTES} bytes of one \
+             TransactWriteItems"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -138,6 +157,29 @@ mod tests {
         }
         assert!(effect.check_size().is_ok());
         let effect = effect.unconditional(check());
+        assert_eq!(effect.check_size(), Err(GuardError::internal("any")));
+    }
+
+    #[test]
+    fn an_effect_over_four_megabytes_is_refused_before_any_call() {
+        let put = |kb: usize| {
+            let p = aws_sdk_dynamodb::types::Put::builder()
+                .table_name("t")
+                .item("pk", crate::store::AttributeValue::S("a".into()))
+                .item(
+                    "blob",
+                    crate::store::AttributeValue::B(vec![0; kb * 1024].into()),
+                )
+                .build()
+                .unwrap();
+            TransactWriteItem::builder().put(p).build()
+        };
+        let mut effect: Effect<GuardError> = Effect::json(201, &"ok");
+        for _ in 0..9 {
+            effect = effect.unconditional(put(390));
+        }
+        assert!(effect.check_size().is_ok(), "3.4 MB fits");
+        let effect = effect.unconditional(put(390));
         assert_eq!(effect.check_size(), Err(GuardError::internal("any")));
     }
 }

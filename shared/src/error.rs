@@ -270,6 +270,20 @@ pub enum GuardError {
     /// 409: another attempt with the key is mid-transaction.
     #[error("a request with this Idempotency-Key is being processed; retry shortly")]
     RequestInProgress,
+    /// 409 `request-in-progress`: another attempt holds the operation's lease for
+    /// `retry_after` more seconds.
+    #[error("a request with this Idempotency-Key is being processed; retry after its lease")]
+    LeaseHeld {
+        /// Seconds until the lease may be taken over.
+        retry_after: u32,
+    },
+    /// 503 `unavailable`: the outside call did not settle (a timeout, a 5xx); what it needs is
+    /// held, and a retry once the lease ends completes the operation.
+    #[error("the operation is pending an outside service; retry after its lease")]
+    Unsettled {
+        /// Seconds until the lease may be taken over.
+        retry_after: u32,
+    },
     /// 422: the key's stored answer is for another request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -315,12 +329,12 @@ impl GuardError {
             Unauthenticated | SignatureMissing | SignatureInvalid(_) | UnknownKey
             | StaleRequest | NonceReused => 401,
             NotFound => 404,
-            RequestInProgress | AttemptSuperseded => 409,
+            RequestInProgress | AttemptSuperseded | LeaseHeld { .. } => 409,
             BodyTooLarge { .. } => 413,
             IdempotencyKeyReused => 422,
             Refused(r) => r.status,
             ResponseTooLarge | Internal(_) => 500,
-            Unavailable => 503,
+            Unavailable | Unsettled { .. } => 503,
         }
     }
 
@@ -339,11 +353,11 @@ impl GuardError {
             DigestMismatch(_) => "digest-mismatch",
             StaleRequest => "stale-request",
             NonceReused => "nonce-reused",
-            RequestInProgress => "request-in-progress",
+            RequestInProgress | LeaseHeld { .. } => "request-in-progress",
             IdempotencyKeyReused => "idempotency-key-reused",
             AttemptSuperseded => "attempt-superseded",
             Refused(r) => &r.code,
-            Unavailable => "unavailable",
+            Unavailable | Unsettled { .. } => "unavailable",
             ResponseTooLarge | Internal(_) => "internal",
         }
     }
@@ -363,11 +377,11 @@ impl GuardError {
             DigestMismatch(_) => "Content-Digest mismatch",
             StaleRequest => "Stale request",
             NonceReused => "Nonce reused",
-            RequestInProgress => "Request in progress",
+            RequestInProgress | LeaseHeld { .. } => "Request in progress",
             IdempotencyKeyReused => "Idempotency-Key reused",
             AttemptSuperseded => "Attempt superseded",
             Refused(r) => &r.title,
-            Unavailable => "Service unavailable",
+            Unavailable | Unsettled { .. } => "Service unavailable",
             ResponseTooLarge | Internal(_) => "Internal error",
         }
     }
@@ -376,6 +390,9 @@ impl GuardError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             GuardError::RequestInProgress | GuardError::Unavailable => Some(1),
+            GuardError::LeaseHeld { retry_after } | GuardError::Unsettled { retry_after } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
     }

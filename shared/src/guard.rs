@@ -24,6 +24,9 @@ mod authorized;
 mod budget;
 mod builder;
 mod commit;
+mod leased;
+#[cfg(feature = "lambda")]
+mod record;
 pub(crate) mod signed;
 
 use std::future::Future;
@@ -42,6 +45,8 @@ use crate::store::Store;
 pub(crate) use budget::Budget;
 pub use builder::GuardBuilder;
 pub(crate) use outcome::Committed;
+#[cfg(feature = "lambda")]
+pub(crate) use record::Settled;
 
 /// Private, so that only the guard makes one; the test kit re-exports it to name what its
 /// `commit` step returns.

@@ -263,6 +263,38 @@ pub struct Fence {
     pub expires_at: i64,
 }
 
+/// An operation whose effect outside DynamoDB is under way: the writes that precede it (a
+/// hold on funds) committed with this lease, and only the holder of `token` may complete or
+/// release it. See [`Guard::post_leased`](crate::Guard::post_leased).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The request that took the operation: a later one under the key must match it.
+    pub fingerprint: Fingerprint,
+    /// The invocation holding the lease.
+    pub request_id: String,
+    /// The fencing token: new on every take-over.
+    pub token: String,
+    /// Unix seconds from which another attempt may take the lease over.
+    pub until: i64,
+    /// What the app held (JSON): the outside call needs it on a take-over.
+    pub held: String,
+    /// Unix seconds from which the item counts as gone.
+    pub expires_at: i64,
+}
+
+impl Lease {
+    /// What a later request with the same key meets while the lease lives: 409 with the
+    /// seconds until it may take over, or 422 for another request.
+    pub fn refusal(&self, fingerprint: &Fingerprint, now: i64) -> GuardError {
+        if &self.fingerprint != fingerprint {
+            return GuardError::IdempotencyKeyReused;
+        }
+        GuardError::LeaseHeld {
+            retry_after: u32::try_from((self.until - now).max(1)).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 /// What the idempotency table holds under one client's key, when something live does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyState {
@@ -270,6 +302,8 @@ pub enum KeyState {
     Answered(IdempotencyRecord),
     /// The operation was refused: attempts signed up to the fence are settled.
     Fenced(Fence),
+    /// The operation's outside effect is under way (or was left so by a crash).
+    Leased(Lease),
 }
 
 #[cfg(test)]

@@ -42,6 +42,34 @@ where
     type Answer = Fut;
 }
 
+/// Initialises JSON logs, then hands every event of a queue or stream to `handler` on `app`
+/// (built once, at cold start; usually a [`Consumer`](crate::records::Consumer) or an app
+/// holding one). The handler's answer is the partial batch response Lambda reads (an
+/// EventBridge consumer's failure is the invocation's error, so the event is retried).
+pub async fn consume<A, Ev, F, Fut>(app: A, handler: F) -> Result<(), lambda_http::Error>
+where
+    A: Send + Sync + 'static,
+    Ev: serde::de::DeserializeOwned + Send + 'static,
+    F: Fn(&'static A, lambda_http::LambdaEvent<Ev>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send,
+    Fut::Output: crate::records::Answer,
+{
+    use crate::records::Answer;
+    crate::telemetry::init();
+    // As in `run`: both live as long as the execution environment.
+    let app: &'static A = Box::leak(Box::new(app));
+    let handler: &'static F = Box::leak(Box::new(handler));
+    lambda_http::lambda_runtime::run(service_fn(
+        move |event: lambda_http::LambdaEvent<Ev>| async move {
+            handler(app, event)
+                .await
+                .into_result()
+                .map_err(lambda_http::Error::from)
+        },
+    ))
+    .await
+}
+
 /// Initialises JSON logs, then serves `endpoint` on `app` (built once, at cold start) for
 /// every invocation for `route` (`"POST /orders"`, `"GET /orders/{order_id}"`). Any other
 /// method or path gets 404 `not-found` before the guard or the endpoint run: API Gateway

@@ -25,7 +25,10 @@ pub mod idempotency;
 pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod lease;
 pub mod principal;
+#[cfg(feature = "lambda")]
+pub mod records;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]

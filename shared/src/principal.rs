@@ -45,6 +45,12 @@ impl Principal {
             .then(|| Self(format!("sub:{}", URL_SAFE_NO_PAD.encode(name))))
     }
 
+    /// The source of records keyed by their own ids (a queue's or stream's ARN): `src:` and
+    /// its base64url, apart from every client and authorizer principal.
+    pub fn source(origin: &str) -> Self {
+        Self(format!("src:{}", URL_SAFE_NO_PAD.encode(origin)))
+    }
+
     /// A principal as an app stored it ([`Principal::as_str`]), taken as it is.
     pub fn from_stored(s: impl Into<String>) -> Self {
         Self(s.into())

@@ -901,6 +901,8 @@ fn openapi_documents_every_problem_code() {
             | AttemptSuperseded
             | Unavailable
             | Internal(_) => true,
+            // The codes of RequestInProgress and Unavailable, with a Retry-After of their own.
+            LeaseHeld { .. } | Unsettled { .. } => false,
             // Answers again a refusal listed below, with its code; or `internal`.
             Refused(_) | ResponseTooLarge => false,
         }

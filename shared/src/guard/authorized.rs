@@ -38,6 +38,32 @@ impl Guard {
             .ok_or(GuardError::Unauthenticated)
     }
 
+    /// Checks a POST behind an authorizer: size, principal, key, digest when sent.
+    pub(super) fn admit_authorized(
+        &self,
+        req: &Incoming<'_>,
+        pointer: &str,
+    ) -> Result<Admitted, GuardError> {
+        let budget = self.budget(req);
+        self.check_size(req)?;
+        let principal = self.authorized_principal(req, pointer)?;
+        let key = IdempotencyKey::parse(req.single_header("idempotency-key")?)?;
+        if let Some(digest) = req.joined_header("content-digest") {
+            verify_content_digest(&digest, req.body)
+                .map_err(|e| GuardError::DigestMismatch(e.to_string()))?;
+        }
+        Ok(Admitted {
+            principal,
+            key,
+            fingerprint: Fingerprint::of(req.method, req.path, req.body),
+            request_id: req.request_id.clone(),
+            now: self.clock.now(),
+            created: None,
+            prior: None,
+            budget,
+        })
+    }
+
     /// A POST behind an authorizer: checked, parsed, executed, committed in one transaction; a
     /// business refusal stored as the key's answer.
     pub(super) async fn post_authorized<T, E: Problem>(
@@ -47,24 +73,7 @@ impl Guard {
         parse: impl FnOnce(&[u8]) -> Result<T, E>,
         execute: impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>>,
     ) -> Result<Committed, Error<E>> {
-        let budget = self.budget(req);
-        self.check_size(req)?;
-        let principal = self.authorized_principal(req, pointer)?;
-        let key = IdempotencyKey::parse(req.single_header("idempotency-key")?)?;
-        if let Some(digest) = req.joined_header("content-digest") {
-            verify_content_digest(&digest, req.body)
-                .map_err(|e| GuardError::DigestMismatch(e.to_string()))?;
-        }
-        let op = Admitted {
-            principal,
-            key,
-            fingerprint: Fingerprint::of(req.method, req.path, req.body),
-            request_id: req.request_id.clone(),
-            now: self.clock.now(),
-            created: None,
-            prior: None,
-            budget,
-        };
+        let op = self.admit_authorized(req, pointer)?;
         let outcome = match parse(req.body) {
             Err(e) => Err(Error::App(e)),
             Ok(parsed) => match execute(&op, parsed).await {
@@ -72,9 +81,18 @@ impl Guard {
                 Err(e) => Err(e),
             },
         };
+        self.settle_authorized(&op, outcome).await
+    }
+
+    /// A business refusal becomes the key's final answer; anything else is answered as it is.
+    pub(super) async fn settle_authorized<E: Problem>(
+        &self,
+        op: &Admitted,
+        outcome: Result<Committed, Error<E>>,
+    ) -> Result<Committed, Error<E>> {
         match outcome {
             Err(refusal) if refusal.kind() == Kind::Refusal => {
-                self.store_refusal(&op, refusal).await
+                self.store_refusal(op, refusal).await
             }
             other => other,
         }
@@ -101,6 +119,9 @@ impl Guard {
         {
             KeyWrite::Written => Err(refusal),
             KeyWrite::Held(KeyState::Answered(held)) => Ok(answer(held, op)?),
+            KeyWrite::Held(KeyState::Leased(lease)) => {
+                Err(lease.refusal(&op.fingerprint, now).into())
+            }
             KeyWrite::Held(KeyState::Fenced(_)) => {
                 Err(GuardError::internal("a fence under an authorizer principal's key").into())
             }

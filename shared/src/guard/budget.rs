@@ -52,6 +52,11 @@ impl Budget {
         })
     }
 
+    /// What is left of it.
+    pub fn left(&self) -> Duration {
+        self.ends.saturating_duration_since(Instant::now())
+    }
+
     /// Ok when, after `pause`, a call could still start with [`MIN_CALL`] left; else 503.
     pub fn allows(&self, pause: Duration, step: &'static str) -> Result<(), GuardError> {
         if Instant::now() + pause + MIN_CALL <= self.ends {

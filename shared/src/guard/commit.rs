@@ -1,20 +1,31 @@
-//! The one transaction: the effect's writes and the key's record, with the retries DynamoDB asks
+//! The one transaction: the effect's writes and the key's item, with the retries DynamoDB asks
 //! for while the request's budget lasts.
 
 use std::time::Duration;
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::{answer, superseded, Admitted, Committed, Guard};
 use crate::effect::Effect;
 use crate::error::{Error, GuardError, Problem};
 use crate::idempotency::{IdempotencyRecord, KeyState};
 use crate::store::transact::TransactError;
+use crate::store::Write;
+
+/// How the transaction ended when it did not fail: its writes committed, or the key's item
+/// held something that kept them out.
+pub(super) enum Landed {
+    /// Committed.
+    Written,
+    /// The key's item held this: nothing was written.
+    Held(KeyState),
+}
 
 impl Guard {
     /// Commits the effect's writes and the key's record holding its answer in ONE
     /// `TransactWriteItems`. When a live record already holds the key, its answer comes back
-    /// instead (or 422); when a fence at or after this attempt does, 409 `attempt-superseded`.
-    /// When writes' conditions failed, the refusal of the failed write with the lowest status
-    /// wins. Conflicts and throttling are retried while the budget allows, then 503.
+    /// instead (or 422); when a fence at or after this attempt does, 409 `attempt-superseded`;
+    /// when a lease does, 409 `request-in-progress`.
     pub(crate) async fn commit<E: Problem>(
         &self,
         op: &Admitted,
@@ -22,29 +33,57 @@ impl Guard {
     ) -> Result<Committed, Error<E>> {
         effect.check_size()?;
         let Effect { writes, response } = effect;
+        let record = |now| IdempotencyRecord {
+            fingerprint: op.fingerprint.clone(),
+            response: response.clone(),
+            request_id: op.request_id.clone(),
+            expires_at: now + self.config.idempotency_ttl_seconds,
+        };
+        let claim = |now| {
+            self.store
+                .claim_key(&op.principal, &op.key, &record(now), op.created, now)
+        };
+        match self.transact(op, claim, &writes, true).await? {
+            Landed::Written => Ok(Committed::Fresh(response)),
+            Landed::Held(held) => Ok(self.held(held, op)?),
+        }
+    }
+
+    /// What an attempt meeting `held` under its key is answered.
+    pub(super) fn held(&self, held: KeyState, op: &Admitted) -> Result<Committed, GuardError> {
+        match held {
+            KeyState::Answered(record) => answer(record, op),
+            KeyState::Fenced(fence) => Err(superseded(fence, op)),
+            KeyState::Leased(lease) => Err(lease.refusal(&op.fingerprint, self.clock.now())),
+        }
+    }
+
+    /// `key_item` (built for the moment of the write) then `writes`, in ONE transaction.
+    /// When the key's item fails its condition, what it held comes back; when writes'
+    /// conditions fail, the refusal of the failed write with the lowest status wins. Conflicts
+    /// and throttling are retried while the budget allows, then 503. `fenced`: the key's item
+    /// takes the key for a signed attempt, which commits only while a fence covering it lives.
+    pub(super) async fn transact<E: Problem>(
+        &self,
+        op: &Admitted,
+        key_item: impl Fn(i64) -> Result<TransactWriteItem, GuardError>,
+        writes: &[Write<E>],
+        fenced: bool,
+    ) -> Result<Landed, Error<E>> {
         let attempts = self.config.transaction_attempts.max(1);
         for attempt in 1..=attempts {
             let store = self.bounded(&op.budget, "transaction")?;
             // Read again: `execute` may have taken long, and the record's expiry and the
             // condition's view of expired items must be those of the moment of the write.
             let now = self.clock.now();
-            if let Some(created) = op.created {
+            if let (true, Some(created)) = (fenced, op.created) {
                 self.check_fence_cover(created, now)?;
             }
-            let record = IdempotencyRecord {
-                fingerprint: op.fingerprint.clone(),
-                response: response.clone(),
-                request_id: op.request_id.clone(),
-                expires_at: now + self.config.idempotency_ttl_seconds,
-            };
-            let claim = self
-                .store
-                .claim_key(&op.principal, &op.key, &record, op.created, now)?;
-            let items = std::iter::once(claim)
+            let items = std::iter::once(key_item(now)?)
                 .chain(writes.iter().map(|w| w.item.clone()))
                 .collect();
             let cancelled = match store.transact(items).await {
-                Ok(()) => return Ok(Committed::Fresh(record.response)),
+                Ok(()) => return Ok(Landed::Written),
                 Err(TransactError::Failed(e)) => return Err(e.into()),
                 Err(TransactError::Cancelled(c)) => c,
             };
@@ -53,12 +92,11 @@ impl Guard {
                     .old_item(0)
                     .and_then(|item| self.store.live(item, now))
                     .ok_or_else(|| {
-                        GuardError::internal("the claim failed on an item that does not decode")
+                        GuardError::internal(
+                            "the key's write failed on an item that does not decode",
+                        )
                     })?;
-                return match held {
-                    KeyState::Answered(record) => Ok(answer(record, op)?),
-                    KeyState::Fenced(fence) => Err(superseded(fence, op).into()),
-                };
+                return Ok(Landed::Held(held));
             }
             if cancelled.code(0) == "TransactionConflict" {
                 return Err(GuardError::RequestInProgress.into());

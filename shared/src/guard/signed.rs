@@ -148,7 +148,7 @@ impl Guard {
     }
 
     /// Makes a refusal final before it is answered (see the module docs).
-    async fn settle<E: Problem>(
+    pub(super) async fn settle<E: Problem>(
         &self,
         op: &Admitted,
         outcome: Result<Committed, Error<E>>,
@@ -179,6 +179,11 @@ impl Guard {
             KeyWrite::Written | KeyWrite::Held(KeyState::Fenced(_)) => Err(refusal),
             // A concurrent attempt succeeded first: its answer, not our refusal.
             KeyWrite::Held(KeyState::Answered(record)) => Ok(answer(record, op)?),
+            // A concurrent attempt holds the operation's lease: it settles it, and its record
+            // covers this attempt.
+            KeyWrite::Held(KeyState::Leased(lease)) => {
+                Err(lease.refusal(&op.fingerprint, now).into())
+            }
         }
     }
 
@@ -231,5 +236,6 @@ fn prior_answer(op: &Admitted) -> Result<Option<Committed>, GuardError> {
         Some(KeyState::Answered(record)) => answer(record, op).map(Some),
         Some(KeyState::Fenced(fence)) if fence.created < signed_at(op) => Ok(None),
         Some(KeyState::Fenced(fence)) => Err(superseded(fence, op)),
+        Some(KeyState::Leased(lease)) => Err(lease.refusal(&op.fingerprint, op.now)),
     }
 }

@@ -13,8 +13,8 @@ use super::failure::sdk_failure;
 use super::Store;
 use crate::error::GuardError;
 use crate::idempotency::{
-    Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, StoredRefusal, StoredResponse,
-    STORABLE_STATUS,
+    Fence, Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState, Lease, StoredRefusal,
+    StoredResponse, STORABLE_STATUS,
 };
 use crate::principal::Principal;
 
@@ -43,7 +43,7 @@ pub enum KeyWrite {
 }
 
 impl Store {
-    fn key_pk(&self, principal: &Principal, key: &IdempotencyKey) -> AttributeValue {
+    pub(super) fn key_pk(&self, principal: &Principal, key: &IdempotencyKey) -> AttributeValue {
         self.owned_pk(principal.as_str(), key.as_str())
     }
 
@@ -105,6 +105,18 @@ impl Store {
         created: Option<i64>,
         now: i64,
     ) -> Result<Put, GuardError> {
+        let item = self.record_item(principal, key, record)?;
+        Ok(self.free_put(item, created, now))
+    }
+
+    /// The item holding `record`'s answer under the key; refused when the answer cannot be
+    /// replayed as it is or does not fit an item.
+    pub(super) fn record_item(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+        record: &IdempotencyRecord,
+    ) -> Result<Item, GuardError> {
         let response = &record.response;
         if let Some(problem) = response.header_problem() {
             return Err(GuardError::internal(format!(
@@ -119,7 +131,7 @@ impl Store {
             return Err(GuardError::ResponseTooLarge);
         }
         let tables = &self.tables;
-        let item = Item::from([
+        Ok(Item::from([
             (tables.partition_key.clone(), self.key_pk(principal, key)),
             ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
             ("status".to_owned(), n(response.status)),
@@ -127,12 +139,17 @@ impl Store {
             ("body".to_owned(), s(&response.body)),
             ("request_id".to_owned(), s(&record.request_id)),
             (tables.expires_at.clone(), n(record.expires_at)),
-        ]);
+        ]))
+    }
+
+    /// A put of `item` that takes the key only while it is free for an attempt signed at
+    /// `created` (`None` without signatures), handing back what held it otherwise.
+    pub(super) fn free_put(&self, item: Item, created: Option<i64>, now: i64) -> Put {
         let (condition, values) = match created {
             Some(created) => (FREE_FOR_ATTEMPT, free_values(created, now)),
             None => (FREE, Item::from([(":now".to_owned(), n(now))])),
         };
-        Ok(Put::builder()
+        Put::builder()
             .table_name(&self.tables.idempotency)
             .set_item(Some(item))
             .condition_expression(condition)
@@ -140,7 +157,7 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .expect("table, item and condition are set"))
+            .expect("table, item and condition are set")
     }
 
     /// Fences the key at `fence.created`, under the same condition as the claim.
@@ -224,7 +241,7 @@ impl Store {
 
 impl Store {
     /// The configured names behind `#pk` and `#expires_at`.
-    fn free_names(&self) -> std::collections::HashMap<String, String> {
+    pub(super) fn free_names(&self) -> std::collections::HashMap<String, String> {
         std::collections::HashMap::from([
             ("#pk".to_owned(), self.tables.partition_key.clone()),
             ("#expires_at".to_owned(), self.tables.expires_at.clone()),
@@ -237,6 +254,7 @@ impl Store {
         let expires_at = match &state {
             KeyState::Answered(r) => r.expires_at,
             KeyState::Fenced(f) => f.expires_at,
+            KeyState::Leased(l) => l.expires_at,
         };
         (expires_at > now).then_some(state)
     }
@@ -273,6 +291,16 @@ fn headers_of(attr: &AttributeValue) -> Option<Vec<(String, String)>> {
 fn decode(item: &Item, expires_attribute: &str) -> Option<KeyState> {
     let request_id = get_s(item, "request_id")?.to_owned();
     let expires_at = get_n(item, expires_attribute)?;
+    if let Some(token) = get_s(item, super::leases::TOKEN) {
+        return Some(KeyState::Leased(Lease {
+            fingerprint: Fingerprint::from_stored(get_s(item, "fingerprint")?.to_owned()),
+            request_id,
+            token: token.to_owned(),
+            until: get_n(item, super::leases::UNTIL)?,
+            held: get_s(item, super::leases::HELD)?.to_owned(),
+            expires_at,
+        }));
+    }
     if let Some(fingerprint) = get_s(item, "fingerprint") {
         return Some(KeyState::Answered(IdempotencyRecord {
             fingerprint: Fingerprint::from_stored(fingerprint.to_owned()),

@@ -8,8 +8,10 @@ pub mod clients;
 mod failure;
 pub mod grants;
 pub mod idempotency;
+mod leases;
 pub mod nonces;
 pub mod schema;
+pub mod size;
 pub(crate) mod transact;
 mod warm_up;
 

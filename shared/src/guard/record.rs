@@ -1,0 +1,96 @@
+//! A record's one transaction. Like the authorizer front door there is no nonce and no
+//! signed `created`: a fresh record is ONE round trip, and a refusal is stored under the key as
+//! the operation's final answer. What differs is the answer: not HTTP, but whether the record
+//! is settled or must come again.
+
+use super::{Admitted, Budget, Committed, Guard};
+use crate::effect::Effect;
+use crate::error::{Error, GuardError, Kind, Problem};
+use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::principal::Principal;
+use crate::records::Delivery;
+
+/// How a record ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Done: its effect committed now, or under its key before, or its refusal is stored.
+    Done,
+    /// To be delivered again: invalid, or a transient failure. Nothing was written.
+    Failed,
+}
+
+impl Guard {
+    /// The budget of a batch: Lambda's deadline, or the function's timeout when sooner.
+    pub(crate) fn records_budget(&self, deadline: Option<std::time::SystemTime>) -> Budget {
+        Budget::new(self.config.function_timeout, deadline)
+    }
+
+    /// A record `parse` refused: never stored, delivered again until its dead-letter queue.
+    pub(crate) fn unparsed<E: Problem>(&self, id: &str, refusal: Error<E>) -> Settled {
+        tracing::warn!(record = id, code = refusal.code(), "invalid record");
+        Settled::Failed
+    }
+
+    /// `execute`s the record's input and commits its effect with the key's record, or stores
+    /// its refusal as the key's answer.
+    pub(crate) async fn settle_record<R, T, E: Problem>(
+        &self,
+        owner: Principal,
+        key: IdempotencyKey,
+        delivery: &Delivery<'_, R>,
+        budget: &Budget,
+        input: T,
+        execute: &impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+    ) -> Settled {
+        let op = Admitted {
+            principal: owner,
+            key,
+            // Only the content: a redelivery has another receipt, count and timestamp.
+            fingerprint: Fingerprint::of("RECORD", "", delivery.content()),
+            request_id: delivery.id().to_owned(),
+            now: self.clock.now(),
+            created: None,
+            prior: None,
+            budget: *budget,
+        };
+        let outcome = match execute(&op, input).await {
+            Ok(effect) => self.commit(&op, effect).await,
+            Err(e) => Err(e),
+        };
+        let outcome = self.settle_authorized(&op, outcome).await;
+        let id = delivery.id();
+        match outcome {
+            Ok(Committed::Fresh(_)) => {
+                tracing::info!(record = id, outcome = "executed", "record settled");
+                Settled::Done
+            }
+            Ok(Committed::Replayed(_)) => {
+                tracing::info!(record = id, outcome = "duplicate", "record settled");
+                Settled::Done
+            }
+            Err(Error::Guard(GuardError::IdempotencyKeyReused)) => {
+                tracing::warn!(
+                    record = id,
+                    outcome = "key-reused",
+                    "the key already holds another body: the first one stands"
+                );
+                Settled::Done
+            }
+            Err(e) if e.kind() == Kind::Refusal => {
+                tracing::info!(
+                    record = id,
+                    outcome = "refused",
+                    code = e.code(),
+                    "record settled"
+                );
+                Settled::Done
+            }
+            Err(e) if e.kind() == Kind::Invalid => self.unparsed(id, e),
+            Err(e) => {
+                let cause = e.cause().unwrap_or_default();
+                tracing::warn!(record = id, code = e.code(), %cause, "record failed; to be delivered again");
+                Settled::Failed
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Records: queue and stream consumers made exactly-once, on the same engine as HTTP.
+//!
+//! SQS, Kinesis, DynamoDB Streams and EventBridge deliver at least once (an SQS standard queue
+//! sometimes twice at the same moment). A [`Consumer`] takes the event Lambda hands the
+//! function, and for each record: the app's `parse` names its key (a field of the message, or
+//! the record's own id) and its owner; the app's `execute` returns an [`Effect`]; the guard
+//! commits the effect's writes and the key's record in ONE `TransactWriteItems`. So however
+//! often and however concurrently a record comes, it takes effect once.
+//!
+//! Per record, the answer to Lambda (the partial batch response):
+//!
+//! | the record | settled as | reported for redelivery |
+//! |---|---|---|
+//! | executed, or already executed under its key | done | no |
+//! | refused by the app (a 4xx other than 400) | done: the refusal is stored as the key's final answer | no |
+//! | its key already holds another body | done: the first body stands (logged) | no |
+//! | invalid (`parse` or the effect says 400) | failed: nothing written | yes (it reaches the dead-letter queue) |
+//! | a transient failure (throttling, a conflict beyond the retries, a timeout, 5xx) | failed: nothing written | yes |
+//!
+//! A batch's records run concurrently (bounded by [`Consumer::concurrency`]); an ordered one (a
+//! FIFO queue, a shard, a DynamoDB stream, an EventBridge event) in order, stopping at the
+//! first failure and reporting it and every record after it. One record's failure never makes
+//! another run twice.
+//!
+//! ```no_run
+//! use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+//! use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+//! use lambda_http::lambda_runtime::LambdaEvent;
+//! use replaysafe::idempotency::IdempotencyKey;
+//! use replaysafe::records::{Consumer, Job, Sqs};
+//! use replaysafe::store::AttributeValue;
+//! use replaysafe::{Effect, Guard, Principal};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("not an order event")]
+//! struct Invalid;
+//! impl replaysafe::Problem for Invalid {
+//!     fn status(&self) -> u16 { 400 }
+//!     fn code(&self) -> &str { "invalid" }
+//!     fn title(&self) -> &str { "Invalid" }
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Shipped { order_id: String, owner: String }
+//!
+//! /// Each `order_id` is marked shipped once, however often its message comes.
+//! async fn ship(consumer: &Consumer<Sqs>, event: LambdaEvent<SqsEvent>) -> SqsBatchResponse {
+//!     let parse = |record: &replaysafe::records::Delivery<'_, _>| {
+//!         let msg: Shipped = serde_json::from_slice(record.content()).map_err(|_| Invalid)?;
+//!         let key = IdempotencyKey::parse(Some(&msg.order_id)).map_err(|_| Invalid)?;
+//!         let owner = Principal::authorized(&msg.owner).ok_or(Invalid)?;
+//!         Ok(Job::new(owner, key, msg.order_id))
+//!     };
+//!     consumer
+//!         .handle(&event.payload, event.context.deadline(), parse, async |_op, order_id| {
+//!             let put = Put::builder()
+//!                 .table_name("shipments")
+//!                 .item("order_id", AttributeValue::S(order_id))
+//!                 .build()
+//!                 .expect("table and item are set");
+//!             Ok(Effect::<Invalid>::json(200, &"shipped")
+//!                 .unconditional(TransactWriteItem::builder().put(put).build()))
+//!         })
+//!         .await
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_http::Error> {
+//!     let consumer = Consumer::new(Guard::from_env().await?, Sqs::retention(4 * 86_400))?;
+//!     replaysafe::lambda::consume(consumer, ship).await
+//! }
+//! ```
+
+mod source;
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use futures::StreamExt;
+
+use crate::config::ConfigError;
+use crate::effect::Effect;
+use crate::error::{Error, Problem};
+use crate::guard::{Admitted, Guard, Settled};
+use crate::idempotency::IdempotencyKey;
+use crate::principal::Principal;
+
+pub use source::{
+    Answer, DynamoDbStreams, EventBridge, Kinesis, NotProcessed, Source, Sqs, DAY_SECONDS,
+};
+
+/// How many records of an unordered batch run at once, unless set.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+
+/// One record as `parse` sees it: its content (an SQS body, Kinesis data, an EventBridge
+/// event's `detail` as JSON, a DynamoDB stream record's change as JSON), its id, and the
+/// record itself.
+pub struct Delivery<'a, R> {
+    record: &'a R,
+    id: &'a str,
+    origin: &'a str,
+    content: Cow<'a, [u8]>,
+}
+
+impl<'a, R> Delivery<'a, R> {
+    /// The record as Lambda delivered it.
+    pub fn record(&self) -> &'a R {
+        self.record
+    }
+
+    /// Its id (an SQS `messageId`, a sequence number, an EventBridge event id).
+    pub fn id(&self) -> &str {
+        self.id
+    }
+
+    /// The bytes its fingerprint covers.
+    pub fn content(&self) -> &[u8] {
+        &self.content
+    }
+
+    /// A job keyed by the record's own id, owned by its source: right when the producer sends
+    /// each operation once and only the delivery repeats. A producer that may send an
+    /// operation twice names a key of its own with [`Job::new`].
+    pub fn job<T>(&self, input: T) -> Result<Job<T>, crate::GuardError> {
+        Ok(Job {
+            owner: Principal::source(self.origin),
+            key: IdempotencyKey::parse(Some(self.id))?,
+            input,
+        })
+    }
+}
+
+/// What `parse` makes of a record: who the operation acts for, its idempotency key (scoped
+/// to the owner), and the input `execute` gets.
+pub struct Job<T> {
+    owner: Principal,
+    key: IdempotencyKey,
+    input: T,
+}
+
+impl<T> Job<T> {
+    /// An operation keyed by `key` (a field of the message, such as a payout's id), for
+    /// `owner`.
+    pub fn new(owner: Principal, key: IdempotencyKey, input: T) -> Self {
+        Self { owner, key, input }
+    }
+}
+
+/// A guard consuming one event source: built once per cold start, after checking that the
+/// key's records outlive the source's redelivery horizon.
+pub struct Consumer<S> {
+    guard: Guard,
+    source: S,
+    concurrency: usize,
+}
+
+impl<S: Source> Consumer<S> {
+    /// A consumer of `source`. Refused when `IDEMPOTENCY_TTL_SECONDS` is shorter than the
+    /// source's redelivery horizon (an SQS queue's retention, EventBridge's 24 hours of
+    /// retries): a record delivered again after its key's record expired would run twice.
+    pub fn new(guard: Guard, source: S) -> Result<Self, ConfigError> {
+        let ttl = guard.config().idempotency_ttl_seconds;
+        if ttl < source.horizon() {
+            return Err(ConfigError {
+                name: "IDEMPOTENCY_TTL_SECONDS",
+                value: ttl.to_string(),
+                why: "must be at least the event source's redelivery horizon (its retention; 24 h \
+                      for EventBridge and DynamoDB Streams): a record delivered again after its \
+                      key's record expired would run twice",
+            });
+        }
+        Ok(Self {
+            guard,
+            source,
+            concurrency: DEFAULT_CONCURRENCY,
+        })
+    }
+
+    /// At most `n` records of an unordered batch at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// The guard it commits through: its store, its config.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The source it consumes.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Every record of `event`: parsed, executed and committed once (see the module docs),
+    /// within Lambda's `deadline`. The answer is the partial batch response.
+    pub async fn handle<T, E: Problem>(
+        &self,
+        event: &S::Event,
+        deadline: Option<SystemTime>,
+        parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T>, E>,
+        execute: impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+    ) -> S::Response {
+        let budget = self.guard.records_budget(deadline);
+        let records = S::records(event);
+        let run = async |record: &S::Record| {
+            let Some(id) = S::id(record) else {
+                tracing::error!("a record without an id: the batch is retried whole");
+                return (String::new(), Settled::Failed);
+            };
+            let delivery = Delivery {
+                record,
+                id,
+                origin: S::origin(record),
+                content: S::content(record),
+            };
+            let settled = match parse(&delivery) {
+                Err(e) => self.guard.unparsed(id, Error::App(e)),
+                Ok(job) => {
+                    self.guard
+                        .settle_record(job.owner, job.key, &delivery, &budget, job.input, &execute)
+                        .await
+                }
+            };
+            (id.to_owned(), settled)
+        };
+        let mut failed = Vec::new();
+        if S::ordered(event) {
+            let mut rest = records.iter();
+            for record in rest.by_ref() {
+                let (id, settled) = run(record).await;
+                if settled == Settled::Failed {
+                    failed.push(id);
+                    break;
+                }
+            }
+            failed.extend(rest.filter_map(|r| S::id(r).map(str::to_owned)));
+        } else {
+            let settled: Vec<_> = futures::stream::iter(records)
+                .map(&run)
+                .buffered(self.concurrency)
+                .collect()
+                .await;
+            failed.extend(
+                settled
+                    .into_iter()
+                    .filter(|(_, s)| *s == Settled::Failed)
+                    .map(|(id, _)| id),
+            );
+        }
+        S::respond(failed)
+    }
+}
