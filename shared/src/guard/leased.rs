@@ -175,24 +175,22 @@ impl Guard {
         }
         let state: H = serde_json::from_str(&lease.held)
             .map_err(|e| GuardError::internal(format!("a lease's held state: {e}")))?;
-        let token = uuid::Uuid::new_v4().to_string();
-        let until = now + terms.length().as_secs() as i64;
+        let new = Lease {
+            token: uuid::Uuid::new_v4().to_string(),
+            until: now + terms.length().as_secs() as i64,
+            request_id: op.request_id.clone(),
+            ..lease.clone()
+        };
         let store = self.bounded(&op.budget, "lease take-over")?;
         match store
-            .take_over(
-                &op.principal,
-                &op.key,
-                &lease,
-                &token,
-                until,
-                &op.request_id,
-                now,
-            )
+            .take_over(&op.principal, &op.key, &lease, &new, now)
             .await?
         {
             KeyWrite::Written => {
                 tracing::info!("took over a lease that had run out");
-                Ok(Ok(self.leased_as(op, terms, state, token, until, true)))
+                Ok(Ok(
+                    self.leased_as(op, terms, state, new.token, new.until, true)
+                ))
             }
             KeyWrite::Held(held) => Ok(Err(held)),
         }

@@ -67,16 +67,14 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Takes over `old`, which has run out, with `token` until `until` for `request_id`. When
+    /// Takes over `old`, which has run out, as `new` (its token, end and request). When
     /// another attempt took it over first, or settled it, that comes back instead.
     pub(crate) async fn take_over(
         &self,
         principal: &Principal,
         key: &IdempotencyKey,
         old: &Lease,
-        token: &str,
-        until: i64,
-        request_id: &str,
+        new: &Lease,
         now: i64,
     ) -> Result<KeyWrite, GuardError> {
         let result = self
@@ -88,9 +86,9 @@ impl Store {
             .condition_expression("#token = :old AND #until <= :now")
             .expression_attribute_names("#token", TOKEN)
             .expression_attribute_names("#until", UNTIL)
-            .expression_attribute_values(":token", s(token))
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":request_id", s(request_id))
+            .expression_attribute_values(":token", s(&new.token))
+            .expression_attribute_values(":until", n(new.until))
+            .expression_attribute_values(":request_id", s(&new.request_id))
             .expression_attribute_values(":old", s(&old.token))
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
