@@ -65,6 +65,16 @@ async fn hang_before_records_nothing_until_the_delay_is_over() {
     assert_eq!(bank.payments().await.len(), 1);
     let retry = pay(&bank, "w-1", &payment(100)).await;
     assert_eq!((retry.status, retry.replayed), (201, true), "{retry:?}");
+    // A client that waits gets its answer once the delay is over, not a second delay later.
+    bank.set_fault(FaultMode::HangBefore, 1, 500).await;
+    let started = Instant::now();
+    let waited = pay(&bank, "w-2", &payment(100)).await;
+    let took = started.elapsed();
+    assert_eq!((waited.status, waited.replayed), (201, false));
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(1_000),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
