@@ -10,7 +10,7 @@
 //! its row below, add its path to `openapi.yaml`, run `make endpoints`.
 
 use lambda_http::{Body, Request, Response};
-pub use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_POST_GRANTS};
+pub use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_LEASE_GRANTS, GUARD_POST_GRANTS};
 
 use crate::Payments;
 
@@ -107,6 +107,16 @@ endpoints! {
         ];
     GetTransfer: "GET" "/transfers/{transfer_id}" => "get-transfer", get_transfer,
         grants [grant("ReadTransfer", "transfers", &["GetItem"])];
+    CreateWithdrawal: "POST" "/withdrawals" => "create-withdrawal", create_withdrawal,
+        grants [
+            GUARD_LEASE_GRANTS[0],
+            grant("HoldAndRefund", "accounts", &["UpdateItem"]),
+            grant("RecordWithdrawal", "withdrawals", &["PutItem", "UpdateItem"]),
+        ];
+    GetWithdrawal: "GET" "/withdrawals/{withdrawal_id}" => "get-withdrawal", get_withdrawal,
+        grants [grant("ReadWithdrawal", "withdrawals", &["GetItem"])];
+    GetPayout: "GET" "/payouts/{payout_id}" => "get-payout", get_payout,
+        grants [grant("ReadPayout", "payouts", &["GetItem"])];
 }
 
 impl Endpoint {

@@ -76,6 +76,7 @@ mod source;
 use std::borrow::Cow;
 use std::time::SystemTime;
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures::StreamExt;
 
 use crate::config::ConfigError;
@@ -121,28 +122,52 @@ impl<'a, R> Delivery<'a, R> {
     /// A job keyed by the record's own id, owned by its source: right when the producer sends
     /// each operation once and only the delivery repeats. A producer that may send an
     /// operation twice names a key of its own with [`Job::new`].
-    pub fn job<T>(&self, input: T) -> Result<Job<T>, crate::GuardError> {
-        Ok(Job {
-            owner: Principal::source(self.origin),
-            key: IdempotencyKey::parse(Some(self.id))?,
+    pub fn job<T, E>(&self, input: T) -> Result<Job<T, E>, crate::GuardError> {
+        Ok(Job::new(
+            Principal::source(self.origin),
+            IdempotencyKey::parse(Some(self.id))?,
             input,
-        })
+        ))
     }
 }
 
 /// What `parse` makes of a record: who the operation acts for, its idempotency key (scoped
-/// to the owner), and the input `execute` gets.
-pub struct Job<T> {
+/// to the owner), the input `execute` gets, and what a refusal writes besides.
+pub struct Job<T, E> {
     owner: Principal,
     key: IdempotencyKey,
     input: T,
+    on_refusal: Option<RefusalWrites<E>>,
 }
 
-impl<T> Job<T> {
+pub(crate) type RefusalWrites<E> = Box<dyn FnOnce(&Admitted, &E) -> Vec<TransactWriteItem> + Send>;
+
+impl<T, E> Job<T, E> {
     /// An operation keyed by `key` (a field of the message, such as a payout's id), for
     /// `owner`.
     pub fn new(owner: Principal, key: IdempotencyKey, input: T) -> Self {
-        Self { owner, key, input }
+        Self {
+            owner,
+            key,
+            input,
+            on_refusal: None,
+        }
+    }
+
+    /// Its parts, for the guard.
+    pub(crate) fn into_parts(self) -> (Principal, IdempotencyKey, T, Option<RefusalWrites<E>>) {
+        (self.owner, self.key, self.input, self.on_refusal)
+    }
+
+    /// When the operation is refused (a 4xx of the app), `writes` for the refusal commit with
+    /// it, as the key's final answer, in one transaction: a refused payout's record, say.
+    /// They must not fail their conditions.
+    pub fn on_refusal(
+        mut self,
+        writes: impl FnOnce(&Admitted, &E) -> Vec<TransactWriteItem> + Send + 'static,
+    ) -> Self {
+        self.on_refusal = Some(Box::new(writes));
+        self
     }
 }
 
@@ -198,7 +223,7 @@ impl<S: Source> Consumer<S> {
         &self,
         event: &S::Event,
         deadline: Option<SystemTime>,
-        parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T>, E>,
+        parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
         execute: impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
     ) -> S::Response {
         let budget = self.guard.records_budget(deadline);
@@ -218,7 +243,7 @@ impl<S: Source> Consumer<S> {
                 Err(e) => self.guard.unparsed(id, Error::App(e)),
                 Ok(job) => {
                     self.guard
-                        .settle_record(job.owner, job.key, &delivery, &budget, job.input, &execute)
+                        .settle_record(job, &delivery, &budget, &execute)
                         .await
                 }
             };

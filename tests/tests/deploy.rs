@@ -880,7 +880,8 @@ fn openapi_documents_every_problem_code() {
     use replaysafe::Error;
     use GuardError::*;
     use PaymentsError::{
-        AccountExists, CurrencyMismatch, InsufficientFunds, InvalidJson, ValidationFailed,
+        AccountExists, BankRefused, BankUnavailable, CurrencyMismatch, InsufficientFunds,
+        InvalidJson, ValidationFailed,
     };
     // Matches without a wildcard: a new variant does not compile until it is listed here.
     fn listed_guard(e: &GuardError) -> bool {
@@ -917,6 +918,8 @@ fn openapi_documents_every_problem_code() {
                 | AccountExists
                 | CurrencyMismatch
                 | InsufficientFunds
+                | BankRefused(_)
+                | BankUnavailable(_)
                 | PaymentsError::Internal(_),
             ) => true,
         }
@@ -949,6 +952,8 @@ fn openapi_documents_every_problem_code() {
             AccountExists,
             CurrencyMismatch,
             InsufficientFunds,
+            BankRefused(String::new()),
+            BankUnavailable(String::new()),
             PaymentsError::Internal("any"),
         ]
         .map(Error::App),

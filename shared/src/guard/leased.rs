@@ -241,6 +241,7 @@ impl Guard {
             token,
             until,
             call_ends: std::time::Instant::now() + terms.call_timeout(),
+            now: self.clock.now(),
             taken_over,
         }
     }

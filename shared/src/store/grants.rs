@@ -54,3 +54,9 @@ pub const GUARD_POST_GRANTS: [Grant; 1] = [Grant::new(
     "idempotency",
     &["GetItem", "PutItem"],
 )];
+
+/// What the guard calls besides for a POST with an outside effect
+/// ([`Guard::post_leased`](crate::Guard::post_leased)): it takes an expired lease over with a
+/// conditional `UpdateItem`.
+pub const GUARD_LEASE_GRANTS: [Grant; 1] =
+    [Grant::new("TakeOverLease", "idempotency", &["UpdateItem"])];
