@@ -888,6 +888,7 @@ pub mod crash;
 pub mod faults;
 pub mod function;
 pub mod generate;
+pub mod outside;
 pub mod runtime_api;
 pub mod server;
 pub mod stall;
