@@ -374,21 +374,20 @@ async fn after_five_receives_a_failing_message_is_in_the_dlq() {
 
 #[tokio::test]
 async fn a_failed_invocation_deletes_nothing() {
-    let cases: [(&str, fn() -> Policy); 4] = [
-        ("function error", || Box::new(|_| Answer::FunctionError)),
-        ("not an SqsBatchResponse", || {
-            Box::new(|_| Answer::Raw("ok"))
-        }),
-        ("a failure naming no message of the batch", || {
-            Box::new(|_| Answer::Fail(vec!["not-in-the-batch".into()]))
-        }),
-        ("timeout", || Box::new(|_| Answer::Hang)),
+    let cases: Vec<(&str, Policy)> = vec![
+        ("function error", Box::new(|_| Answer::FunctionError)),
+        ("not an SqsBatchResponse", Box::new(|_| Answer::Raw("ok"))),
+        (
+            "a failure naming no message of the batch",
+            Box::new(|_| Answer::Fail(vec!["not-in-the-batch".into()])),
+        ),
+        ("timeout", Box::new(|_| Answer::Hang)),
     ];
     for (case, policy) in cases {
         let Some((sqs, queues)) = queues().await else {
             return;
         };
-        let stub = Stub::start(policy()).await;
+        let stub = Stub::start(policy).await;
         let mapping = mapping(&sqs, &queues, &stub, Duration::from_secs(2)).await;
         let ids = send(&sqs, &queues.queue_url, &["ok-1", "ok-2"]).await;
 
