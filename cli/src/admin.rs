@@ -1,5 +1,6 @@
-//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials; and
-//! `admin token`, which signs a token with the local key of a `jwt`-mode stack.
+//! `replaysafe admin …`: talks to DynamoDB (and SQS for `create-queues`) directly, with the
+//! caller's AWS credentials; and `admin token`, which signs a token with the local key of a
+//! `jwt`-mode stack.
 
 use base64::Engine;
 use clap::{Args, Subcommand};
@@ -11,6 +12,7 @@ use replaysafe::{ClientId, Clock, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
 use crate::jwt::{self, TokenArgs};
+use crate::queue;
 use crate::Failure;
 
 #[derive(Subcommand)]
@@ -24,6 +26,10 @@ pub enum Admin {
     /// (`.local/jwt-dev.json`, written by `AUTH_MODE=jwt make run`).
     #[command(after_help = TOKEN_EXAMPLES)]
     Token(TokenArgs),
+    /// Create the payout queue and its dead-letter queue (<prefix>payouts, <prefix>payouts-dlq,
+    /// redrive after 5 receives); keeps those that exist. Prints {"queue_url", "dlq_url",
+    /// "queue_arn", "dlq_arn"}.
+    CreateQueues(queue::CreateQueues),
 }
 
 const TOKEN_EXAMPLES: &str = "Examples:
@@ -91,6 +97,7 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
             Ok(())
         }
         Admin::Token(args) => jwt::token(args),
+        Admin::CreateQueues(args) => queue::create_queues(args).await,
         Admin::CreateClient(target) => {
             let (client, tables) = target.connect().await;
             let store = Store::new(client, tables);

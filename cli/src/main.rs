@@ -9,6 +9,7 @@ mod call;
 mod connect;
 mod demo;
 mod jwt;
+mod queue;
 mod resources;
 mod sign;
 mod sign_event;
@@ -44,7 +45,7 @@ Exit codes:
   0  success (2xx, or 304 for `account get --if-none-match`)
   1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout)
   2  bad usage or configuration (arguments, client file, idempotency key)
-  3  the API, or DynamoDB for `admin`, could not be reached";
+  3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached";
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +61,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Provision DynamoDB (tables, clients), and print local jwt-mode tokens.
+    /// Provision DynamoDB (tables, clients) and the payout queue, and print local jwt-mode tokens.
     #[command(subcommand)]
     Admin(admin::Admin),
     /// Send one signed request and print the answer.
@@ -83,6 +84,8 @@ enum Command {
     /// The replay scenarios against a running stack, step by step.
     #[command(after_help = demo::EXAMPLES)]
     Demo(demo::DemoArgs),
+    /// Payouts: enqueue one for the payouts function (SQS).
+    Payout(queue::PayoutCmd),
 }
 
 #[derive(Debug)]
@@ -125,6 +128,7 @@ async fn main() -> ExitCode {
         Command::Transfer(t) => resources::transfer(t).await,
         Command::Sign(s) => sign::run(s),
         Command::Demo(d) => demo::run(d).await,
+        Command::Payout(p) => queue::payout(p).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
