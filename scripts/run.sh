@@ -81,6 +81,17 @@ queue_field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.
 queue_url="$(queue_field queue_url)"
 dlq_url="$(queue_field dlq_url)"
 
+# The bank withdrawals pay out to: the project's fake bank (in memory, BANK_PORT), its URL
+# passed to the functions as BANK_URL.
+BANK_PORT="${BANK_PORT:-9400}"
+port_open "$BANK_PORT" && die "port $BANK_PORT is already in use (set BANK_PORT)"
+log "starting the fake bank on 127.0.0.1:$BANK_PORT"
+"${TIED[@]}" "$ROOT/target/debug/fake-bank" --listen "127.0.0.1:$BANK_PORT" >/dev/null &
+bank_pid=$!
+on_exit stop_pid "$bank_pid" 5
+wait_port "$BANK_PORT" 30 "$bank_pid" || die "the fake bank did not listen on port $BANK_PORT"
+export BANK_URL="http://127.0.0.1:$BANK_PORT"
+
 # cargo-lambda 1.9.2 passes this process's environment (AWS_ENDPOINT_URL_DYNAMODB, credentials,
 # region) to the functions. Precedence, measured: [workspace.metadata.lambda.env] in Cargo.toml
 # beats --env-var/--env-file, which beat the inherited environment.
@@ -121,11 +132,12 @@ fi
 
 cat >&2 <<BANNER
 
-  replaysafe API    http://127.0.0.1:$API_PORT   (POST /accounts, GET /accounts/{id}, POST /transfers, GET /transfers/{id})
+  replaysafe API    http://127.0.0.1:$API_PORT   (accounts, transfers, withdrawals, payouts: docs/contract.md)
   auth mode         $auth_line
   functions         cargo lambda watch, Lambda Invoke API at http://127.0.0.1:$watch_port
   DynamoDB          $AWS_ENDPOINT_URL_DYNAMODB
   demo client       ${CLIENT_FILE#"$ROOT"/}   ({"client_id", "secret"})
+  fake bank         $BANK_URL   (GET /_control/payments lists what it paid; docs/fake-bank.md)
   SQS               $AWS_ENDPOINT_URL_SQS   (moto, in memory; local-queue-mapping -> payouts)
   payout queue      $queue_url
   dead letters      $dlq_url   (after 5 receives)
@@ -137,4 +149,4 @@ cat >&2 <<BANNER
 
 BANNER
 # Any one stopping ends the run (on_exit stops the others).
-wait -n "$watch_pid" "$gateway_pid" "$mapping_pid"
+wait -n "$watch_pid" "$gateway_pid" "$mapping_pid" "$bank_pid"
