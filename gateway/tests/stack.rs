@@ -745,9 +745,9 @@ fn jwt_mode_authorizes_before_any_function_runs() {
 /// starts them beside the stack: contract-modes §2 and §3 end to end.
 #[test]
 fn payouts_and_withdrawals_run_end_to_end() {
+    use replaysafe_gateway::invoke::HttpInvoke;
     use replaysafe_gateway::queue_mapping::{MappingConfig, QueueMapping};
     use replaysafe_gateway::queues::{create_payout_queues, sqs_client};
-    use replaysafe_gateway::invoke::HttpInvoke;
 
     run(async {
         let client = Client::create();
