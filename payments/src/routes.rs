@@ -4,8 +4,9 @@
 //! (`functions/<name>/`), the cargo-lambda router in `Cargo.toml`, each function's resources in
 //! `template.yaml` (function, least-privilege role, log group, route, output) and the sample
 //! event `events/<name>.json`. The consumer table ([`CONSUMERS`]) does the same for the
-//! functions an SQS queue invokes, with their queues. The deploy tests (`tests/tests/deploy.rs`) fail when any of
-//! those is stale, and check the table against `openapi.yaml`, which stays hand-written.
+//! functions an SQS queue invokes, with their queues. The deploy tests
+//! (`tests/tests/deploy.rs`) fail when any of those is stale, and check the table against
+//! `openapi.yaml`, which stays hand-written.
 //!
 //! Adding an endpoint: write its handler (in `endpoints/`, re-exported at the crate root), add
 //! its row below, add its path to `openapi.yaml`, run `make endpoints`.
