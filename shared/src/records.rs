@@ -77,7 +77,6 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use futures::StreamExt;
 
 use crate::config::ConfigError;
 use crate::effect::Effect;
@@ -224,36 +223,16 @@ impl<S: Source> Consumer<S> {
         event: &S::Event,
         deadline: Option<SystemTime>,
         parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
-        execute: impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone,
     ) -> S::Response {
         let budget = self.guard.records_budget(deadline);
         let records = S::records(event);
-        let run = async |record: &S::Record| {
-            let Some(id) = S::id(record) else {
-                tracing::error!("a record without an id: the batch is retried whole");
-                return (String::new(), Settled::Failed);
-            };
-            let delivery = Delivery {
-                record,
-                id,
-                origin: S::origin(record),
-                content: S::content(record),
-            };
-            let settled = match parse(&delivery) {
-                Err(e) => self.guard.unparsed(id, Error::App(e)),
-                Ok(job) => {
-                    self.guard
-                        .settle_record(job, &delivery, &budget, &execute)
-                        .await
-                }
-            };
-            (id.to_owned(), settled)
-        };
+        let (parse, execute) = (&parse, &execute);
         let mut failed = Vec::new();
         if S::ordered(event) {
             let mut rest = records.iter();
             for record in rest.by_ref() {
-                let (id, settled) = run(record).await;
+                let (id, settled) = self.one(record, &budget, parse, execute).await;
                 if settled == Settled::Failed {
                     failed.push(id);
                     break;
@@ -261,11 +240,16 @@ impl<S: Source> Consumer<S> {
             }
             failed.extend(rest.filter_map(|r| S::id(r).map(str::to_owned)));
         } else {
-            let settled: Vec<_> = futures::stream::iter(records)
-                .map(&run)
-                .buffered(self.concurrency)
-                .collect()
-                .await;
+            // At most `concurrency` at once, answered in the batch's order.
+            let limit = tokio::sync::Semaphore::new(self.concurrency);
+            let settled = futures::future::join_all(records.iter().map(|record| {
+                let (limit, budget) = (&limit, &budget);
+                async move {
+                    let _turn = limit.acquire().await;
+                    self.one(record, budget, parse, execute).await
+                }
+            }))
+            .await;
             failed.extend(
                 settled
                     .into_iter()
@@ -274,5 +258,34 @@ impl<S: Source> Consumer<S> {
             );
         }
         S::respond(failed)
+    }
+
+    /// One record: parsed, then executed and committed, or stored as refused.
+    async fn one<T, E: Problem>(
+        &self,
+        record: &S::Record,
+        budget: &crate::guard::Budget,
+        parse: &impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
+        execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
+    ) -> (String, Settled) {
+        let Some(id) = S::id(record) else {
+            tracing::error!("a record without an id: the batch is retried whole");
+            return (String::new(), Settled::Failed);
+        };
+        let delivery = Delivery {
+            record,
+            id,
+            origin: S::origin(record),
+            content: S::content(record),
+        };
+        let settled = match parse(&delivery) {
+            Err(e) => self.guard.unparsed(id, Error::App(e)),
+            Ok(job) => {
+                self.guard
+                    .settle_record(job, &delivery, budget, execute)
+                    .await
+            }
+        };
+        (id.to_owned(), settled)
     }
 }

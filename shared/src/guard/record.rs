@@ -38,7 +38,7 @@ impl Guard {
         job: Job<T, E>,
         delivery: &Delivery<'_, R>,
         budget: &Budget,
-        execute: &impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+        execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
     ) -> Settled {
         let (owner, key, input, on_refusal) = job.into_parts();
         let op = Admitted {
@@ -52,7 +52,9 @@ impl Guard {
             prior: None,
             budget: *budget,
         };
-        let outcome = match execute(&op, input).await {
+        // A clone per record, called once: its future owns it, so a batch's futures are Send
+        // whatever the closure borrows.
+        let outcome = match (execute.clone())(&op, input).await {
             Ok(effect) => self.commit(&op, effect).await,
             Err(e) => Err(e),
         };

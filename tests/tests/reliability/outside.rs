@@ -208,7 +208,7 @@ async fn payouts_and_withdrawals_under_faults_move_money_once_and_conserve_it() 
     // Every paid withdrawal paid by the bank once, none left pending.
     let (balance, by_status) = withdrawal_books(&app).await;
     let bank_paid: u64 = bank.payments().await.iter().map(|p| p.amount).sum();
-    if by_status.get("pending").is_some() {
+    if by_status.contains_key("pending") {
         violations.push(format!("withdrawals left pending: {by_status:?}"));
     }
     if bank_paid != *by_status.get("paid").unwrap_or(&0) {
