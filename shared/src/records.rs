@@ -221,11 +221,11 @@ impl<S: Source> Consumer<S> {
     pub async fn handle<T, E: Problem>(
         &self,
         event: &S::Event,
-        deadline: Option<SystemTime>,
+        deadline: impl Into<Option<SystemTime>>,
         parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
         execute: impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone,
     ) -> S::Response {
-        let budget = self.guard.records_budget(deadline);
+        let budget = self.guard.records_budget(deadline.into());
         let records = S::records(event);
         let (parse, execute) = (&parse, &execute);
         let mut failed = Vec::new();

@@ -34,7 +34,7 @@ pub async fn consume_payouts(app: &Payouts, event: LambdaEvent<SqsEvent>) -> Sqs
     app.consumer()
         .handle(
             &event.payload,
-            Some(event.context.deadline()),
+            event.context.deadline(),
             parse,
             async |op, payout: NewPayout| {
                 let now = op.now();
