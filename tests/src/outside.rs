@@ -1,6 +1,7 @@
 //! What the tests of payouts and withdrawals share: SQS events as Lambda builds them, the
 //! payouts consumer and the withdrawals app on a test app's tables and clock, and the fake bank.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -10,6 +11,7 @@ use payments::{Payments, Payouts};
 use replaysafe::lease::LeaseTerms;
 use serde_json::json;
 
+use crate::server::ApiServer;
 use crate::{guard_on, TestApp};
 
 /// The ARN of the standard payouts queue the events come from.
@@ -82,12 +84,27 @@ impl TestApp {
         lease_seconds: u64,
         call_seconds: u64,
     ) -> Payments {
-        let guard = guard_on(
-            self.store.clone(),
-            self.guard().config().clone(),
-            self.clock.clone(),
-        )
-        .await;
+        self.with_bank_on(bank_url, lease_seconds, call_seconds, self.clock.clone())
+            .await
+    }
+
+    /// Serves this app's tables over HTTP with the real clock, withdrawals paid out to the bank
+    /// at `bank_url` (see [`TestApp::http_server`]).
+    pub async fn http_server_with_bank(&self, bank_url: &str) -> ApiServer {
+        let payments = self
+            .with_bank_on(bank_url, 15, 5, Arc::new(replaysafe::SystemClock))
+            .await;
+        ApiServer::start(payments).await
+    }
+
+    async fn with_bank_on(
+        &self,
+        bank_url: &str,
+        lease_seconds: u64,
+        call_seconds: u64,
+        clock: Arc<dyn replaysafe::Clock>,
+    ) -> Payments {
+        let guard = guard_on(self.store.clone(), self.guard().config().clone(), clock).await;
         let lease = LeaseTerms::new(
             Duration::from_secs(lease_seconds),
             Duration::from_secs(call_seconds),
