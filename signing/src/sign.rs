@@ -130,6 +130,13 @@ impl Signer {
 
     /// The `alg` parameter this signer sends: [`HMAC_SHA256`](crate::HMAC_SHA256) or
     /// [`ED25519`](crate::ED25519).
+    ///
+    /// ```
+    /// use replaysafe_signing::{Signer, ED25519, HMAC_SHA256};
+    ///
+    /// assert_eq!(Signer::new("cli_7f3a", vec![1; 32]).alg(), HMAC_SHA256);
+    /// assert_eq!(Signer::ed25519("key_2b7e", [1; 32]).alg(), ED25519);
+    /// ```
     pub fn alg(&self) -> &'static str {
         match self.algorithm {
             Algorithm::HmacSha256 => HMAC_SHA256,
