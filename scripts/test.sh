@@ -26,6 +26,7 @@ fi
 "$ROOT/scripts/bootstrap.sh" dynamodb
 "$ROOT/scripts/bootstrap.sh" lambda
 "$ROOT/scripts/bootstrap.sh" sqs
+"$ROOT/scripts/bootstrap.sh" interop
 if (($# == 0)); then "$ROOT/scripts/lint.sh"; fi
 
 dynamodb_session test-dynamodb "${DYNAMODB_TEST_PORT:-$(free_port)}"

@@ -7,6 +7,9 @@ use crate::input::{SignatureError, SignatureInput};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// The `alg` signature parameter of an HMAC-SHA256 signature (RFC 9421 §6.2.2).
+pub const HMAC_SHA256: &str = "hmac-sha256";
+
 /// What the server received, as the signature base needs it.
 pub struct Message<'a> {
     /// e.g. "POST"

@@ -44,7 +44,6 @@ pub const MAX_COMPONENTS: usize = 16;
 /// The most signature parameters: RFC 9421 defines six (`created`, `expires`, `nonce`, `alg`,
 /// `keyid`, `tag`).
 pub const MAX_PARAMETERS: usize = 12;
-pub(crate) const ALG: &str = "hmac-sha256";
 
 /// Parses both headers: exactly one member in each, under the same (any) label.
 /// Returns the input and the raw signature bytes.

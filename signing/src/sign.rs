@@ -1,18 +1,54 @@
 //! The client side: producing the headers the server verifies.
 
+use std::fmt;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
-use crate::base::{hmac_sha256, required_components, signature_base, Message};
+use crate::base::{hmac_sha256, required_components, signature_base, Message, HMAC_SHA256};
 use crate::digest::content_digest;
-use crate::input::{SignatureInput, ALG};
+use crate::ed25519::{sign_ed25519, Ed25519Error, ED25519};
+use crate::input::SignatureInput;
 use crate::sfv::{self, BareItem, InnerList, Item};
 
 const LABEL: &str = "sig1";
 
+/// Signs requests under one key: HMAC-SHA256 ([`Signer::new`]) or Ed25519
+/// ([`Signer::ed25519`]), over the same signature base either way.
+///
+/// Its `Debug` output names the key and the algorithm, never the secret.
+///
+/// ```
+/// use replaysafe_signing::Signer;
+///
+/// let signer = Signer::ed25519("key_2b7e", [9; 32]);
+/// let headers = signer.sign("GET", "/accounts/acc_alice", b"", None, 1763812800, "q9X2mY7rT1vK4pLs8dWz3A");
+/// assert!(headers.signature_input.ends_with(r#";keyid="key_2b7e";alg="ed25519""#));
+/// assert!(!format!("{signer:?}").contains("9, 9"));
+/// ```
 pub struct Signer {
+    /// The `keyid` every signature names: a key id (a client's first key has the client id as
+    /// its key id).
     pub client_id: String,
+    /// The HMAC-SHA256 secret, or the 32-byte Ed25519 private seed.
     pub secret: Vec<u8>,
+    algorithm: Algorithm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    HmacSha256,
+    Ed25519,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("client_id", &self.client_id)
+            .field("alg", &self.alg())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// The signature parameters that change from one attempt to the next.
@@ -35,10 +71,76 @@ pub struct SignedHeaders {
 }
 
 impl Signer {
+    /// An HMAC-SHA256 signer: `keyid` is `client_id`, `alg` is `hmac-sha256`.
+    ///
+    /// ```
+    /// use replaysafe_signing::Signer;
+    ///
+    /// let signer = Signer::new("cli_7f3a", (0u8..32).collect());
+    /// assert_eq!(signer.alg(), "hmac-sha256");
+    /// ```
     pub fn new(client_id: impl Into<String>, secret: Vec<u8>) -> Self {
         Signer {
             client_id: client_id.into(),
             secret,
+            algorithm: Algorithm::HmacSha256,
+        }
+    }
+
+    /// An Ed25519 signer: `keyid` is `key_id`, `alg` is `ed25519`, and `Signature` carries the
+    /// 64-byte Ed25519 signature of the signature base.
+    ///
+    /// ```
+    /// use replaysafe_signing::Signer;
+    ///
+    /// let signer = Signer::ed25519("key_2b7e", [9; 32]);
+    /// assert_eq!(signer.alg(), "ed25519");
+    /// assert_eq!(signer.client_id, "key_2b7e");
+    /// ```
+    pub fn ed25519(key_id: impl Into<String>, seed: [u8; 32]) -> Self {
+        Signer {
+            client_id: key_id.into(),
+            secret: seed.to_vec(),
+            algorithm: Algorithm::Ed25519,
+        }
+    }
+
+    /// Decodes the `private_key` that `admin create-key --alg ed25519` prints: standard base64
+    /// of the 32-byte seed.
+    ///
+    /// ```
+    /// use replaysafe_signing::{Ed25519Error, Signer};
+    ///
+    /// let private_key = "n4Ni+HpISpVObnQMW0wOhCKROaIKqKtW/2ZYb2p9KcU=";
+    /// assert_eq!(Signer::ed25519_from_base64("key_2b7e", private_key)?.alg(), "ed25519");
+    /// assert!(Signer::ed25519_from_base64("key_2b7e", "AAAA").is_err());
+    /// # Ok::<(), Ed25519Error>(())
+    /// ```
+    pub fn ed25519_from_base64(
+        key_id: impl Into<String>,
+        private_key_b64: &str,
+    ) -> Result<Self, Ed25519Error> {
+        let seed = STANDARD
+            .decode(private_key_b64.trim())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or(Ed25519Error::PrivateKey)?;
+        Ok(Self::ed25519(key_id, seed))
+    }
+
+    /// The `alg` parameter this signer sends: [`HMAC_SHA256`](crate::HMAC_SHA256) or
+    /// [`ED25519`](crate::ED25519).
+    ///
+    /// ```
+    /// use replaysafe_signing::{Signer, ED25519, HMAC_SHA256};
+    ///
+    /// assert_eq!(Signer::new("cli_7f3a", vec![1; 32]).alg(), HMAC_SHA256);
+    /// assert_eq!(Signer::ed25519("key_2b7e", [1; 32]).alg(), ED25519);
+    /// ```
+    pub fn alg(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::HmacSha256 => HMAC_SHA256,
+            Algorithm::Ed25519 => ED25519,
         }
     }
 
@@ -56,7 +158,8 @@ impl Signer {
     ///
     /// # Panics
     /// If `method` is POST and `idempotency_key` is None, or if a covered value contains
-    /// CR or LF. Both are caller bugs: validate keys with [`valid_idempotency_key`].
+    /// CR or LF. Both are caller bugs: validate keys with [`valid_idempotency_key`]. Also if an
+    /// Ed25519 signer's `secret` was replaced by one that is not 32 bytes.
     pub fn sign(
         &self,
         method: &str,
@@ -115,7 +218,7 @@ impl Signer {
                 .chain([
                     ("nonce".into(), string(nonce)),
                     ("keyid".into(), string(&self.client_id)),
-                    ("alg".into(), string(ALG)),
+                    ("alg".into(), string(self.alg())),
                 ])
                 .collect(),
         };
@@ -126,7 +229,7 @@ impl Signer {
             expires,
             nonce: nonce.into(),
             keyid: self.client_id.clone(),
-            alg: Some(ALG.into()),
+            alg: Some(self.alg().into()),
             params: sfv::serialize_inner_list(&list),
         };
         // Reusing the verifier's base builder keeps client and server byte-identical.
@@ -148,11 +251,18 @@ impl Signer {
             Ok(base) => base,
             Err(e) => panic!("cannot sign {method} {path_and_query}: {e}"),
         };
-        let mac = hmac_sha256(&self.secret, &base);
+        let signature = match self.algorithm {
+            Algorithm::HmacSha256 => STANDARD.encode(hmac_sha256(&self.secret, &base)),
+            Algorithm::Ed25519 => {
+                let seed = <&[u8; 32]>::try_from(self.secret.as_slice())
+                    .expect("an Ed25519 signer's secret is its 32-byte seed");
+                STANDARD.encode(sign_ed25519(seed, &base))
+            }
+        };
         SignedHeaders {
             content_digest: digest,
             signature_input: format!("{LABEL}={}", input.params),
-            signature: format!("{LABEL}=:{}:", STANDARD.encode(mac)),
+            signature: format!("{LABEL}=:{signature}:"),
         }
     }
 }
@@ -198,6 +308,67 @@ mod tests {
         assert_eq!(s.secret, (0u8..32).collect::<Vec<_>>());
         assert_eq!(s.client_id, "c");
         assert!(Signer::from_base64("c", "not base64!").is_err());
+    }
+
+    #[test]
+    fn ed25519_signs_the_hmac_layout_with_its_own_alg() {
+        let hmac = Signer::new("key_1", vec![1; 32]);
+        let ed25519 = Signer::ed25519("key_1", [1; 32]);
+        let args = (
+            "POST",
+            "/transfers?x=1",
+            &b"{}"[..],
+            Some("k1"),
+            1,
+            "aaaaaaaaaaaaaaaa",
+        );
+        let h = hmac.sign(args.0, args.1, args.2, args.3, args.4, args.5);
+        let e = ed25519.sign(args.0, args.1, args.2, args.3, args.4, args.5);
+        assert_eq!(e.content_digest, h.content_digest);
+        assert_eq!(
+            e.signature_input,
+            h.signature_input
+                .replace(r#"alg="hmac-sha256""#, r#"alg="ed25519""#)
+        );
+        let signature = |s: &str| {
+            let b64 = s.strip_prefix("sig1=:").unwrap().strip_suffix(':').unwrap();
+            STANDARD.decode(b64).unwrap()
+        };
+        assert_eq!(signature(&h.signature).len(), 32);
+        assert_eq!(signature(&e.signature).len(), 64);
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        for signer in [
+            Signer::new("key_1", vec![0xab; 32]),
+            Signer::ed25519("key_1", [0xab; 32]),
+        ] {
+            let debug = format!("{signer:?} {signer:#?}");
+            assert!(debug.contains("key_1"), "{debug}");
+            assert!(debug.contains(signer.alg()), "{debug}");
+            assert!(!debug.contains("171"), "{debug}");
+            assert!(!debug.contains("ab"), "{debug}");
+        }
+    }
+
+    #[test]
+    fn ed25519_from_base64() {
+        let seed = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let s = Signer::ed25519_from_base64("k", seed).unwrap();
+        assert_eq!(s.secret, (0u8..32).collect::<Vec<_>>());
+        assert_eq!(s.alg(), "ed25519");
+        for bad in [
+            "not base64!",
+            "AAAA",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ==",
+        ] {
+            assert_eq!(
+                Signer::ed25519_from_base64("k", bad).err(),
+                Some(Ed25519Error::PrivateKey),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
