@@ -134,7 +134,8 @@ mod tests {
         for bad in [
             PAYOUT.replace("1500", "15.5"),
             PAYOUT.replace(r#""reference""#, r#""extra":1,"reference""#),
-            PAYOUT.replace("cli_7f3a", "alice"),
+            PAYOUT.replace("cli_7f3a", "not an owner"),
+            PAYOUT.replace("cli_7f3a", "sub:YWxpY2U="),
             PAYOUT.replace("cli_7f3a", "sub:!!"),
             PAYOUT.replace("cli_7f3a", "sub:"),
             PAYOUT.replace("po_1", "po 1"),
