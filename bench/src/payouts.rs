@@ -37,8 +37,10 @@ pub enum Batch {
 }
 
 impl Batch {
+    /// Every one, in the report's order.
     pub const ALL: [Batch; 2] = [Batch::Fresh, Batch::Redelivered];
 
+    /// As the report names it.
     pub fn name(self) -> &'static str {
         match self {
             Batch::Fresh => "batch of 10 payouts, fresh",
@@ -57,8 +59,10 @@ pub enum Consumer {
 }
 
 impl Consumer {
+    /// Every one, in the report's order.
     pub const ALL: [Consumer; 2] = [Consumer::Ours, Consumer::Peer];
 
+    /// As the report names it.
     pub fn name(self) -> &'static str {
         match self {
             Consumer::Ours => "replaysafe consume_payouts",
@@ -90,9 +94,11 @@ pub async fn open_accounts(app: &TestApp) {
 pub struct Subjects {
     /// replaysafe's tables and instrumented client; its payouts are `alice`'s.
     pub ours_app: TestApp,
+    /// `consume_payouts`' app on those tables (a queue keeping messages a day).
     pub ours: Payouts,
     /// The peer's tables (created and filled through our API, then left to the peer).
     pub peer_app: TestApp,
+    /// `bench/peer/payouts.py` under the emulator, on the peer's tables.
     pub peer: Peer,
 }
 

@@ -97,6 +97,7 @@ impl<K> Default for Rounds<K> {
 }
 
 impl<K: Ord + Copy> Rounds<K> {
+    /// One sample of `at`, taken in `round`.
     pub fn push(&mut self, at: K, round: usize, sample: Sample) {
         self.samples.entry(at).or_default().push((round, sample));
     }

@@ -35,8 +35,10 @@ pub enum Request {
 }
 
 impl Request {
+    /// Every one, in the report's order.
     pub const ALL: [Request; 2] = [Request::Fresh, Request::Retry];
 
+    /// As the report names it.
     pub fn name(self) -> &'static str {
         match self {
             Request::Fresh => "POST /withdrawals, fresh",
@@ -48,13 +50,17 @@ impl Request {
 /// How the caller is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Mode {
+    /// RFC 9421 signatures checked by the guard, a nonce put before the hold.
     Signed,
+    /// Behind an API Gateway JWT authorizer: no signature, no nonce.
     Authorizer,
 }
 
 impl Mode {
+    /// Every one, in the report's order.
     pub const ALL: [Mode; 2] = [Mode::Signed, Mode::Authorizer];
 
+    /// As the report names it.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Signed => "replaysafe",
@@ -66,19 +72,23 @@ impl Mode {
 /// One request's cost: its DynamoDB calls (in the sample) and its bank calls.
 #[derive(Debug, Clone)]
 pub struct Measured {
+    /// Its time and DynamoDB calls.
     pub sample: Sample,
+    /// The `POST /payments` the bank received while it ran.
     pub bank_calls: u64,
 }
 
 /// Every request's cost, by mode and request, with its round.
 #[derive(Debug, Clone, Default)]
 pub struct WithdrawalResults {
+    /// Time and DynamoDB calls of each request.
     pub samples: Rounds<(Mode, Request)>,
     /// Bank calls of each request, in the order of `samples`.
     pub bank_calls: std::collections::BTreeMap<(Mode, Request), Vec<u64>>,
 }
 
 impl WithdrawalResults {
+    /// One request's cost, taken in `round`.
     pub fn push(&mut self, at: (Mode, Request), round: usize, m: Measured) {
         self.samples.push(at, round, m.sample);
         self.bank_calls.entry(at).or_default().push(m.bank_calls);
@@ -87,9 +97,13 @@ impl WithdrawalResults {
 
 /// The app paying out to the bank, signed and behind an authorizer, on one set of tables.
 pub struct Subjects {
+    /// The tables, instrumented client and clock; `alice` signs.
     pub app: TestApp,
+    /// The app with the guard checking signatures.
     pub signed: Payments,
+    /// The same app behind a JWT authorizer (`Auth::jwt()`), its caller [`SUB`].
     pub authorized: Payments,
+    /// The fake bank both pay out to.
     pub bank: BankProcess,
 }
 
