@@ -1675,7 +1675,10 @@ async fn every_event_invokes_its_function_once_signed() {
     for function in all_functions() {
         let mut expected = expected_grants(function);
         if ENDPOINTS.iter().any(|r| r.function == function) {
-            assert!(expected.remove(&record_use), "{function} may record a key's use");
+            assert!(
+                expected.remove(&record_use),
+                "{function} may record a key's use"
+            );
         }
         let mut used = made.remove(function).unwrap_or_default();
         used.remove(&record_use);

@@ -25,16 +25,19 @@ struct MemoryKeys {
 impl KeySource for MemoryKeys {
     fn key<'a>(&'a self, key_id: &'a KeyId) -> KeyLookup<'a> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        let record = self.keys.get(key_id.as_str()).map(|(secret, active)| KeyRecord {
-            key_id: key_id.clone(),
-            client_id: ClientId::parse(key_id.as_str()).unwrap(),
-            alg: "hmac-sha256".into(),
-            material: secret.clone(),
-            active: *active,
-            created_at: 0,
-            expires_at: None,
-            last_used_at: None,
-        });
+        let record = self
+            .keys
+            .get(key_id.as_str())
+            .map(|(secret, active)| KeyRecord {
+                key_id: key_id.clone(),
+                client_id: ClientId::parse(key_id.as_str()).unwrap(),
+                alg: "hmac-sha256".into(),
+                material: secret.clone(),
+                active: *active,
+                created_at: 0,
+                expires_at: None,
+                last_used_at: None,
+            });
         Box::pin(async move { Ok(record) })
     }
 }

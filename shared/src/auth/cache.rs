@@ -113,7 +113,10 @@ impl KeyCache {
     pub fn record_use(&self, id: &KeyId, now: i64) {
         {
             let mut uses = lock(&self.uses);
-            if uses.get(id).is_some_and(|at| at.elapsed() < KEY_USE_INTERVAL) {
+            if uses
+                .get(id)
+                .is_some_and(|at| at.elapsed() < KEY_USE_INTERVAL)
+            {
                 return;
             }
             uses.insert(id.clone(), Instant::now());
