@@ -20,13 +20,13 @@ use crate::Failure;
 pub const EXAMPLES: &str = "Plays an attacker and a retrying client against a running stack: capture and exact
 replay, delayed replay, tampered body, a retry after a lost answer, concurrent duplicates, with
 balances before and after; then a key rotation with requests flowing. Creates two new accounts of
-its own (fresh ids) each run, and for the rotation a client of its own with two keys (in the
-clients table: --endpoint-url and --table-prefix name the stack's DynamoDB; --no-rotation skips
-it).
+its own (fresh ids) each run, and for the rotation a client of its own with two keys, written
+to the stack's clients table (--endpoint-url and --table-prefix name its DynamoDB: for an API on
+loopback, `make run`'s DynamoDB Local by default; the rotation is skipped, saying so, when the
+table cannot be written; --no-rotation skips it).
 
 Examples:
   make run            # in another terminal: the API at http://127.0.0.1:9000 and a demo client
-  replaysafe demo --endpoint-url http://127.0.0.1:8000   # DynamoDB Local of `make run`
   replaysafe demo --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com --client prod-client.json
 
 Exit code 0 when every scenario behaved as the contract says, 1 when one did not.";

@@ -110,7 +110,7 @@ async fn keys_from_the_apps_own_source_sign_for_clients_the_clients_table_never_
         .assert_problem(401, "unknown-key");
 }
 
-/// Verifies with HMAC-SHA256 under another name, or refuses everything.
+/// Verifies as HMAC-SHA256 does, or refuses everything.
 struct Plugged {
     name: &'static str,
     accept: bool,
