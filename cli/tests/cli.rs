@@ -162,8 +162,9 @@ fn help_shows_examples_and_exit_codes() {
         .success()
         .stdout(contains("Exit codes:"))
         .stdout(contains(
-            "3  the API, or DynamoDB for `admin`, could not be reached",
+            "3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached",
         ))
+        .stdout(contains("or an admin command was refused"))
         .stdout(contains("replaysafe demo"))
         .stdout(contains("account"))
         .stdout(contains("transfer"))
