@@ -17,7 +17,7 @@ use crate::Failure;
 
 #[derive(Args)]
 pub struct Connection {
-    /// Client credentials file ({"client_id", "secret"}).
+    /// Client credentials file ({"client_id", "secret"}, and "key_id" for a later key).
     #[arg(
         long,
         env = CLIENT_ENV,

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use replaysafe_client::{Auth, Client, Credentials, Error, IdempotencyKey, RetryPolicy};
+use replaysafe_client::{
+    Auth, Client, ClientBuilder, Credentials, Error, IdempotencyKey, RetryPolicy,
+};
 
 use crate::jwt::{self, JwtDev, DEFAULT_EXPIRES_IN, DEFAULT_JWT_DEV_FILE, JWT_DEV_ENV};
 use crate::Failure;
@@ -93,7 +95,8 @@ pub fn credentials(path: &Path) -> Result<Credentials, Failure> {
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Connection and output")]
 pub struct ApiArgs {
-    /// Client credentials file ({"client_id", "secret"}), as `admin create-client` prints it.
+    /// Client credentials file ({"client_id", "secret"}), as `admin create-client` prints it, or
+    /// a later key's ({"client_id", "key_id", "secret"}), as `admin create-key` prints it.
     #[arg(
         long,
         env = CLIENT_ENV,
@@ -144,6 +147,16 @@ impl ApiArgs {
         self.auth.auth(&self.client)
     }
 
+    /// A client builder that authenticates as [`ApiArgs::auth`] says and, when signing, knows
+    /// the client the key signs for.
+    pub fn builder(&self) -> Result<ClientBuilder, Failure> {
+        let builder = Client::builder_with_auth(&self.endpoint, self.auth()?);
+        if self.auth.bearer() {
+            return Ok(builder);
+        }
+        Ok(builder.client_id(credentials(&self.client)?.client_id))
+    }
+
     pub fn policy(&self) -> Result<RetryPolicy, Failure> {
         if self.max_attempts == 0 {
             return Err(Failure::Usage("--max-attempts must be at least 1".into()));
@@ -163,8 +176,7 @@ impl ApiArgs {
         } else {
             "signing again"
         };
-        let mut builder =
-            Client::builder_with_auth(&self.endpoint, self.auth()?).retry_policy(self.policy()?);
+        let mut builder = self.builder()?.retry_policy(self.policy()?);
         if !self.quiet {
             builder = builder.on_retry(move |e| {
                 let key = match &e.idempotency_key {

@@ -1,8 +1,9 @@
 //! `replaysafe`: provision clients and call the API with correctly signed requests, or with a
 //! bearer token in authorizer (`jwt`) mode.
 //!
-//! Exit codes: 0 success (2xx or 304), 1 the API answered with an error status, 2 bad usage or
-//! configuration, 3 the API or DynamoDB could not be reached.
+//! Exit codes: 0 success (2xx or 304), 1 the API answered with an error status or an admin
+//! command was refused, 2 bad usage or configuration, 3 the API or DynamoDB could not be
+//! reached.
 
 mod admin;
 mod call;
@@ -43,7 +44,8 @@ the cause is fixed use a new key.
 
 Exit codes:
   0  success (2xx, or 304 for `account get --if-none-match`)
-  1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout)
+  1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout),
+     or an admin command was refused (a third active key, an unknown client or key)
   2  bad usage or configuration (arguments, client file, idempotency key)
   3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached";
 
@@ -92,6 +94,9 @@ enum Command {
 pub enum Failure {
     /// The API answered with an error status (already printed).
     Status,
+    /// The request was understood and refused (an admin command: a third active key, an
+    /// unknown client or key).
+    Refused(String),
     Usage(String),
     Unreachable(String),
 }
@@ -133,6 +138,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Status) => ExitCode::from(1),
+        Err(Failure::Refused(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
         Err(Failure::Usage(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(2)

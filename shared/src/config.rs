@@ -12,7 +12,8 @@ pub use builder::ConfigBuilder;
 /// from a fresh prefix; functions read them from the env.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
-    /// Who may sign: client id, secret, status (read by the default [`KeySource`](crate::auth::KeySource)).
+    /// Who may sign: one item per key, a client's own item its first key (read by the default
+    /// [`KeySource`](crate::auth::KeySource); the layout is in [`store::keys`](crate::store::keys)).
     pub clients: String,
     /// One item per (client, key): a success's record or a refusal's fence.
     pub idempotency: String,
@@ -111,8 +112,8 @@ pub struct Config {
     pub replay_window_seconds: i64,
     /// `IDEMPOTENCY_TTL_SECONDS`: how long a stored response is replayed.
     pub idempotency_ttl_seconds: i64,
-    /// `CLIENT_CACHE_SECONDS`: how long a warm function trusts a client secret it read. A revoked
-    /// client is refused at the latest this long after revocation.
+    /// `CLIENT_CACHE_SECONDS`: how long a warm function trusts a key it read. A revoked key is
+    /// refused at the latest this long after revocation; an expired key at its expiry.
     pub client_cache: Duration,
     /// Bodies above this are refused with 413 before anything else.
     pub max_body_bytes: usize,
@@ -197,7 +198,7 @@ const FIXED_ATTRIBUTES: [&str; 10] = [
 ];
 
 impl Config {
-    /// The defaults: signatures, a 300 s window, 24 h retention, 60 s secret cache, 64 KiB
+    /// The defaults: signatures, a 300 s window, 24 h retention, 60 s key cache, 64 KiB
     /// bodies, four transaction attempts, a 10 s function timeout, problem types under
     /// `/problems/`. [`Config::builder`] is the checked way to change them.
     pub fn new(tables: Tables) -> Self {
@@ -286,7 +287,7 @@ impl Config {
     }
 
     /// Refuses what no deployment should run with: a window outside 1 s to 1 h; a retention
-    /// too short for the window (see [`min_idempotency_ttl`]) or over 30 days; a secret cache
+    /// too short for the window (see [`min_idempotency_ttl`]) or over 30 days; a key cache
     /// over an hour; a body limit of 0 or over Lambda's 6 MB; a function timeout that cannot
     /// hold a POST's three DynamoDB calls; no transaction attempt; an empty
     /// or shared table name; an attribute name that is empty or one the guard already writes.

@@ -75,7 +75,8 @@ fn all_functions() -> Vec<&'static str> {
 }
 
 /// The DynamoDB actions each function's code makes, on which table (by logical name), as its
-/// row says: the guard's (every request reads its client and consumes its nonce; a POST reads
+/// row says: the guard's (every request reads its key, may record the key's use and consumes
+/// its nonce; a POST reads
 /// its idempotency record and claims the key inside its transaction, see `shared/src/store/`),
 /// then the handler's own; a consumer's, as its row in the consumer table says.
 fn expected_grants(function: &str) -> Grants {
@@ -1661,12 +1662,28 @@ async fn every_event_invokes_its_function_once_signed() {
     }
 
     // What each function's code really called is what its row grants: no more (the role would
-    // refuse it), no less (a grant nothing uses).
-    let made = calls.made.lock().unwrap().clone();
+    // refuse it), no less (a grant nothing uses). Apart from that: a key's last use, which the
+    // guard writes at most once a minute per key per warm function, in a task of its own, so
+    // it lands under whichever invocation runs when it completes. It was written, and every
+    // signed function may write it.
+    let record_use = ("clients".to_owned(), "dynamodb:UpdateItem".to_owned());
+    let mut made = calls.made.lock().unwrap().clone();
+    assert!(
+        made.values().any(|grants| grants.contains(&record_use)),
+        "the signing key's last use was recorded"
+    );
     for function in all_functions() {
+        let mut expected = expected_grants(function);
+        if ENDPOINTS.iter().any(|r| r.function == function) {
+            assert!(
+                expected.remove(&record_use),
+                "{function} may record a key's use"
+            );
+        }
+        let mut used = made.remove(function).unwrap_or_default();
+        used.remove(&record_use);
         assert_eq!(
-            made.get(function).cloned().unwrap_or_default(),
-            expected_grants(function),
+            used, expected,
             "{function}: the DynamoDB calls it made vs its grants in payments/src/routes.rs"
         );
     }

@@ -16,6 +16,8 @@ use crate::transport;
 pub struct ClientBuilder {
     endpoint: String,
     auth: Auth,
+    /// The client a signer signs for, when it is not the signer's key id (a later key's).
+    client_id: Option<String>,
     policy: RetryPolicy,
     on_retry: Option<RetryHook>,
     connect_timeout: Duration,
@@ -26,6 +28,7 @@ impl ClientBuilder {
         Self {
             endpoint: endpoint.to_owned(),
             auth,
+            client_id: None,
             policy: RetryPolicy::default(),
             on_retry: None,
             connect_timeout: Duration::from_secs(5),
@@ -40,6 +43,13 @@ impl ClientBuilder {
     /// Called before every retry (e.g. to log it).
     pub fn on_retry(mut self, hook: impl Fn(&RetryEvent) + Send + Sync + 'static) -> Self {
         self.on_retry = Some(Arc::new(hook));
+        self
+    }
+
+    /// The client the signer signs for, when its key id is not the client id: what
+    /// [`Client::client_id`] answers. [`Client::builder`] sets it from the credentials.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
         self
     }
 
@@ -61,8 +71,14 @@ impl ClientBuilder {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = transport::http_client(self.connect_timeout)
             .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
+        let client_id = match &self.auth {
+            // A client's first key has the client id as its key id.
+            Auth::Signature(signer) => Some(self.client_id.unwrap_or(signer.client_id.clone())),
+            Auth::Bearer(_) => None,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
+                client_id,
                 http,
                 origin,
                 base_path,

@@ -1,10 +1,12 @@
-//! The signature algorithm the guard verifies with. RFC 9421 leaves the choice to the verifier;
-//! the contract says HMAC-SHA256, and that is the default.
+//! The signature algorithms the guard verifies with. Each key names its algorithm (`alg`); the
+//! guard verifies with the one of that name. HMAC-SHA256 is always there.
 
 /// A signature algorithm: its RFC 9421 `alg` name and its verification.
 ///
-/// A signature whose `alg` parameter names another algorithm is refused (401
-/// `signature-invalid`) before its key is looked up; one without `alg` is verified with this one.
+/// A signature is verified with the algorithm its key names. One whose `alg` parameter names an
+/// algorithm the guard does not have is refused (401 `signature-invalid`) before its key is
+/// looked up, one whose `alg` is not its key's after; one without `alg` is verified with its
+/// key's.
 ///
 /// ```
 /// use replaysafe::auth::{HmacSha256, SignatureAlgorithm};
@@ -17,12 +19,12 @@
 pub trait SignatureAlgorithm: Send + Sync {
     /// The `alg` value it answers to, e.g. `hmac-sha256`.
     fn name(&self) -> &str;
-    /// Whether `signature` signs `base` (the RFC 9421 signature base) under the client's `key`.
-    /// Compare in constant time.
+    /// Whether `signature` signs `base` (the RFC 9421 signature base) under `key`, the key's
+    /// material (an HMAC secret, a public key). Compare in constant time.
     fn verify(&self, key: &[u8], base: &str, signature: &[u8]) -> bool;
 }
 
-/// HMAC-SHA256 with the client's secret: `hmac-sha256`, the contract's algorithm.
+/// HMAC-SHA256 with the key's secret: `hmac-sha256`, the contract's algorithm.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HmacSha256;
 

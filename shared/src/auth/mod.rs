@@ -1,16 +1,19 @@
 //! Checks 1 to 5 of the contract, in its order, before anything touches DynamoDB beyond the
-//! (cached) client secret: body size, idempotency key, RFC 9421 signature, RFC 9530 digest,
-//! freshness. The nonce (check 6) is the guard's, because it is a write. Where keys come from
-//! ([`KeySource`]) and how signatures are checked ([`SignatureAlgorithm`]) are the app's choice.
+//! (cached) key: body size, idempotency key, RFC 9421 signature, RFC 9530 digest, freshness.
+//! The nonce (check 6) is the guard's, because it is a write. Where keys come from
+//! ([`KeySource`]) and how signatures are checked ([`SignatureAlgorithm`], chosen by the key's
+//! `alg`) are the app's choice.
 
 mod algorithm;
-mod clients;
+mod cache;
 mod keys;
 
+use std::sync::Arc;
+
 pub use algorithm::{HmacSha256, SignatureAlgorithm};
-pub(crate) use clients::ClientCache;
-pub use clients::UNKNOWN_KEY_CACHE;
-pub use keys::{ClientLookup, KeySource};
+pub(crate) use cache::KeyCache;
+pub use cache::{KEY_USE_INTERVAL, UNKNOWN_KEY_CACHE};
+pub use keys::{KeyLookup, KeySource, KeyUse};
 
 use replaysafe_signing::{
     parse_signature, signature_base, verify_content_digest, Message, SignatureError,
@@ -19,16 +22,19 @@ use replaysafe_signing::{
 use crate::error::GuardError;
 use crate::http::Incoming;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
-use crate::ids::ClientId;
+use crate::ids::{ClientId, KeyId};
 
-/// The shortest client secret the guard accepts: HMAC-SHA256's own block of security.
+/// The shortest key material the guard accepts: HMAC-SHA256's own block of security (an
+/// Ed25519 public key is 32 bytes too).
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
 #[derive(Debug, Clone)]
 pub struct Signed {
-    /// The client whose secret verified the signature: its `keyid`.
+    /// The client whose key verified the signature: the principal, whichever of its keys signed.
     pub client_id: ClientId,
+    /// The key that verified it: the signature's `keyid`.
+    pub key_id: KeyId,
     /// The signature's `nonce`, not yet consumed.
     pub nonce: String,
     /// The signature's `created` (unix seconds), within the replay window of `now`.
@@ -49,10 +55,10 @@ pub struct Signed {
 /// so passing it alone is not replay-safe: endpoints go through [`Guard::post`](crate::Guard::post)
 /// or [`Guard::read`](crate::Guard::read), which build one and add the nonce.
 pub(crate) struct Verifier<'a> {
-    /// The warm function's client secrets, in front of the key source.
-    pub clients: &'a ClientCache,
-    /// What signatures are checked with.
-    pub algorithm: &'a dyn SignatureAlgorithm,
+    /// The warm function's keys, in front of the key source.
+    pub keys: &'a KeyCache,
+    /// What signatures are checked with: the one named by the key's `alg`.
+    pub algorithms: &'a [Arc<dyn SignatureAlgorithm>],
     /// How far `created` may lie from `now`, before or after.
     pub replay_window_seconds: i64,
     /// Longer bodies are refused with 413 before any other check.
@@ -84,10 +90,11 @@ impl Verifier<'_> {
             return Err(GuardError::SignatureMissing);
         };
         let (input, mac) = parse_signature(&input_header, &signature_header).map_err(invalid)?;
+        // An `alg` the guard cannot verify is refused before any key is looked up.
         if input
             .alg
             .as_deref()
-            .is_some_and(|alg| alg != self.algorithm.name())
+            .is_some_and(|alg| self.algorithm(alg).is_none())
         {
             return Err(invalid(SignatureError::UnsupportedAlg));
         }
@@ -104,20 +111,28 @@ impl Verifier<'_> {
             signature_base(&input, &message, !req.body.is_empty()).map_err(invalid)?
         };
 
-        let client_id = ClientId::parse(&input.keyid).map_err(|_| GuardError::UnknownKey)?;
-        let client = self
-            .clients
-            .get(&client_id)
+        let key_id = KeyId::parse(&input.keyid).map_err(|_| GuardError::UnknownKey)?;
+        // A revoked key is refused once its cache entry is renewed; an expired one at once.
+        let key = self
+            .keys
+            .get(&key_id)
             .await?
-            .filter(|c| c.active)
+            .filter(|k| k.is_active(now))
             .ok_or(GuardError::UnknownKey)?;
-        if client.secret.len() < MIN_SECRET_BYTES {
-            // Anyone can compute a MAC under an empty or guessable key: such a client is no
-            // client, wherever its key came from.
-            tracing::error!(client_id = %client_id, "a client's secret is shorter than 32 bytes");
+        if input.alg.as_deref().is_some_and(|alg| alg != key.alg) {
+            return Err(invalid(SignatureError::UnsupportedAlg));
+        }
+        let Some(algorithm) = self.algorithm(&key.alg) else {
+            tracing::error!(key_id = %key_id, alg = %key.alg, "a key's algorithm is not one the guard verifies");
+            return Err(GuardError::UnknownKey);
+        };
+        if key.material.len() < MIN_SECRET_BYTES {
+            // Anyone can compute a MAC under an empty or guessable key: such a key is no key,
+            // wherever it came from.
+            tracing::error!(key_id = %key_id, "a key is shorter than 32 bytes");
             return Err(GuardError::UnknownKey);
         }
-        if !self.algorithm.verify(&client.secret, &base, &mac) {
+        if !algorithm.verify(&key.material, &base, &mac) {
             return Err(invalid(SignatureError::Mismatch));
         }
 
@@ -131,8 +146,10 @@ impl Verifier<'_> {
             return Err(GuardError::StaleRequest);
         }
 
+        self.keys.record_use(&key_id, now);
         Ok(Signed {
-            client_id,
+            client_id: key.client_id,
+            key_id,
             nonce: input.nonce,
             created: input.created,
             now,
@@ -140,6 +157,16 @@ impl Verifier<'_> {
             idempotency_key,
             fingerprint: Fingerprint::of(req.method, req.path, req.body),
         })
+    }
+}
+
+impl Verifier<'_> {
+    /// The algorithm answering to `name`, if the guard has one.
+    fn algorithm(&self, name: &str) -> Option<&dyn SignatureAlgorithm> {
+        self.algorithms
+            .iter()
+            .find(|a| a.name() == name)
+            .map(|a| a.as_ref())
     }
 }
 
