@@ -40,6 +40,28 @@ impl SignatureInput {
     pub fn covers(&self, name: &str) -> bool {
         self.components.iter().any(|c| c == name)
     }
+
+    /// `Ok` when the signature's `tag` is `required`, byte for byte; else
+    /// [`SignatureError::Tag`].
+    ///
+    /// ```
+    /// use replaysafe_signing::{parse_signature, SignatureError};
+    ///
+    /// let input = |params: &str| {
+    ///     let header = format!(r#"sig1=("@method" "@path");created=1;nonce="q9X2mY7rT1vK4pLs8dWz3A";keyid="k"{params}"#);
+    ///     parse_signature(&header, "sig1=:AAAA:").map(|(input, _)| input)
+    /// };
+    /// assert_eq!(input(r#";tag="payments""#)?.require_tag("payments"), Ok(()));
+    /// assert_eq!(input(r#";tag="Payments""#)?.require_tag("payments"), Err(SignatureError::Tag));
+    /// assert_eq!(input("")?.require_tag("payments"), Err(SignatureError::Tag));
+    /// # Ok::<(), SignatureError>(())
+    /// ```
+    pub fn require_tag(&self, required: &str) -> Result<(), SignatureError> {
+        match self.tag.as_deref() == Some(required) {
+            true => Ok(()),
+            false => Err(SignatureError::Tag),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,6 +74,9 @@ pub enum SignatureError {
     UnsupportedAlg,
     #[error("signature does not cover {0}")]
     NotCovered(&'static str),
+    /// The signature carries no `tag`, or not the one the verifier requires.
+    #[error("signature tag is missing or not the one required")]
+    Tag,
     #[error("signature mismatch")]
     Mismatch,
 }
