@@ -95,7 +95,8 @@ impl<'a> Demo<'a> {
     fn connect(api: &'a ApiArgs) -> Result<Self, Failure> {
         let retries: Arc<Mutex<Vec<String>>> = Arc::default();
         let log = retries.clone();
-        let client = Client::builder_with_auth(&api.endpoint, api.auth()?)
+        let client = api
+            .builder()?
             .retry_policy(api.policy()?)
             .on_retry(move |e| log.lock().expect("not poisoned").push(e.reason.clone()))
             .build()
