@@ -401,10 +401,10 @@ impl Call {
             .body(body)
             .expect("valid request")
             .with_lambda_context(context);
-        let context = match &self.authorized_as {
-            None => None,
-            Some(sub) => Some(replaysafe::testing::jwt_context(sub)),
-        };
+        let context = self
+            .authorized_as
+            .as_deref()
+            .map(replaysafe::testing::jwt_context);
         let context = match (context, &self.domain_name) {
             (context, None) => context,
             (context, Some(domain)) => {
