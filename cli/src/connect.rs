@@ -132,6 +132,40 @@ pub struct ApiArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}
+
+/// What the API's signature profile requires beyond the contract (docs/guard.md, "Profiles"):
+/// signing options, refused with --token or --sub.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Signature profile")]
+pub struct ProfileArgs {
+    /// Sign every request with tag="TAG" (an API deployed with SIGNATURE_TAG requires its tag).
+    #[arg(
+        long,
+        env = "REPLAYSAFE_SIGNATURE_TAG",
+        global = true,
+        value_name = "TAG"
+    )]
+    pub signature_tag: Option<String>,
+    /// Cover "@authority" (the endpoint's host and non-default port) in every signature (an API
+    /// deployed with REQUIRE_AUTHORITY or SIGNATURE_AUTHORITY requires it).
+    #[arg(long, env = "REPLAYSAFE_COVER_AUTHORITY", global = true)]
+    pub cover_authority: bool,
+}
+
+impl ProfileArgs {
+    /// `builder` with the options given.
+    pub fn apply(&self, mut builder: ClientBuilder) -> ClientBuilder {
+        if let Some(tag) = &self.signature_tag {
+            builder = builder.signature_tag(tag);
+        }
+        if self.cover_authority {
+            builder = builder.cover_authority();
+        }
+        builder
+    }
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, Failure> {
@@ -147,16 +181,6 @@ impl ApiArgs {
         self.auth.auth(&self.client)
     }
 
-    /// A client builder that authenticates as [`ApiArgs::auth`] says and, when signing, knows
-    /// the client the key signs for.
-    pub fn builder(&self) -> Result<ClientBuilder, Failure> {
-        let builder = Client::builder_with_auth(&self.endpoint, self.auth()?);
-        if self.auth.bearer() {
-            return Ok(builder);
-        }
-        Ok(builder.client_id(credentials(&self.client)?.client_id))
-    }
-
     pub fn policy(&self) -> Result<RetryPolicy, Failure> {
         if self.max_attempts == 0 {
             return Err(Failure::Usage("--max-attempts must be at least 1".into()));
@@ -167,6 +191,18 @@ impl ApiArgs {
             max_elapsed: seconds("max-elapsed", self.max_elapsed)?,
             ..RetryPolicy::default()
         })
+    }
+
+    /// A builder for the endpoint, authenticating as [`ApiArgs::auth`] says (when signing,
+    /// knowing the client the key signs for), with the signature profile's options.
+    pub fn builder(&self) -> Result<ClientBuilder, Failure> {
+        let builder = self
+            .profile
+            .apply(Client::builder_with_auth(&self.endpoint, self.auth()?));
+        if self.auth.bearer() {
+            return Ok(builder);
+        }
+        Ok(builder.client_id(credentials(&self.client)?.client_id))
     }
 
     /// A client that reports its retries on stderr unless `--quiet`.

@@ -35,8 +35,9 @@ use retry_loop::RetryHook;
 /// shared memory of the keys it signed: each key's latest `created`, and which keys have an
 /// operation running, so a clone never runs a second operation with a key at the same time).
 ///
-/// It follows no redirect (the signature does not cover the host, so a redirect would hand a
-/// valid attempt, and on 307/308 its body, to wherever it points) and reads at most
+/// It follows no redirect (the signature does not cover the host unless
+/// [`ClientBuilder::cover_authority`] asks, so a redirect would hand a valid attempt, and on
+/// 307/308 its body, to wherever it points) and reads at most
 /// [`crate::MAX_ANSWER_BYTES`] of an answer.
 #[derive(Clone)]
 pub struct Client {
@@ -107,6 +108,14 @@ impl Client {
     pub fn key_id(&self) -> Option<&str> {
         match &self.inner.auth {
             Auth::Signature(signer) => Some(&signer.client_id),
+            Auth::Bearer(_) => None,
+        }
+    }
+
+    /// The `"@authority"` every signature covers ([`ClientBuilder::cover_authority`]), if any.
+    pub fn signed_authority(&self) -> Option<&str> {
+        match &self.inner.auth {
+            Auth::Signature(signer) => signer.authority(),
             Auth::Bearer(_) => None,
         }
     }

@@ -208,10 +208,13 @@ fn guard_tuned(
     sdk: Sdk,
     tune: impl FnOnce(replaysafe::config::ConfigBuilder) -> replaysafe::config::ConfigBuilder,
 ) -> Payments {
+    // The guard notes when a key was last used, off the request's path: any answer will do.
+    let key_used = key_used();
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&key_used]).collect();
     let client: Client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        rules,
+        &rules,
         move |mut builder: aws_sdk_dynamodb::config::Builder| {
             builder = builder.retry_config(sdk.retry.clone().unwrap_or_else(RetryConfig::disabled));
             if let Some(http) = &sdk.http {
@@ -237,6 +240,15 @@ fn guard_tuned(
         guard,
         PaymentsStore::new(client, PaymentsTables::with_prefix("t-")),
     )
+}
+
+/// The guard's write of a key's `last_used_at`.
+fn key_used() -> Rule {
+    mock!(Client::update_item)
+        .match_requests(|r| r.table_name() == Some("t-clients"))
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        })
 }
 
 fn meta(code: &str) -> ErrorMetadata {

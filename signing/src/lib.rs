@@ -48,10 +48,14 @@ mod sign;
 mod tests;
 
 pub use base::{
-    hmac_sha256, required_components, signature_base, verify_hmac, Message, HMAC_SHA256,
+    hmac_sha256, normalize_authority, required_components, signature_base, verify_hmac, Message,
+    HMAC_SHA256,
 };
 pub use digest::{content_digest, verify_content_digest, DigestError};
 pub use ed25519::{ed25519_public_key, sign_ed25519, verify_ed25519, Ed25519Error, ED25519};
 pub use input::{parse_signature, SignatureError, SignatureInput};
 pub use key::idempotency_key_from_header;
-pub use sign::{random_nonce, valid_idempotency_key, AttemptParams, SignedHeaders, Signer};
+pub use sign::{
+    random_nonce, valid_authority, valid_idempotency_key, valid_tag, AttemptParams, SignedHeaders,
+    Signer, SignerOptionError, MAX_TAG_BYTES,
+};

@@ -33,6 +33,56 @@ pub struct Signer {
     /// The HMAC-SHA256 secret, or the 32-byte Ed25519 private seed.
     pub secret: Vec<u8>,
     algorithm: Algorithm,
+    /// The `tag` parameter every signature carries ([`Signer::with_tag`]), if any.
+    tag: Option<String>,
+    /// The `@authority` every signature covers ([`Signer::covering_authority`]), if any.
+    authority: Option<String>,
+}
+
+/// A [`Signer`] option the signature could not carry.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SignerOptionError {
+    /// A tag must be 1 to [`MAX_TAG_BYTES`] printable ASCII characters (an RFC 8941 string).
+    #[error("a signature tag must be 1 to 128 printable ASCII characters")]
+    Tag,
+    /// An authority must be a host with an optional port: no scheme, path, user or whitespace.
+    #[error("an authority must be host[:port], without scheme, path, user or whitespace")]
+    Authority,
+}
+
+/// The longest `tag` a [`Signer`] sends and a server can be configured to require.
+pub const MAX_TAG_BYTES: usize = 128;
+
+/// Whether `tag` can be a signature's `tag`: 1 to [`MAX_TAG_BYTES`] printable ASCII characters,
+/// what an RFC 8941 string holds.
+///
+/// ```
+/// use replaysafe_signing::valid_tag;
+///
+/// assert!(valid_tag("payments-prod"));
+/// assert!(!valid_tag(""));
+/// assert!(!valid_tag("caf\u{e9}"));
+/// ```
+pub fn valid_tag(tag: &str) -> bool {
+    (1..=MAX_TAG_BYTES).contains(&tag.len()) && tag.bytes().all(|c| (0x20..=0x7e).contains(&c))
+}
+
+/// Whether `authority` is a `host[:port]` an `"@authority"` can sign: visible ASCII, none of
+/// the characters that end a URI's authority (`/`, `?`, `#`) or start its user part (`@`).
+///
+/// ```
+/// use replaysafe_signing::valid_authority;
+///
+/// assert!(valid_authority("api.example.com"));
+/// assert!(valid_authority("127.0.0.1:9000"));
+/// assert!(!valid_authority("https://api.example.com"));
+/// assert!(!valid_authority("user@api.example.com"));
+/// ```
+pub fn valid_authority(authority: &str) -> bool {
+    (1..=255).contains(&authority.len())
+        && authority
+            .bytes()
+            .all(|c| c.is_ascii_graphic() && !b"/?#@\\\"".contains(&c))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +96,8 @@ impl fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("client_id", &self.client_id)
             .field("alg", &self.alg())
+            .field("tag", &self.tag)
+            .field("authority", &self.authority)
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -84,6 +136,8 @@ impl Signer {
             client_id: client_id.into(),
             secret,
             algorithm: Algorithm::HmacSha256,
+            tag: None,
+            authority: None,
         }
     }
 
@@ -102,6 +156,8 @@ impl Signer {
             client_id: key_id.into(),
             secret: seed.to_vec(),
             algorithm: Algorithm::Ed25519,
+            tag: None,
+            authority: None,
         }
     }
 
@@ -144,6 +200,60 @@ impl Signer {
         }
     }
 
+    /// Every signature carries `tag` as its `tag` parameter, after `alg`: the value a server's
+    /// `SIGNATURE_TAG` requires. Without it a signer sends no `tag`.
+    ///
+    /// ```
+    /// use replaysafe_signing::Signer;
+    ///
+    /// let signer = Signer::new("cli_7f3a", vec![1; 32]).with_tag("payments-prod")?;
+    /// let headers = signer.sign("GET", "/accounts/acc_alice", b"", None, 1763812800, "q9X2mY7rT1vK4pLs8dWz3A");
+    /// assert!(headers.signature_input.ends_with(r#";alg="hmac-sha256";tag="payments-prod""#));
+    /// assert!(Signer::new("cli_7f3a", vec![1; 32]).with_tag("").is_err());
+    /// # Ok::<(), replaysafe_signing::SignerOptionError>(())
+    /// ```
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Result<Self, SignerOptionError> {
+        let tag = tag.into();
+        if !valid_tag(&tag) {
+            return Err(SignerOptionError::Tag);
+        }
+        self.tag = Some(tag);
+        Ok(self)
+    }
+
+    /// Every signature covers `"@authority"`, right after `"@method"`, with `authority` as
+    /// its value: the host (and non-default port) requests are sent to, which a server with
+    /// `REQUIRE_AUTHORITY` checks. Lowercased here; give it without the scheme's default port
+    /// ([`normalize_authority`](crate::normalize_authority) does both from a URL's parts).
+    ///
+    /// ```
+    /// use replaysafe_signing::{normalize_authority, Signer};
+    ///
+    /// let authority = normalize_authority("https", "API.Example.com:443");
+    /// let signer = Signer::new("cli_7f3a", vec![1; 32]).covering_authority(&authority)?;
+    /// let headers = signer.sign("GET", "/accounts/acc_alice", b"", None, 1763812800, "q9X2mY7rT1vK4pLs8dWz3A");
+    /// assert!(headers.signature_input.starts_with(r#"sig1=("@method" "@authority" "@path")"#));
+    /// assert_eq!(signer.authority(), Some("api.example.com"));
+    /// # Ok::<(), replaysafe_signing::SignerOptionError>(())
+    /// ```
+    pub fn covering_authority(mut self, authority: &str) -> Result<Self, SignerOptionError> {
+        if !valid_authority(authority) {
+            return Err(SignerOptionError::Authority);
+        }
+        self.authority = Some(authority.to_ascii_lowercase());
+        Ok(self)
+    }
+
+    /// The `tag` every signature carries, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The `"@authority"` every signature covers, if any.
+    pub fn authority(&self) -> Option<&str> {
+        self.authority.as_deref()
+    }
+
     /// Decodes a standard-base64 secret (the `secret` of `{"client_id","secret"}`).
     pub fn from_base64(
         client_id: impl Into<String>,
@@ -154,7 +264,9 @@ impl Signer {
 
     /// Signs a request with no `expires`. `path_and_query` is split on the first '?'. Covers
     /// exactly `required_components`, label "sig1", params created, nonce, keyid, alg: the
-    /// layout of the contract's test vector.
+    /// layout of the contract's test vector. A signer [`covering_authority`](Self::covering_authority)
+    /// also covers `"@authority"` after `"@method"`; one [`with_tag`](Self::with_tag) adds `tag`
+    /// after `alg`.
     ///
     /// # Panics
     /// If `method` is POST and `idempotency_key` is None, or if a covered value contains
@@ -201,7 +313,11 @@ impl Signer {
         };
         let has_query = query.is_some_and(|q| !q.is_empty());
         let digest = (!body.is_empty()).then(|| content_digest(body));
-        let components = required_components(method, has_query, digest.is_some());
+        let mut components = required_components(method, has_query, digest.is_some());
+        if self.authority.is_some() {
+            // After "@method", as RFC 9421's own examples order a request's derived components.
+            components.insert(1, "@authority");
+        }
 
         let string = |s: &str| BareItem::String(s.to_owned());
         let list = InnerList {
@@ -220,6 +336,7 @@ impl Signer {
                     ("keyid".into(), string(&self.client_id)),
                     ("alg".into(), string(self.alg())),
                 ])
+                .chain(self.tag.as_deref().map(|t| ("tag".to_owned(), string(t))))
                 .collect(),
         };
         let input = SignatureInput {
@@ -230,6 +347,7 @@ impl Signer {
             nonce: nonce.into(),
             keyid: self.client_id.clone(),
             alg: Some(self.alg().into()),
+            tag: self.tag.clone(),
             params: sfv::serialize_inner_list(&list),
         };
         // Reusing the verifier's base builder keeps client and server byte-identical.
@@ -244,7 +362,7 @@ impl Signer {
             method,
             path,
             query,
-            authority: None,
+            authority: self.authority.as_deref(),
             header: &header,
         };
         let base = match signature_base(&input, &msg, digest.is_some()) {

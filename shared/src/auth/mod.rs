@@ -16,9 +16,11 @@ pub use cache::{KEY_USE_INTERVAL, UNKNOWN_KEY_CACHE};
 pub use keys::{KeyLookup, KeySource, KeyUse};
 
 use replaysafe_signing::{
-    parse_signature, signature_base, verify_content_digest, Message, SignatureError,
+    normalize_authority, parse_signature, signature_base, verify_content_digest, Message,
+    SignatureError, SignatureInput,
 };
 
+use crate::config::{ExpectedAuthority, SignatureProfile};
 use crate::error::GuardError;
 use crate::http::Incoming;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
@@ -63,6 +65,8 @@ pub(crate) struct Verifier<'a> {
     pub replay_window_seconds: i64,
     /// Longer bodies are refused with 413 before any other check.
     pub max_body_bytes: usize,
+    /// What a signature must carry beyond the contract's minimum.
+    pub profile: &'a SignatureProfile,
 }
 
 impl Verifier<'_> {
@@ -98,6 +102,12 @@ impl Verifier<'_> {
         {
             return Err(invalid(SignatureError::UnsupportedAlg));
         }
+        required_by_profile(self.profile, &input).map_err(invalid)?;
+        // Normalised as API Gateway serves it (HTTPS only): a `Host` with `:443` is the host.
+        let authority = match &self.profile.authority {
+            Some(ExpectedAuthority::Fixed(host)) => Some(host.clone()),
+            _ => req.authority().map(|a| normalize_authority("https", a)),
+        };
         let base = {
             // `Message` borrows a non-Sync closure: it must not live across an await.
             let header = |name: &str| req.header_values(name);
@@ -105,7 +115,7 @@ impl Verifier<'_> {
                 method: req.method,
                 path: req.path,
                 query: req.query,
-                authority: req.single_header("host").ok().flatten(),
+                authority: authority.as_deref(),
                 header: &header,
             };
             signature_base(&input, &message, !req.body.is_empty()).map_err(invalid)?
@@ -168,6 +178,22 @@ impl Verifier<'_> {
             .find(|a| a.name() == name)
             .map(|a| a.as_ref())
     }
+}
+
+/// The profile's demands on the signature's parameters and coverage. The authority's value
+/// needs no comparison here: the server puts the expected host in the base, so a signature
+/// made for another host fails as a mismatch.
+fn required_by_profile(
+    profile: &SignatureProfile,
+    input: &SignatureInput,
+) -> Result<(), SignatureError> {
+    if let Some(tag) = &profile.tag {
+        input.require_tag(tag)?;
+    }
+    if profile.authority.is_some() && !input.covers("@authority") {
+        return Err(SignatureError::NotCovered("@authority"));
+    }
+    Ok(())
 }
 
 fn invalid(e: SignatureError) -> GuardError {

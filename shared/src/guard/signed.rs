@@ -75,6 +75,7 @@ impl Guard {
             algorithms: &self.algorithms,
             replay_window_seconds: self.config.replay_window_seconds,
             max_body_bytes: self.config.max_body_bytes,
+            profile: &self.config.signature_profile,
         };
         verifier.verify(req, self.clock.now()).await
     }
