@@ -262,7 +262,6 @@ struct MadeKey {
 }
 
 /// A new Ed25519 key: the server keeps its public key; the private seed is printed once.
-#[cfg(feature = "ed25519")]
 fn ed25519_key() -> Result<MadeKey, Failure> {
     let seed = rand::random::<[u8; 32]>();
     let public = replaysafe_signing::ed25519_public_key(&seed);
@@ -271,15 +270,6 @@ fn ed25519_key() -> Result<MadeKey, Failure> {
         material: public.to_vec(),
         private: ("private_key", STANDARD.encode(seed)),
     })
-}
-
-/// Without the `ed25519` feature (it needs `replaysafe_signing::ed25519_public_key`), no
-/// Ed25519 key is made.
-#[cfg(not(feature = "ed25519"))]
-fn ed25519_key() -> Result<MadeKey, Failure> {
-    Err(Failure::Refused(
-        "ed25519 keys are not available yet".into(),
-    ))
 }
 
 fn client_id(text: &str) -> Result<ClientId, Failure> {

@@ -1228,19 +1228,80 @@ async fn a_third_active_key_is_refused_in_one_line_and_revoked_or_expired_keys_d
 }
 
 #[tokio::test]
-async fn ed25519_keys_are_refused_in_one_line_until_the_signing_crate_has_them() {
-    let stack = Stack::start().await;
+async fn an_ed25519_key_signs_for_its_client_and_the_server_keeps_only_its_public_key() {
+    let stack = Stack::with_alice_and_bob().await;
+    let alice = stack.app.alice.id.clone();
     let out = stack
-        .admin(
-            "create-key",
-            &["--client", &stack.app.alice.id, "--alg", "ed25519"],
-        )
+        .admin("create-key", &["--client", &alice, "--alg", "ed25519"])
+        .await;
+    out.clone().assert().success();
+    let key = json(&out);
+    let fields: Vec<&str> = key
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        ["client_id", "key_id", "alg", "private_key"],
+        "{key}"
+    );
+    assert_eq!(key["alg"], "ed25519");
+    let seed = STANDARD
+        .decode(key["private_key"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(seed.len(), 32);
+
+    // The file create-key printed signs at once, as alice.
+    let file = stack.scratch.file("ed25519-key.json", &key.to_string());
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--client",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("balance          10000 (minor units)"));
+
+    // The table holds the public key, never the seed.
+    let key_id = key["key_id"].as_str().unwrap();
+    let stored = stack
+        .app
+        .store
+        .get_key(&replaysafe::ids::KeyId::parse(key_id).unwrap())
+        .await
+        .unwrap()
+        .expect("the key is stored");
+    assert_eq!(stored.alg, "ed25519");
+    let seed: [u8; 32] = seed.try_into().unwrap();
+    assert_eq!(
+        stored.material,
+        replaysafe_signing::ed25519_public_key(&seed)
+    );
+
+    // An HMAC signature under the Ed25519 key's id, with the seed as its secret, is refused.
+    let forged = serde_json::json!({
+        "client_id": alice, "key_id": key_id, "secret": key["private_key"],
+    });
+    let forged = stack.scratch.file("forged.json", &forged.to_string());
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--client",
+            forged.to_str().unwrap(),
+        ])
         .await;
     out.clone().assert().code(1);
-    assert_eq!(
-        one_line_error(&out),
-        "error: ed25519 keys are not available yet"
-    );
-    let (_, keys) = stack.alices_keys().await;
-    assert_eq!(keys.len(), 1, "no key was written");
+    // The client re-signs a signature-invalid once (the bytes may have been altered on the way).
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: 401 signature-invalid"), "{err}");
 }

@@ -1,5 +1,5 @@
 //! The signature algorithms the guard verifies with. Each key names its algorithm (`alg`); the
-//! guard verifies with the one of that name. HMAC-SHA256 is always there.
+//! guard verifies with the one of that name. HMAC-SHA256 and Ed25519 are always there.
 
 /// A signature algorithm: its RFC 9421 `alg` name and its verification.
 ///
@@ -35,5 +35,32 @@ impl SignatureAlgorithm for HmacSha256 {
 
     fn verify(&self, key: &[u8], base: &str, signature: &[u8]) -> bool {
         replaysafe_signing::verify_hmac(key, base, signature).is_ok()
+    }
+}
+
+/// Ed25519 with the key's public key: `ed25519`. The server holds no secret for such a key,
+/// so a read of its table cannot sign as its client.
+///
+/// ```
+/// use replaysafe::auth::{Ed25519, SignatureAlgorithm};
+/// use replaysafe_signing::{ed25519_public_key, sign_ed25519};
+///
+/// let seed = [7u8; 32];
+/// let public = ed25519_public_key(&seed);
+/// let signature = sign_ed25519(&seed, "base");
+/// assert_eq!(Ed25519.name(), "ed25519");
+/// assert!(Ed25519.verify(&public, "base", &signature));
+/// assert!(!Ed25519.verify(&public, "another base", &signature));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ed25519;
+
+impl SignatureAlgorithm for Ed25519 {
+    fn name(&self) -> &str {
+        replaysafe_signing::ED25519
+    }
+
+    fn verify(&self, key: &[u8], base: &str, signature: &[u8]) -> bool {
+        replaysafe_signing::verify_ed25519(key, base, signature).is_ok()
     }
 }

@@ -10,7 +10,7 @@ mod keys;
 
 use std::sync::Arc;
 
-pub use algorithm::{HmacSha256, SignatureAlgorithm};
+pub use algorithm::{Ed25519, HmacSha256, SignatureAlgorithm};
 pub(crate) use cache::KeyCache;
 pub use cache::{KEY_USE_INTERVAL, UNKNOWN_KEY_CACHE};
 pub use keys::{KeyLookup, KeySource, KeyUse};

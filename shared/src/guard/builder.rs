@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 
 use super::Guard;
-use crate::auth::{HmacSha256, KeyCache, KeySource, SignatureAlgorithm};
+use crate::auth::{Ed25519, HmacSha256, KeyCache, KeySource, SignatureAlgorithm};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::store::{sdk_client_with, Store};
@@ -45,14 +45,14 @@ pub struct GuardBuilder {
 
 impl Guard {
     /// A builder over `config`, with the system clock, keys from the clients table and
-    /// HMAC-SHA256 as the one algorithm, until told otherwise.
+    /// HMAC-SHA256 and Ed25519 as the algorithms, until told otherwise.
     pub fn builder(config: Config) -> GuardBuilder {
         GuardBuilder {
             config,
             client: None,
             clock: Arc::new(SystemClock),
             keys: None,
-            algorithms: vec![Arc::new(HmacSha256)],
+            algorithms: vec![Arc::new(HmacSha256), Arc::new(Ed25519)],
             warm_up: None,
         }
     }
