@@ -5,7 +5,7 @@
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## Serve the API at http://127.0.0.1:9000 through the local gateway (DynamoDB Local, tables, demo client, hot reload); AUTH_MODE=jwt for a JWT authorizer
+run: ## Serve the API at http://127.0.0.1:9000 through the local gateway (DynamoDB Local, tables, demo client, payout queue on a local SQS, hot reload); AUTH_MODE=jwt for a JWT authorizer
 	@scripts/run.sh
 
 test: ## fmt, clippy, every test on a fresh DynamoDB Local, deploy checks (what CI runs). ARGS='--test api finality': only cargo test ARGS, no fmt/clippy/deploy checks, on make db's DynamoDB if exported

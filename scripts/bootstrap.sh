@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Install the local tooling, pinned, into project-local folders. Idempotent: a second run only checks.
-# Usage: scripts/bootstrap.sh [java|dynamodb|lambda|arm64|sam|all]   (default: all; dynamodb implies java)
+# Usage: scripts/bootstrap.sh [java|dynamodb|lambda|sqs|interop|arm64|sam|all]   (default: all; dynamodb implies java)
 #   lambda: cargo-lambda + zig
+#   sqs:    moto's server, the local SQS of `make run` and `make test` (pins: requirements-sqs.txt)
+#   interop: http-message-signatures, the Python RFC 9421 implementation signing's Ed25519
+#           interop test checks against (pins: signing/tests/interop/requirements.txt)
 #   arm64:  the aarch64 std library (rustup), for `make build`'s default arm64 zips; not fatal
 #   sam:    aws-sam-cli, cfn-lint, openapi-spec-validator (the deploy checks of `make test`)
-#   all:    dynamodb + lambda (what `make run` needs); sam is installed on demand
+#   all:    dynamodb + lambda + sqs (what `make run` needs); sam is installed on demand
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -56,6 +59,17 @@ install_lambda() {
   cargo lambda --version >/dev/null 2>&1 || die "'cargo lambda --version' fails after install"
 }
 
+install_sqs() {
+  venv_install "$ROOT/scripts/requirements-sqs.txt"
+  "$VENV_DIR/bin/moto_server" --help >/dev/null 2>&1 || die "'moto_server --help' fails after install"
+}
+
+install_interop() {
+  venv_install "$ROOT/signing/tests/interop/requirements.txt"
+  "$VENV_DIR/bin/python" -c 'import http_message_signatures' ||
+    die "'import http_message_signatures' fails after install"
+}
+
 # The Lambda functions default to arm64: cargo-lambda needs the aarch64 std library for that.
 # Not fatal when rustup cannot fetch it: `make build` then builds x86_64 and says so.
 install_arm64_target() {
@@ -76,8 +90,10 @@ case "${1:-all}" in
   java) install_java ;;
   dynamodb) install_dynamodb ;;
   lambda) install_lambda ;;
+  sqs) install_sqs ;;
+  interop) install_interop ;;
   arm64) install_arm64_target ;;
   sam) install_sam ;;
-  all) install_dynamodb; install_lambda ;;
-  *) die "usage: $0 [java|dynamodb|lambda|arm64|sam|all]" ;;
+  all) install_dynamodb; install_lambda; install_sqs ;;
+  *) die "usage: $0 [java|dynamodb|lambda|sqs|interop|arm64|sam|all]" ;;
 esac

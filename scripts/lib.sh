@@ -67,8 +67,8 @@ wait_port() {
 }
 
 # venv_install PINS_OR_REQUIREMENTS...: the project venv (.venv, created when missing) holds these
-# Python packages at these versions: NAME==VERSION arguments, or requirements files of such lines
-# (comments and blank lines allowed). pip runs, and says what it installs, only when one is missing
+# Python packages at these versions: NAME==VERSION or NAME[EXTRAS]==VERSION arguments, or
+# requirements files of such lines (comments and blank lines allowed). pip runs, and says what it installs, only when one is missing
 # or at another version; it gets every pin at once, so they resolve together.
 venv_install() {
   local arg pins=() stale
@@ -78,14 +78,15 @@ venv_install() {
     mapfile -t -O "${#pins[@]}" pins < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$arg")
   done
   for arg in "${pins[@]}"; do
-    [[ "$arg" =~ ^[A-Za-z0-9._-]+==[^=]+$ ]] || die "venv_install: '$arg' is not NAME==VERSION"
+    [[ "$arg" =~ ^[A-Za-z0-9._-]+(\[[A-Za-z0-9._,-]+\])?==[^=]+$ ]] ||
+      die "venv_install: '$arg' is not NAME==VERSION"
   done
   # The pins the venv does not hold at their version (all of them when there is no venv yet).
   stale="$("$VENV_DIR/bin/python" -c '
 import importlib.metadata as m, sys
 for pin in sys.argv[1:]:
     name, _, want = pin.partition("==")
-    try: have = m.version(name)
+    try: have = m.version(name.partition("[")[0])
     except m.PackageNotFoundError: have = None
     if have != want: print(pin)' "${pins[@]}" 2>/dev/null)" || stale="${pins[*]}"
   [[ -z "$stale" ]] && return 0
@@ -181,6 +182,30 @@ dynamodb_session() {
   # shellcheck disable=SC2034  # read by the scripts
   DYNAMODB_SESSION_PID="$(cat "$pidfile")"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
+  aws_dummy_env
+}
+
+# sqs_session NAME PORT: an SQS server (moto's server mode, installed by bootstrap.sh sqs; in
+# memory) on 127.0.0.1:PORT for this script's run, tied to it and stopped on any exit (see
+# on_exit). Log .local/NAME.log. Exports AWS_ENDPOINT_URL_SQS and the dummy credentials; sets
+# SQS_SESSION_PID.
+sqs_session() {
+  local logfile="$LOCAL_DIR/$1.log" port="$2" pid
+  "$ROOT/scripts/bootstrap.sh" sqs
+  port_open "$port" && die "port $port is already in use: choose another SQS port"
+  mkdir -p "$LOCAL_DIR"
+  log "starting the SQS server (moto) on port $port (log: ${logfile#"$ROOT"/})"
+  "${TIED[@]}" "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$logfile" 2>&1 &
+  pid=$!
+  on_exit stop_pid "$pid" 10
+  if ! wait_port "$port" "${SQS_START_TIMEOUT:-60}" "$pid"; then
+    printf 'error: the SQS server did not answer on port %s; its log:\n' "$port" >&2
+    cat "$logfile" >&2
+    return 1
+  fi
+  # shellcheck disable=SC2034  # read by the scripts
+  SQS_SESSION_PID="$pid"
+  export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$port"
   aws_dummy_env
 }
 

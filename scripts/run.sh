@@ -2,7 +2,9 @@
 # What `make run` runs: serve the API at http://127.0.0.1:${API_PORT:-9000} through the local gateway
 # (target/debug/local-gateway: API Gateway's routing, payload 2.0 events and, with AUTH_MODE=jwt,
 # its JWT authorizer) in front of `cargo lambda watch` (hot reload) on an internal port, against
-# DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set), with tables and a demo client.
+# DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set), with tables and a demo client; and the
+# payout queue on a local SQS server (SQS_PORT, default 9324) delivered to the payouts function
+# by local-queue-mapping (docs/local-queue.md).
 # AUTH_MODE: signature (default) or jwt; jwt writes .local/jwt-dev.json once (the local signing
 # key) and keeps it. Ctrl-C / SIGTERM stop the gateway, cargo-lambda, its functions, and the
 # DynamoDB Local we started.
@@ -68,6 +70,28 @@ if $own_db || [[ ! -s "$CLIENT_FILE" || "$(cat "$CLIENT_DB_FILE" 2>/dev/null)" !
   echo "$db_id" >"$CLIENT_DB_FILE"
 fi
 
+# The payout queue on an SQS server of our own (in memory, SQS_PORT): the event source mapping
+# started below delivers it to the payouts function.
+SQS_PORT="${SQS_PORT:-9324}"
+sqs_session sqs "$SQS_PORT"
+log "creating the payout queues (existing ones are kept)"
+queues="$(cargo run -q -p replaysafe-cli -- admin create-queues --endpoint-url "$AWS_ENDPOINT_URL_SQS" \
+  --visibility-timeout 30)"
+queue_field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$queues" "$1"; }
+queue_url="$(queue_field queue_url)"
+dlq_url="$(queue_field dlq_url)"
+
+# The bank withdrawals pay out to: the project's fake bank (in memory, BANK_PORT), its URL
+# passed to the functions as BANK_URL.
+BANK_PORT="${BANK_PORT:-9400}"
+port_open "$BANK_PORT" && die "port $BANK_PORT is already in use (set BANK_PORT)"
+log "starting the fake bank on 127.0.0.1:$BANK_PORT"
+"${TIED[@]}" "$ROOT/target/debug/fake-bank" --listen "127.0.0.1:$BANK_PORT" >/dev/null &
+bank_pid=$!
+on_exit stop_pid "$bank_pid" 5
+wait_port "$BANK_PORT" 30 "$bank_pid" || die "the fake bank did not listen on port $BANK_PORT"
+export BANK_URL="http://127.0.0.1:$BANK_PORT"
+
 # cargo-lambda 1.9.2 passes this process's environment (AWS_ENDPOINT_URL_DYNAMODB, credentials,
 # region) to the functions. Precedence, measured: [workspace.metadata.lambda.env] in Cargo.toml
 # beats --env-var/--env-file, which beat the inherited environment.
@@ -90,6 +114,15 @@ gateway_pid=$!
 on_exit stop_pid "$gateway_pid" 5
 wait_port "$API_PORT" 30 "$gateway_pid" || die "the local gateway did not listen on port $API_PORT"
 
+# Lambda's event source mapping, locally: batches of 10 to payouts, failures back after the
+# visibility timeout. It outlives invoke failures (a payouts function not built yet included).
+log "starting the queue mapping: ${queue_url##*/} -> payouts"
+"${TIED[@]}" "$ROOT/target/debug/local-queue-mapping" --queue-url "$queue_url" \
+  --endpoint-url "$AWS_ENDPOINT_URL_SQS" --lambda-url "http://127.0.0.1:$watch_port" \
+  --function payouts --batch-size 10 --visibility-timeout 30 &
+mapping_pid=$!
+on_exit stop_pid "$mapping_pid" 5
+
 if [[ "$AUTH_MODE" == jwt ]]; then
   auth_line="jwt: Authorization: Bearer <token>, RS256 by ${JWT_DEV_FILE#"$ROOT"/}
                     ({\"issuer\", \"audience\", \"kid\", \"private_key_pem\"}; a token: replaysafe admin token --sub SUB)"
@@ -99,14 +132,21 @@ fi
 
 cat >&2 <<BANNER
 
-  replaysafe API    http://127.0.0.1:$API_PORT   (POST /accounts, GET /accounts/{id}, POST /transfers, GET /transfers/{id})
+  replaysafe API    http://127.0.0.1:$API_PORT   (accounts, transfers, withdrawals, payouts: docs/contract.md)
   auth mode         $auth_line
   functions         cargo lambda watch, Lambda Invoke API at http://127.0.0.1:$watch_port
   DynamoDB          $AWS_ENDPOINT_URL_DYNAMODB
   demo client       ${CLIENT_FILE#"$ROOT"/}   ({"client_id", "secret"})
+  fake bank         $BANK_URL   (GET /_control/payments lists what it paid; docs/fake-bank.md)
+  SQS               $AWS_ENDPOINT_URL_SQS   (moto, in memory; local-queue-mapping -> payouts)
+  payout queue      $queue_url
+  dead letters      $dlq_url   (after 5 receives)
+  send a payout     export AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS PAYOUTS_QUEUE_URL=$queue_url AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
+                    cargo run -q -p replaysafe-cli -- payout send --payout-id po_2026_12_alice \\
+                      --from acc_alice --to acc_bob --amount 1500 --currency EUR   (--copies 2: a duplicate)
   try               cargo run -q -p replaysafe-cli -- --help
   stop              Ctrl-C
 
 BANNER
-# Either one stopping ends the run (on_exit stops the other).
-wait -n "$watch_pid" "$gateway_pid"
+# Any one stopping ends the run (on_exit stops the others).
+wait -n "$watch_pid" "$gateway_pid" "$mapping_pid" "$bank_pid"

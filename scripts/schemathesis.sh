@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Contract fuzzing: schemathesis (pinned in tests/schemathesis/requirements.txt, installed into
 # .venv) generates requests from openapi.yaml, tests/schemathesis/hooks.py signs each one, and
-# the running API (target/debug/api-under-test: the real handlers over HTTP on fresh tables)
+# the running API (target/debug/api-under-test: the real handlers over HTTP on fresh tables,
+# withdrawals paid to a fake bank of its own)
 # answers. Fails on any 5xx, any answer the schema does not describe, any error that is not
 # problem+json.
 # Usage: scripts/schemathesis.sh [MAX_EXAMPLES]   (default 20; make soak uses more)
@@ -18,6 +19,7 @@ aws_dummy_env
 venv_install "$ROOT/tests/schemathesis/requirements.txt"
 
 cargo build -q -p replaysafe-tests --bin api-under-test
+cargo build -q -p fake-bank   # the bank api-under-test pays withdrawals out to
 # The server prints its URL and client on one line and serves until its stdin closes.
 coproc API { exec "$ROOT/target/debug/api-under-test" 2>"$LOCAL_DIR/api-under-test.log"; }
 on_exit stop_pid "$API_PID" 5   # API_PID: set by coproc

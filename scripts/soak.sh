@@ -4,6 +4,7 @@
 # with many examples. Writes target/reliability-report.md (also when a step fails) and fails if
 # any step did.
 # env: SOAK_TRANSFERS (5000), SOAK_WORKERS (16), SOAK_FAULT_RATE (0.05), SOAK_HELD_RATE (0.03),
+#      SOAK_PAYOUTS (1000), SOAK_WITHDRAWALS (200),
 #      SOAK_PROPTEST_CASES (10000), SOAK_SCHEMATHESIS_EXAMPLES (300), BANK_SEED (11)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -19,7 +20,7 @@ cases="${SOAK_PROPTEST_CASES:-10000}"
 examples="${SOAK_SCHEMATHESIS_EXAMPLES:-300}"
 log "building the tests and the function binaries (the real-process crash test runs them)"
 cargo build -q --bins --tests -p replaysafe-signing -p replaysafe -p payments -p replaysafe-tests \
-  -p create-transfer
+  -p create-transfer -p payouts -p fake-bank
 
 steps=() failed=0
 # step NAME COMMAND...: runs it with its output in target/reliability/NAME.log, records the result.
@@ -38,6 +39,9 @@ step faults-and-crashes cargo test -q -p replaysafe-tests --test reliability -- 
 step bank env BANK_TRANSFERS="${SOAK_TRANSFERS:-5000}" BANK_WORKERS="${SOAK_WORKERS:-16}" \
   BANK_FAULT_RATE="${SOAK_FAULT_RATE:-0.05}" BANK_HELD_RATE="${SOAK_HELD_RATE:-0.03}" \
   BANK_REPORT="$out/bank.md" cargo test -q -p replaysafe-tests --test reliability -- --include-ignored bank
+step beyond-http env BANK_PAYOUTS="${SOAK_PAYOUTS:-1000}" BANK_WITHDRAWALS="${SOAK_WITHDRAWALS:-200}" \
+  BANK_FAULT_RATE="${SOAK_FAULT_RATE:-0.05}" \
+  cargo test -q -p replaysafe-tests --test reliability -- payouts_and_withdrawals_under_faults
 step schemathesis "$ROOT/scripts/schemathesis.sh" "$examples"
 
 {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # What `make test` and CI run: fmt + clippy, then the whole workspace's tests against ONE fresh
-# in-memory DynamoDB Local (port: DYNAMODB_TEST_PORT, default a free port), stopped on any exit,
-# then the deploy checks. The workspace's tests include make run's stack over its real port
-# (gateway/tests/stack.rs: cargo lambda watch behind the local gateway), hence cargo-lambda.
+# in-memory DynamoDB Local (port: DYNAMODB_TEST_PORT, default a free port) and one SQS server
+# (SQS_TEST_PORT, default a free port), stopped on any exit, then the deploy checks. The
+# workspace's tests include make run's stack over its real port (gateway/tests/stack.rs: cargo
+# lambda watch behind the local gateway), hence cargo-lambda.
 #
 # With arguments (`make test ARGS=...`), only `cargo test <arguments>`: no fmt, clippy or deploy
 # checks. It runs against the DynamoDB Local of `make db` when AWS_ENDPOINT_URL_DYNAMODB names
-# one on this machine, else against a fresh one of its own as above.
+# one on this machine, else against a fresh one of its own as above; always on an SQS server of
+# its own.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -15,16 +17,21 @@ cd "$ROOT"
 if (($# > 0)) && [[ "${AWS_ENDPOINT_URL_DYNAMODB:-}" =~ ^http://(127\.0\.0\.1|localhost): ]]; then
   log "cargo test $* (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB)"
   "$ROOT/scripts/bootstrap.sh" lambda
-  aws_dummy_env
-  exec cargo test "$@"
+  sqs_session test-sqs "${SQS_TEST_PORT:-$(free_port)}"
+  cargo test "$@"
+  exit
 fi
 
 # The tools first, so a missing one fails before the minutes of clippy.
 "$ROOT/scripts/bootstrap.sh" dynamodb
 "$ROOT/scripts/bootstrap.sh" lambda
+"$ROOT/scripts/bootstrap.sh" sqs
+"$ROOT/scripts/bootstrap.sh" interop
 if (($# == 0)); then "$ROOT/scripts/lint.sh"; fi
 
 dynamodb_session test-dynamodb "${DYNAMODB_TEST_PORT:-$(free_port)}"
+# The queue tests (gateway/tests/queue_mapping.rs, cli/tests/queue.rs) read AWS_ENDPOINT_URL_SQS.
+sqs_session test-sqs "${SQS_TEST_PORT:-$(free_port)}"
 
 if (($# > 0)); then
   log "cargo test $* (DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB)"

@@ -1,10 +1,12 @@
 """A minimal Lambda custom-runtime loop for the peer (what a provided runtime's bootstrap does):
-poll the Runtime API, call `handler.handler`, post its result. It times the handler alone and
+poll the Runtime API, call the handler (`handler.handler`, or `PEER_MODULE`'s, e.g. `payouts`),
+post its result. It times the handler alone and
 sends that, with the DynamoDB call intervals, in an `x-bench-timing` header the benchmark's
 emulator reads (a real Runtime API ignores it). An event carrying `benchCapture` also gets
 its calls' parameters and answers in there, serialised after the handler's time is taken."""
 
 import http.client
+import importlib
 import json
 import os
 import sys
@@ -15,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 conn = http.client.HTTPConnection(api)
 try:
-    import handler
+    handler = importlib.import_module(os.environ.get("PEER_MODULE", "handler"))
 except Exception as e:  # the Runtime API's init error, as Lambda reports it
     conn.request("POST", "/2018-06-01/runtime/init/error", json.dumps({"errorMessage": str(e)}))
     conn.getresponse().read()

@@ -10,7 +10,12 @@
 //! lines for the header, one a line), BENCH_BEFORE_BIN_DIR (binaries of another build whose
 //! cold start to measure beside today's, over HTTP and HTTPS), BENCH_BEFORE_LABEL (what to call
 //! them: "before"), BENCH_ONLY=cold (only the cold starts, printed, nothing written: for working
-//! on init; run the binary itself, on a DynamoDB Local in the environment).
+//! on init; run the binary itself, on a DynamoDB Local in the environment), BENCH_ONLY=payouts
+//! (only the payout batches and the withdrawals, printed with their sections of RESULTS.md,
+//! nothing written), BENCH_OUTSIDE_PER_ROUND (20: payout batches of each consumer, and
+//! withdrawals of each mode, per round; the rounds are BENCH_ROUNDS), BENCH_OUTSIDE_WARMUP_SECS
+//! (15: their own warm-up, after the paths', for the payouts peer's interpreter and the bank's
+//! connections).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +24,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use payments::bank::Bank;
 use payments::Payments;
 use replaysafe::config::DynamoDbTimeouts;
 use replaysafe::store::sdk_client_with;
@@ -30,7 +36,8 @@ use replaysafe_bench::cold::{cold_start, summarize, ColdRun, ColdSummary};
 use replaysafe_bench::floor::Floor;
 use replaysafe_bench::paths::{self, Subjects, SUB};
 use replaysafe_bench::peer::{event, Peer};
-use replaysafe_bench::{calls, capacity, concurrency, report, sizes, tls};
+use replaysafe_bench::{calls, capacity, concurrency, payouts, report, sizes, tls, withdrawals};
+use replaysafe_tests::outside::start_bank;
 use replaysafe_tests::{endpoint, guard_on, TestApp};
 
 fn knob(name: &str, default: usize) -> usize {
@@ -56,12 +63,13 @@ async fn instrumented_app() -> TestApp {
     TestApp::with_sdk_client(client, |_| {}).await
 }
 
-/// The table Powertools' DynamoDB persistence layer expects (partition key `id`).
-async fn powertools_table(app: &TestApp) {
+/// The table Powertools' DynamoDB persistence layer expects (partition key `id`), named
+/// `<prefix><name>`.
+async fn powertools_table(app: &TestApp, name: &str) {
     app.store
         .client()
         .create_table()
-        .table_name(format!("{}powertools", app.table_prefix()))
+        .table_name(format!("{}{name}", app.table_prefix()))
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
@@ -125,7 +133,7 @@ async fn subjects(python: &Path, bootstrap: &Path) -> Subjects {
             .open_account(&peer_app.alice, id, "EUR", balance)
             .await;
     }
-    powertools_table(&peer_app).await;
+    powertools_table(&peer_app, "powertools").await;
     let start = |nonce: &'static str| {
         let env = function_env(
             &peer_app,
@@ -181,6 +189,122 @@ async fn subjects(python: &Path, bootstrap: &Path) -> Subjects {
     }
 }
 
+/// replaysafe's payouts consumer and the Powertools payouts peer, each on tables of its own.
+async fn payout_subjects(python: &Path, bootstrap: &Path) -> payouts::Subjects {
+    let ours_app = instrumented_app().await;
+    payouts::open_accounts(&ours_app).await;
+    let ours = ours_app.payouts().await;
+    let peer_app = instrumented_app().await;
+    payouts::open_accounts(&peer_app).await;
+    powertools_table(&peer_app, "powertools-payouts").await;
+    let env = function_env(
+        &peer_app,
+        &[
+            ("PEER_MODULE", "payouts"),
+            ("POWERTOOLS_SERVICE_NAME", "payouts-peer"),
+        ],
+    );
+    let peer = Peer::start(python, bootstrap, &env)
+        .await
+        .expect("payouts peer starts");
+    payouts::Subjects {
+        ours_app,
+        ours,
+        peer_app,
+        peer,
+    }
+}
+
+/// The withdrawals app, signed and behind an authorizer, paying out to a fake bank started
+/// here, with the functions' default lease and bank timeout.
+async fn withdrawal_subjects() -> withdrawals::Subjects {
+    let app = instrumented_app().await;
+    app.open_account(
+        &app.alice,
+        withdrawals::SIGNED_ACCOUNT,
+        "EUR",
+        1_000_000_000,
+    )
+    .await;
+    let bank = start_bank().await;
+    let on_bank = |app: Payments| {
+        // The functions' default lease and bank timeout (no environment to read them from).
+        let lease = *app.withdrawal_lease();
+        app.with_bank(Bank::new(bank.url()), lease)
+    };
+    let signed = on_bank(Payments::new(
+        guard_on(
+            app.store.clone(),
+            app.guard().config().clone(),
+            app.clock.clone(),
+        )
+        .await,
+        app.ledger.clone(),
+    ));
+    let config = replaysafe::Config {
+        auth: Auth::jwt(),
+        ..app.guard().config().clone()
+    };
+    let authorized = on_bank(Payments::new(
+        guard_on(app.store.clone(), config, app.clock.clone()).await,
+        app.ledger.clone(),
+    ));
+    let body = format!(
+        r#"{{"account_id":"{}","currency":"EUR","initial_balance":1000000000}}"#,
+        withdrawals::AUTHORIZED_ACCOUNT
+    );
+    let key = uuid::Uuid::new_v4().to_string();
+    let req = testing::authorized("POST", "/accounts", body.as_bytes(), Some(&key), SUB);
+    let answer = paths::serve(&authorized, &req).await;
+    assert_eq!(
+        answer.status, 201,
+        "open the withdrawal account: {}",
+        answer.body
+    );
+    withdrawals::Subjects {
+        app,
+        signed,
+        authorized,
+        bank,
+    }
+}
+
+/// What the payout batches and the withdrawals measured.
+struct Outside {
+    payouts: payouts::BatchResults,
+    payout_capacity: payouts::BatchResults,
+    withdrawals: withdrawals::WithdrawalResults,
+}
+
+/// The payout batches and the withdrawals: their own subjects and warm-up, then `rounds`
+/// rounds of `per_round` iterations of each.
+async fn outside(
+    python: &Path,
+    bootstrap: &Path,
+    warmup: Duration,
+    rounds: usize,
+    per_round: usize,
+) -> Outside {
+    let batches = payout_subjects(python, bootstrap).await;
+    let withdrawing = withdrawal_subjects().await;
+    capacity::capture(false);
+    eprintln!(
+        "==> payouts and withdrawals: {}s warm-up, then {rounds} rounds x {per_round} of each",
+        warmup.as_secs()
+    );
+    let n = batches.warm_up(warmup / 2).await + withdrawing.warm_up(warmup / 2).await;
+    eprintln!("    {n} warm-up iterations");
+    let payouts = batches.run(rounds, per_round).await;
+    let withdrawals = withdrawing.run(rounds, per_round).await;
+    let payout_capacity = batches.capacity().await;
+    eprint!("{}", report::outside_brief(&payouts, &withdrawals));
+    Outside {
+        payouts,
+        payout_capacity,
+        withdrawals,
+    }
+}
+
 /// One process kind of the cold starts: its name, program and arguments, whether it gets the
 /// POST (else the GET), the status it answers, and its environment beyond the app's.
 type Kind = (
@@ -227,7 +351,7 @@ async fn cold_starts(
     app.open_account(&app.alice, "acc_k1", "EUR", 1_000_000_000)
         .await;
     app.open_account(&app.alice, "acc_k2", "EUR", 0).await;
-    powertools_table(&app).await;
+    powertools_table(&app, "powertools").await;
     let env = function_env(&app, &[]);
     let signer = app.alice.signer();
     let transfer = TestApp::transfer_body("acc_k1", "acc_k2", 1);
@@ -356,6 +480,29 @@ async fn main() {
     let before = std::env::var("BENCH_BEFORE_BIN_DIR")
         .ok()
         .map(PathBuf::from);
+    let outside_per_round = knob("BENCH_OUTSIDE_PER_ROUND", 20);
+    let outside_warmup = Duration::from_secs(knob("BENCH_OUTSIDE_WARMUP_SECS", 15) as u64);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("payouts") {
+        let o = outside(
+            &python,
+            &bootstrap,
+            outside_warmup,
+            rounds,
+            outside_per_round,
+        )
+        .await;
+        let (name, measured, _) = report::payout_target(&o.payouts, rounds);
+        eprintln!("{name}: {measured}");
+        eprint!(
+            "{}{}",
+            report::payouts_section(&o.payouts, &o.payout_capacity, rounds),
+            report::withdrawals_section(&o.withdrawals)
+        );
+        if let Some(miss) = report::payout_miss(&o.payouts, rounds, None) {
+            eprintln!("\n{miss}");
+        }
+        return;
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("cold") {
         let cold = cold_starts(&bin_dir, before.as_deref(), &python, &bootstrap, cold_runs).await;
         eprint!("{}", report::cold_table(&cold));
@@ -376,6 +523,15 @@ async fn main() {
     eprint!("{}", report::brief(&results));
     eprintln!("==> capacity: one request per path and subject, its calls described");
     let capacity = paths::capacity(&subjects).await;
+    // On the same DynamoDB Local, still warm from the paths.
+    let outside = outside(
+        &python,
+        &bootstrap,
+        outside_warmup,
+        rounds,
+        outside_per_round,
+    )
+    .await;
     drop(subjects);
 
     eprintln!("==> cold starts: {cold_runs} spawns of each process");
@@ -394,8 +550,10 @@ async fn main() {
         "configuration".into(),
         format!(
             "warm-up {}s; {rounds} rounds x {per_round} requests per path and subject; {cold_runs} cold starts \
-             per process; {level_requests} requests per concurrency level",
-            warmup.as_secs()
+             per process; {level_requests} requests per concurrency level; payouts and withdrawals: warm-up {}s, \
+             {rounds} rounds x {outside_per_round} batches of each consumer and withdrawals of each mode",
+            warmup.as_secs(),
+            outside_warmup.as_secs()
         ),
     )];
     if let Ok(lines) = std::env::var("BENCH_ABOUT") {
@@ -433,6 +591,9 @@ async fn main() {
             &bin_dir,
             &lambda_dir,
         ),
+        payouts: outside.payouts,
+        payout_capacity: outside.payout_capacity,
+        withdrawals: outside.withdrawals,
     };
     std::fs::create_dir_all(&out_dir).expect("output folder");
     let results_md = out_dir.join("RESULTS.md");

@@ -83,6 +83,17 @@ impl Peer {
     /// Invokes the handler with `event`: its status and its cost as the peer measured it (and,
     /// while [`capacity::capturing`], the capacity its calls consumed).
     pub async fn send(&self, event: &Value) -> Result<(u16, Sample), String> {
+        let (reply, sample) = self.invoke(event).await?;
+        let status = reply
+            .get("statusCode")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("peer answered {reply}"))?;
+        Ok((status as u16, sample))
+    }
+
+    /// Invokes the handler with `event`: the document it answered (an API Gateway response, a
+    /// partial batch response) and its cost as the peer measured it.
+    pub async fn invoke(&self, event: &Value) -> Result<(Value, Sample), String> {
         let capture = capacity::capturing();
         let reply = if capture {
             let mut event = event.clone();
@@ -91,9 +102,18 @@ impl Peer {
         } else {
             self.runtime.invoke(event, Duration::from_secs(30)).await?
         };
-        let status = reply
-            .status()
-            .ok_or_else(|| format!("peer answered {}", String::from_utf8_lossy(&reply.body)))?;
+        if reply.error {
+            return Err(format!(
+                "peer failed: {}",
+                String::from_utf8_lossy(&reply.body)
+            ));
+        }
+        let answer: Value = serde_json::from_slice(&reply.body).map_err(|e| {
+            format!(
+                "peer answered {e}: {}",
+                String::from_utf8_lossy(&reply.body)
+            )
+        })?;
         let timing: Value = reply
             .timing
             .as_deref()
@@ -110,7 +130,7 @@ impl Peer {
             used += capacity::charge(op, &call[1], &call[2]);
         }
         Ok((
-            status,
+            answer,
             Sample::new(ns(&timing["total_ns"]), calls).with_capacity(used),
         ))
     }

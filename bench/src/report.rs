@@ -11,8 +11,10 @@ use crate::capacity::Capacity;
 use crate::cold::ColdSummary;
 use crate::concurrency::Level;
 use crate::paths::{Path, PathResults, Subject};
+use crate::payouts::{Batch, BatchResults, Consumer, BATCH};
 use crate::sizes::{mib, FunctionSize};
-use crate::stats::{mode, ms, summary, Summary};
+use crate::stats::{mode, ms, summary, Sample, Summary};
+use crate::withdrawals::{Mode, Request, WithdrawalResults};
 
 pub struct Run {
     /// Machine, date, versions, command: `(label, value)` lines.
@@ -25,6 +27,12 @@ pub struct Run {
     pub levels: Vec<Level>,
     pub micro: Vec<(String, Option<f64>)>,
     pub sizes: Vec<FunctionSize>,
+    /// The payout batches (see [`crate::payouts`]), their rounds as `rounds`.
+    pub payouts: BatchResults,
+    /// One batch of each consumer and kind with its calls described.
+    pub payout_capacity: BatchResults,
+    /// `POST /withdrawals` (see [`crate::withdrawals`]), its rounds as `rounds`.
+    pub withdrawals: WithdrawalResults,
 }
 
 fn p50(paths: &PathResults, subject: Subject, path: Path) -> f64 {
@@ -165,6 +173,10 @@ fn what_it_would_take(run: &Run) -> Vec<String> {
             }
         ));
     }
+    let one_transaction = run.paths.get(Subject::OneTransaction, Path::Fresh);
+    let one_transaction_ms = (!one_transaction.is_empty())
+        .then(|| ms(summary(one_transaction.iter().map(|s| s.total)).p50));
+    out.extend(payout_miss(&run.payouts, run.rounds, one_transaction_ms));
     if let Some((name, c)) = https_as_on_lambda(&run.cold) {
         let total = ms(c.total.p50);
         if total > 15.0 {
@@ -362,6 +374,16 @@ pub fn markdown(run: &Run) -> String {
         .into_iter()
         .map(|(name, measured, met)| (name, measured, if met { "yes" } else { "**no**" }))
         .collect();
+    let (name, measured, met) = payout_target(&run.payouts, run.rounds);
+    rows.push((
+        name,
+        measured,
+        match met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "not measured",
+        },
+    ));
     let largest_zip = run
         .sizes
         .iter()
@@ -458,6 +480,13 @@ pub fn markdown(run: &Run) -> String {
         }
         row(&mut out, &cells);
     }
+
+    out.push_str(&payouts_section(
+        &run.payouts,
+        &run.payout_capacity,
+        run.rounds,
+    ));
+    out.push_str(&withdrawals_section(&run.withdrawals));
 
     out.push_str(CAPACITY_RULES);
 
@@ -720,5 +749,490 @@ fn ratio_cells(whole: f64, lo: f64, hi: f64) -> [String; 2] {
         [format!("{whole:.2}x"), format!("{lo:.2}-{hi:.2}")]
     } else {
         ["-".to_owned(), "-".to_owned()]
+    }
+}
+
+/// The least replaysafe's batches of fresh payouts must settle, in records per second, as a
+/// multiple of Powertools'.
+pub const PAYOUT_TARGET: f64 = 3.0;
+
+/// Records per second of batches whose times are `samples`: [`BATCH`] records over the median
+/// batch time; NaN without a batch.
+pub fn records_per_second(samples: &[&Sample]) -> f64 {
+    let p50 = summary(samples.iter().map(|s| s.total)).p50;
+    if p50.is_zero() {
+        return f64::NAN;
+    }
+    BATCH as f64 / p50.as_secs_f64()
+}
+
+/// replaysafe's records per second over the peer's for `batch`: over the whole run, and the
+/// lowest and highest of the per-round ratios.
+pub fn payout_ratio(results: &BatchResults, batch: Batch, rounds: usize) -> (f64, f64, f64) {
+    let of = |samples: Vec<&Sample>, peer: Vec<&Sample>| {
+        records_per_second(&samples) / records_per_second(&peer)
+    };
+    let whole = of(
+        results.get((Consumer::Ours, batch)),
+        results.get((Consumer::Peer, batch)),
+    );
+    let per_round: Vec<f64> = (0..rounds)
+        .map(|r| {
+            of(
+                results.in_round((Consumer::Ours, batch), r),
+                results.in_round((Consumer::Peer, batch), r),
+            )
+        })
+        .filter(|r| r.is_finite())
+        .collect();
+    let lo = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = per_round.iter().copied().fold(0.0, f64::max);
+    (whole, lo, hi)
+}
+
+/// The Targets row of the payout batches: its name, what was measured, whether it is met
+/// (`None`: not measured in this run).
+pub fn payout_target(results: &BatchResults, rounds: usize) -> (String, String, Option<bool>) {
+    let name = format!(
+        "batch of {BATCH} payouts: ≥ {PAYOUT_TARGET:.0}x Powertools' records per second \
+         (BatchProcessor + idempotent_function)"
+    );
+    let (ratio, _, _) = payout_ratio(results, Batch::Fresh, rounds);
+    if !ratio.is_finite() {
+        return (name, "not measured".to_owned(), None);
+    }
+    (name, format!("{ratio:.2}x"), Some(ratio >= PAYOUT_TARGET))
+}
+
+/// A batch's calls, sequential round trips and time inside DynamoDB (its total less its time
+/// outside), each the typical one of its samples.
+struct BatchShape {
+    p50_ms: f64,
+    calls: usize,
+    rounds: usize,
+    inside_ms: f64,
+    outside_ms: f64,
+}
+
+fn batch_shape(samples: &[&Sample]) -> BatchShape {
+    let total = ms(summary(samples.iter().map(|s| s.total)).p50);
+    let outside = ms(summary(samples.iter().map(|s| s.own)).p50);
+    BatchShape {
+        p50_ms: total,
+        calls: mode(samples.iter().map(|s| s.calls)),
+        rounds: mode(samples.iter().map(|s| s.rounds)),
+        inside_ms: total - outside,
+        outside_ms: outside,
+    }
+}
+
+/// When the payout target is missed: where each side's batch time goes, from the run's
+/// numbers, and what ours would have to be. `one_transaction_ms`: the p50 of one bare
+/// `TransactWriteItems` of the same kind, alone, in the same run (the Request paths' "one
+/// TransactWriteItems"), when the run measured it.
+pub fn payout_miss(
+    results: &BatchResults,
+    rounds: usize,
+    one_transaction_ms: Option<f64>,
+) -> Option<String> {
+    let (ratio, lo, hi) = payout_ratio(results, Batch::Fresh, rounds);
+    if !ratio.is_finite() || ratio >= PAYOUT_TARGET {
+        return None;
+    }
+    let ours = batch_shape(&results.get((Consumer::Ours, Batch::Fresh)));
+    let peer = batch_shape(&results.get((Consumer::Peer, Batch::Fresh)));
+    let needed = peer.p50_ms / PAYOUT_TARGET;
+    let per_call = |inside: f64, calls: usize| inside / calls.max(1) as f64;
+    let per_transaction = per_call(ours.inside_ms, ours.calls);
+    let alone = match one_transaction_ms.filter(|ms| ms.is_finite() && *ms > 0.0) {
+        Some(one) => format!(
+            ", where one bare TransactWriteItems alone takes {one:.2} ms p50 in this run (Request \
+             paths' \"one TransactWriteItems\": 4 items where a payout's has 5): {BATCH} at once take {:.1}x one alone, so DynamoDB Local {}",
+            ours.inside_ms / one,
+            if ours.inside_ms / one > BATCH as f64 / 2.0 {
+                "runs them largely one after another"
+            } else {
+                "runs them partly at once"
+            }
+        ),
+        None => String::new(),
+    };
+    Some(format!(
+        "Batch of {BATCH} fresh payouts at {ratio:.2}x Powertools' records per second (per round \
+         {lo:.2}-{hi:.2}): the peer settles its records one after another, {peer_calls} calls in \
+         {peer_trips} round trips per batch ({:.1} per record: its INPROGRESS put, the \
+         transaction, the record's update), {:.2} ms p50 per batch, {:.2} ms of it inside \
+         DynamoDB ({:.2} ms per call on average). Ours makes {our_calls} calls ({:.1} per record, \
+         its one transaction), {BATCH} at a time, which overlap into {our_trips} round trip(s): \
+         {:.2} ms p50 per batch, {:.2} ms of it inside DynamoDB and {:.2} ms outside. \
+         {PAYOUT_TARGET:.0}x needs a batch in {needed:.2} ms, {:.2} ms less. The transactions \
+         overlap on the wire but DynamoDB Local spends {:.2} ms over them, {per_transaction:.2} ms \
+         per transaction{alone}. What stands in the way is DynamoDB Local's time for transactions \
+         sent at once, on this machine, not a call ours could leave out: ours is already at one \
+         call per record and {:.2} ms outside DynamoDB per batch.",
+        peer.calls as f64 / BATCH as f64,
+        peer.p50_ms,
+        peer.inside_ms,
+        per_call(peer.inside_ms, peer.calls),
+        ours.calls as f64 / BATCH as f64,
+        ours.p50_ms,
+        ours.inside_ms,
+        ours.outside_ms,
+        ours.p50_ms - needed,
+        ours.inside_ms,
+        ours.outside_ms,
+        peer_calls = peer.calls,
+        peer_trips = peer.rounds,
+        our_calls = ours.calls,
+        our_trips = ours.rounds,
+    ))
+}
+
+/// When replaysafe's redelivered batches settle fewer records per second than the peer's: the
+/// calls each side makes for a duplicate, from the run's numbers.
+pub fn redelivered_note(
+    results: &BatchResults,
+    capacity: &BatchResults,
+    rounds: usize,
+) -> Option<String> {
+    let (ratio, _, _) = payout_ratio(results, Batch::Redelivered, rounds);
+    if !ratio.is_finite() || ratio >= 1.0 {
+        return None;
+    }
+    let ours = batch_shape(&results.get((Consumer::Ours, Batch::Redelivered)));
+    let peer = batch_shape(&results.get((Consumer::Peer, Batch::Redelivered)));
+    let wcu = |c| per_record(capacity, (c, Batch::Redelivered), |c| c.wcu);
+    Some(format!(
+        "A redelivered batch is where the peer is faster ({ratio:.2}x): for a duplicate it makes \
+         one conditional `PutItem` of its INPROGRESS record, which fails and hands back the stored \
+         result ({:.1} call per record, {} WCU), {:.2} ms p50 per batch; ours sends the record's \
+         transaction again, cancelled on the key's record (its claim's condition), the record \
+         back in the cancellation ({:.1} call per record, {} WCU at the committed rate, an upper \
+         bound), {:.2} ms p50 per batch, {:.2} ms of it inside DynamoDB. The key's record \
+         committing inside the payout's one transaction is what makes a fresh payout one call; \
+         it also makes a duplicate cost a cancelled transaction, where Powertools' separate \
+         INPROGRESS put makes it cost a single-item put.",
+        peer.calls as f64 / BATCH as f64,
+        wcu(Consumer::Peer),
+        peer.p50_ms,
+        ours.calls as f64 / BATCH as f64,
+        wcu(Consumer::Ours),
+        ours.p50_ms,
+        ours.inside_ms,
+    ))
+}
+
+/// The capacity one record of `at` consumed: the described batch's, over [`BATCH`].
+fn per_record(
+    capacity: &BatchResults,
+    at: (Consumer, Batch),
+    pick: fn(&Capacity) -> f64,
+) -> String {
+    capacity
+        .firsts()
+        .find(|(k, _)| *k == at)
+        .map_or("-".to_owned(), |(_, s)| {
+            f(pick(&s.capacity) / BATCH as f64, 1)
+        })
+}
+
+/// The payout batches' section of `RESULTS.md`.
+pub fn payouts_section(results: &BatchResults, capacity: &BatchResults, rounds: usize) -> String {
+    let mut out = format!(
+        "\n## Payout batches (SQS)\n\nBatches of {BATCH} payout messages as Lambda's event source \
+         mapping delivers them: replaysafe's `consume_payouts` in-process (each record one \
+         `TransactWriteItems`: the credit, the balance-conditioned debit, the transfer, the payout \
+         and the key's record; {BATCH} records at a time), and a Powertools peer \
+         (`bench/peer/payouts.py`, in its Python process under the emulator: \
+         `BatchProcessor(event_type=EventType.SQS)` and `process_partial_response`, each record \
+         an `@idempotent_function` keyed by `[owner, payout_id]` making the same transaction of \
+         the same 4 items, between its INPROGRESS put and its record's update). Fresh: {BATCH} \
+         payouts never seen, between {BATCH} distinct pairs of accounts (no two records of a \
+         batch touch one item), every one paid; redelivered: the same messages again, every one \
+         answered from its record. The consumers take turns batch by batch on one DynamoDB Local. \
+         Records/s: {BATCH} over the p50 batch time. Round trips: the batch's calls, overlapping \
+         ones counted once. WCU, RCU: one batch with its calls described (see Capacity), per \
+         record.\n\n\
+         | batch | consumer | batches | records/s | p50 batch ms | p90 batch ms | DynamoDB calls per record | round trips per batch | outside DynamoDB p50 ms | WCU per record | RCU per record |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n"
+    );
+    for batch in Batch::ALL {
+        for consumer in Consumer::ALL {
+            let samples = results.get((consumer, batch));
+            if samples.is_empty() {
+                continue;
+            }
+            let t = summary(samples.iter().map(|s| s.total));
+            let o = summary(samples.iter().map(|s| s.own));
+            row(
+                &mut out,
+                &[
+                    batch.name().to_owned(),
+                    consumer.name().to_owned(),
+                    t.n.to_string(),
+                    f(records_per_second(&samples), 0),
+                    f(ms(t.p50), 2),
+                    f(ms(t.p90), 2),
+                    f(
+                        mode(samples.iter().map(|s| s.calls)) as f64 / BATCH as f64,
+                        1,
+                    ),
+                    mode(samples.iter().map(|s| s.rounds)).to_string(),
+                    f(ms(o.p50), 2),
+                    per_record(capacity, (consumer, batch), |c| c.wcu),
+                    per_record(capacity, (consumer, batch), |c| c.rcu),
+                ],
+            );
+        }
+    }
+    out.push_str(
+        "\nreplaysafe's records per second over the peer's: whole run, and the lowest and highest \
+         of the per-round ratios.\n\n| batch | ratio | rounds |\n|---|---|---|\n",
+    );
+    for batch in Batch::ALL {
+        let (whole, lo, hi) = payout_ratio(results, batch, rounds);
+        let mut cells = vec![batch.name().to_owned()];
+        cells.extend(ratio_cells(whole, lo, hi));
+        row(&mut out, &cells);
+    }
+    if let Some(note) = redelivered_note(results, capacity, rounds) {
+        let _ = write!(out, "\n{note}\n");
+    }
+    out
+}
+
+/// The withdrawals' section of `RESULTS.md`.
+pub fn withdrawals_section(results: &WithdrawalResults) -> String {
+    let mut out = String::from(
+        "\n## Withdrawals (POST /withdrawals, with the bank)\n\nreplaysafe's handler in-process \
+         against the fake bank (`fake-bank`, a process on loopback): a fresh withdrawal holds the \
+         funds (one `TransactWriteItems`: the debit, the pending withdrawal and the lease), pays \
+         the bank (one HTTP call), then settles (one `TransactWriteItems`: the withdrawal paid, \
+         the answer replacing the lease); a retry (the same key) gets the first answer from the \
+         record, and the bank is not called again. Signed (its nonce put and the key's record \
+         read first, at once), and behind an authorizer (no nonce). DynamoDB calls and round trips counted on the SDK client; bank calls on the \
+         bank's counters. Outside DynamoDB includes the bank call.\n\n\
+         | request | subject | n | p50 ms | p90 ms | p99 ms | DynamoDB calls | DynamoDB round trips | bank calls | outside DynamoDB p50 ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for request in Request::ALL {
+        for m in Mode::ALL {
+            let samples = results.samples.get((m, request));
+            if samples.is_empty() {
+                continue;
+            }
+            let t = summary(samples.iter().map(|s| s.total));
+            let o = summary(samples.iter().map(|s| s.own));
+            let bank = results
+                .bank_calls
+                .get(&(m, request))
+                .map_or(0, |calls| mode(calls.iter().map(|&c| c as usize)));
+            row(
+                &mut out,
+                &[
+                    request.name().to_owned(),
+                    m.name().to_owned(),
+                    t.n.to_string(),
+                    f(ms(t.p50), 2),
+                    f(ms(t.p90), 2),
+                    f(ms(t.p99), 2),
+                    mode(samples.iter().map(|s| s.calls)).to_string(),
+                    mode(samples.iter().map(|s| s.rounds)).to_string(),
+                    bank.to_string(),
+                    f(ms(o.p50), 2),
+                ],
+            );
+        }
+    }
+    out
+}
+
+/// For the console: one line per payout batch and withdrawal request.
+pub fn outside_brief(payouts: &BatchResults, withdrawals: &WithdrawalResults) -> String {
+    let mut out = String::new();
+    for batch in Batch::ALL {
+        for consumer in Consumer::ALL {
+            let samples = payouts.get((consumer, batch));
+            if !samples.is_empty() {
+                let t = summary(samples.iter().map(|s| s.total));
+                let _ = writeln!(
+                    out,
+                    "{:<38} {:<48} {:>6.0} records/s  p50 {:>7.2} ms",
+                    batch.name(),
+                    consumer.name(),
+                    records_per_second(&samples),
+                    ms(t.p50)
+                );
+            }
+        }
+    }
+    for request in Request::ALL {
+        for m in Mode::ALL {
+            let t = summary(
+                withdrawals
+                    .samples
+                    .get((m, request))
+                    .iter()
+                    .map(|s| s.total),
+            );
+            if t.n > 0 {
+                let _ = writeln!(
+                    out,
+                    "{:<38} {:<48} p50 {:>7.2} ms",
+                    request.name(),
+                    m.name(),
+                    ms(t.p50)
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// replaysafe's batches: 10 calls that overlap, the whole batch `total` ms, 1 ms outside.
+    fn ours_batch(total: u64) -> Sample {
+        Sample::new(at(total), (0..10).map(|_| (at(0), at(total - 1))).collect())
+    }
+
+    /// The peer's: 30 calls one after another, 1 ms apart.
+    fn peer_batch(total: u64) -> Sample {
+        let step = total / 30;
+        Sample::new(
+            at(total),
+            (0..30)
+                .map(|i| (at(i * step), at(i * step + step - 1)))
+                .collect(),
+        )
+    }
+
+    /// Fresh batches of both consumers, `per_round` of each in each of 2 rounds.
+    fn fresh(ours: u64, peer: u64, per_round: usize) -> BatchResults {
+        let mut results = BatchResults::default();
+        for round in 0..2 {
+            for _ in 0..per_round {
+                results.push((Consumer::Ours, Batch::Fresh), round, ours_batch(ours));
+                results.push((Consumer::Peer, Batch::Fresh), round, peer_batch(peer));
+            }
+        }
+        results
+    }
+
+    #[test]
+    fn records_per_second_is_a_batch_over_its_median_time() {
+        let samples = [ours_batch(10), ours_batch(20), ours_batch(30)];
+        let refs: Vec<&Sample> = samples.iter().collect();
+        assert!((records_per_second(&refs) - 500.0).abs() < 1e-9);
+        assert!(records_per_second(&[]).is_nan());
+    }
+
+    #[test]
+    fn the_payout_target_compares_records_per_second() {
+        let met = fresh(20, 90, 3);
+        let (whole, lo, hi) = payout_ratio(&met, Batch::Fresh, 2);
+        assert!((whole - 4.5).abs() < 1e-9 && (lo - 4.5).abs() < 1e-9 && (hi - 4.5).abs() < 1e-9);
+        let (_, measured, ok) = payout_target(&met, 2);
+        assert_eq!((measured.as_str(), ok), ("4.50x", Some(true)));
+        assert_eq!(payout_miss(&met, 2, None), None);
+
+        let missed = fresh(45, 90, 3);
+        let (_, measured, ok) = payout_target(&missed, 2);
+        assert_eq!((measured.as_str(), ok), ("2.00x", Some(false)));
+        let why = payout_miss(&missed, 2, Some(4.0)).expect("a missed target is explained");
+        // 3x needs the peer's 90 ms over 3: 15 ms less than ours.
+        assert!(
+            why.contains("needs a batch in 30.00 ms, 15.00 ms less"),
+            "{why}"
+        );
+        assert!(why.contains("30 calls in 30 round trips"), "{why}");
+        assert!(why.contains("10 calls (1.0 per record"), "{why}");
+        // 44 ms inside DynamoDB for 10 transactions of 4 ms alone: 11x.
+        assert!(why.contains("take 11.0x one alone"), "{why}");
+        assert!(why.contains("largely one after another"), "{why}");
+    }
+
+    #[test]
+    fn a_run_without_batches_has_the_target_not_measured() {
+        let none = BatchResults::default();
+        assert_eq!(payout_target(&none, 5).2, None);
+        assert_eq!(payout_miss(&none, 5, None), None);
+        let section = payouts_section(&none, &none, 5);
+        assert!(
+            section.contains("| batch of 10 payouts, fresh | - | - |"),
+            "{section}"
+        );
+    }
+
+    #[test]
+    fn the_payouts_section_has_a_row_per_consumer_and_batch() {
+        let mut results = fresh(20, 90, 1);
+        results.push((Consumer::Ours, Batch::Redelivered), 0, ours_batch(5));
+        let mut capacity = BatchResults::default();
+        capacity.push(
+            (Consumer::Ours, Batch::Fresh),
+            0,
+            ours_batch(20).with_capacity(Capacity {
+                wcu: 100.0,
+                rcu: 0.0,
+            }),
+        );
+        let section = payouts_section(&results, &capacity, 2);
+        assert!(
+            section.contains(
+                "| batch of 10 payouts, fresh | replaysafe consume_payouts | 2 | 500 | 20.00 | \
+                 20.00 | 1.0 | 1 | 1.00 | 10.0 | 0.0 |"
+            ),
+            "{section}"
+        );
+        assert!(section.contains("| 3.0 | 30 |"), "{section}");
+        assert!(section.contains("| batch of 10 payouts, fresh | 4.50x | 4.50-4.50 |"));
+        assert!(section.contains("| batch of 10 payouts, redelivered | replaysafe"));
+    }
+
+    #[test]
+    fn a_slower_redelivered_batch_is_explained_and_a_faster_one_is_not() {
+        let mut results = BatchResults::default();
+        results.push((Consumer::Ours, Batch::Redelivered), 0, ours_batch(50));
+        results.push((Consumer::Peer, Batch::Redelivered), 0, ours_batch(30));
+        let note = redelivered_note(&results, &BatchResults::default(), 1).expect("a note");
+        assert!(note.contains("faster (0.60x)"), "{note}");
+        assert!(payouts_section(&results, &BatchResults::default(), 1).contains(&note));
+        results.push((Consumer::Ours, Batch::Redelivered), 0, ours_batch(10));
+        results.push((Consumer::Ours, Batch::Redelivered), 0, ours_batch(10));
+        assert_eq!(
+            redelivered_note(&results, &BatchResults::default(), 1),
+            None
+        );
+    }
+
+    #[test]
+    fn the_withdrawals_section_counts_bank_calls() {
+        let mut results = WithdrawalResults::default();
+        for bank_calls in [1, 1, 2] {
+            results.push(
+                (Mode::Signed, Request::Fresh),
+                0,
+                crate::withdrawals::Measured {
+                    sample: Sample::new(at(9), vec![(at(0), at(2)), (at(6), at(8))]),
+                    bank_calls,
+                },
+            );
+        }
+        let section = withdrawals_section(&results);
+        assert!(
+            section.contains(
+                "| POST /withdrawals, fresh | replaysafe | 3 | 9.00 | 9.00 | 9.00 | 2 | 2 | 1 | 5.00 |"
+            ),
+            "{section}"
+        );
+        assert!(!section.contains("retry (replayed) |"), "{section}");
     }
 }

@@ -1,5 +1,6 @@
 //! One request's cost, and percentiles over many.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::calls::rounds;
@@ -78,6 +79,56 @@ pub fn mode(values: impl IntoIterator<Item = usize>) -> usize {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Samples by what was measured (`K`: a subject and a path), each with the round it was
+/// taken in.
+#[derive(Debug, Clone)]
+pub struct Rounds<K> {
+    samples: BTreeMap<K, Vec<(usize, Sample)>>,
+}
+
+impl<K> Default for Rounds<K> {
+    fn default() -> Self {
+        Self {
+            samples: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> Rounds<K> {
+    /// One sample of `at`, taken in `round`.
+    pub fn push(&mut self, at: K, round: usize, sample: Sample) {
+        self.samples.entry(at).or_default().push((round, sample));
+    }
+
+    /// Every sample of `at`.
+    pub fn get(&self, at: K) -> Vec<&Sample> {
+        self.samples
+            .get(&at)
+            .map(|v| v.iter().map(|(_, s)| s).collect())
+            .unwrap_or_default()
+    }
+
+    /// The samples of `at` taken in `round`.
+    pub fn in_round(&self, at: K, round: usize) -> Vec<&Sample> {
+        self.samples
+            .get(&at)
+            .map(|v| {
+                v.iter()
+                    .filter(|(r, _)| *r == round)
+                    .map(|(_, s)| s)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first sample of each key: what a capacity pass of one request each measured.
+    pub fn firsts(&self) -> impl Iterator<Item = (K, &Sample)> {
+        self.samples
+            .iter()
+            .filter_map(|(k, v)| v.first().map(|(_, s)| (*k, s)))
+    }
 }
 
 #[cfg(test)]

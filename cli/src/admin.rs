@@ -1,16 +1,21 @@
-//! `replaysafe admin …`: talks to DynamoDB directly, with the caller's AWS credentials; and
-//! `admin token`, which signs a token with the local key of a `jwt`-mode stack.
+//! `replaysafe admin …`: talks to DynamoDB (and SQS for `create-queues`) directly, with the
+//! caller's AWS credentials; and `admin token`, which signs a token with the local key of a
+//! `jwt`-mode stack.
 
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use clap::{Args, Subcommand};
 use payments::PaymentsTables;
+use replaysafe::clock::rfc3339;
 use replaysafe::store::clients::ClientRecord;
+use replaysafe::store::keys::{KeyError, KeyRecord, NewKey};
 use replaysafe::store::schema::{create_tables, TableSpec};
 use replaysafe::store::sdk_client;
-use replaysafe::{ClientId, Clock, Store, SystemClock, Tables};
+use replaysafe::{ClientId, Clock, KeyId, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
 use crate::jwt::{self, TokenArgs};
+use crate::queue;
 use crate::Failure;
 
 #[derive(Subcommand)]
@@ -18,12 +23,30 @@ pub enum Admin {
     /// Create the guard's tables (clients, idempotency, nonces), and with --with-app-tables the
     /// payments app's (accounts, transfers); skips those that exist, turns on TTL.
     CreateTables(CreateTables),
-    /// Create a client and print `{"client_id", "secret"}` on stdout.
+    /// Create a client and print `{"client_id", "secret"}` on stdout: its first key, whose key id
+    /// is the client id.
     CreateClient(Target),
+    /// Add a key to a client and print it once: `{"client_id", "key_id", "alg", "secret"}`. It
+    /// works at once. A client has at most two active keys (revoked and expired ones do not
+    /// count): a third is refused.
+    #[command(after_help = KEY_EXAMPLES)]
+    CreateKey(CreateKey),
+    /// Revoke one of a client's keys (its first key's id is the client id). Its signatures are
+    /// refused within CLIENT_CACHE_SECONDS (60 by default).
+    #[command(after_help = KEY_EXAMPLES)]
+    RevokeKey(RevokeKey),
+    /// Print a client's keys, one JSON object a line: key_id, alg, status (active, revoked or
+    /// expired), created_at, expires_at, last_used_at (may lag by a minute). Never a secret.
+    #[command(after_help = KEY_EXAMPLES)]
+    ListKeys(ListKeys),
     /// Print an RS256 JWT for SUB, signed with the local key of a `jwt`-mode stack
     /// (`.local/jwt-dev.json`, written by `AUTH_MODE=jwt make run`).
     #[command(after_help = TOKEN_EXAMPLES)]
     Token(TokenArgs),
+    /// Create the payout queue and its dead-letter queue (<prefix>payouts, <prefix>payouts-dlq,
+    /// redrive after 5 receives); keeps those that exist. Prints {"queue_url", "dlq_url",
+    /// "queue_arn", "dlq_arn"}.
+    CreateQueues(queue::CreateQueues),
 }
 
 const TOKEN_EXAMPLES: &str = "Examples:
@@ -34,6 +57,58 @@ const TOKEN_EXAMPLES: &str = "Examples:
 The token has header alg RS256 and kid, and claims iss, aud (the file's issuer and audience), sub,
 iat, nbf (now) and exp (now + --expires-in). `account` and `transfer` commands mint one the same
 way with --sub SUB.";
+
+const KEY_EXAMPLES: &str = "Rotating a client's key, with no failed request:
+  replaysafe admin create-key --client cli_7f3a > new-key.json   # {client_id, key_id, alg, secret}
+  # sign with new-key.json (its key_id is the keyid), then retire the old key:
+  replaysafe admin revoke-key --client cli_7f3a --key-id cli_7f3a
+  replaysafe admin list-keys --client cli_7f3a
+
+A client's first key (the one create-client printed) has the client id as its key id.";
+
+#[derive(Args)]
+pub struct CreateKey {
+    /// The client the key signs for.
+    #[arg(long)]
+    client: String,
+    /// The key's algorithm.
+    #[arg(long, value_enum, default_value_t = Alg::HmacSha256)]
+    alg: Alg,
+    /// Seconds from now until the key is refused. Default: it does not expire.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    expires_in: Option<u32>,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Alg {
+    #[value(name = "hmac-sha256")]
+    HmacSha256,
+    #[value(name = "ed25519")]
+    Ed25519,
+}
+
+#[derive(Args)]
+pub struct RevokeKey {
+    /// The client whose key it is.
+    #[arg(long)]
+    client: String,
+    /// The key to revoke.
+    #[arg(long)]
+    key_id: String,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Args)]
+pub struct ListKeys {
+    /// The client whose keys to list.
+    #[arg(long)]
+    client: String,
+    #[command(flatten)]
+    target: Target,
+}
 
 #[derive(Args)]
 pub struct CreateTables {
@@ -63,6 +138,11 @@ impl Target {
         let tables = Tables::with_prefix_and_env(&self.table_prefix);
         (client, tables)
     }
+
+    async fn store(&self) -> Store {
+        let (client, tables) = self.connect().await;
+        Store::new(client, tables)
+    }
 }
 
 pub async fn run(admin: Admin) -> Result<(), Failure> {
@@ -91,6 +171,29 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
             Ok(())
         }
         Admin::Token(args) => jwt::token(args),
+        Admin::CreateQueues(args) => queue::create_queues(args).await,
+        Admin::CreateKey(args) => create_key(args).await,
+        Admin::RevokeKey(args) => {
+            let client = client_id(&args.client)?;
+            let key_id = KeyId::parse(&args.key_id).map_err(|e| Failure::Usage(e.to_string()))?;
+            let store = args.target.store().await;
+            store
+                .revoke_key(&client, &key_id)
+                .await
+                .map_err(key_failure)?;
+            eprintln!("revoked  {key_id}");
+            Ok(())
+        }
+        Admin::ListKeys(args) => {
+            let client = client_id(&args.client)?;
+            let store = args.target.store().await;
+            let keys = store.list_keys(&client).await.map_err(key_failure)?;
+            let now = SystemClock.now();
+            for key in &keys {
+                println!("{}", listed(key, now));
+            }
+            Ok(())
+        }
         Admin::CreateClient(target) => {
             let (client, tables) = target.connect().await;
             let store = Store::new(client, tables);
@@ -106,10 +209,89 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
                 .map_err(|e| Failure::Unreachable(format!("writing the client failed: {e}")))?;
             let out = Credentials::new(
                 record.client_id.to_string(),
-                base64::engine::general_purpose::STANDARD.encode(&record.secret),
+                STANDARD.encode(&record.secret),
             );
             println!("{}", serde_json::to_string(&out).expect("serializable"));
             Ok(())
         }
     }
+}
+
+async fn create_key(args: CreateKey) -> Result<(), Failure> {
+    let client = client_id(&args.client)?;
+    let made = match args.alg {
+        Alg::HmacSha256 => {
+            let secret = rand::random::<[u8; 32]>().to_vec();
+            MadeKey {
+                alg: "hmac-sha256",
+                private: ("secret", STANDARD.encode(&secret)),
+                material: secret,
+            }
+        }
+        Alg::Ed25519 => ed25519_key()?,
+    };
+    let now = SystemClock.now();
+    let key = NewKey {
+        key_id: KeyId::generate(),
+        alg: made.alg.to_owned(),
+        material: made.material,
+        expires_at: args.expires_in.map(|s| now + i64::from(s)),
+    };
+    let store = args.target.store().await;
+    store
+        .create_key(&client, &key, now)
+        .await
+        .map_err(key_failure)?;
+    let mut out = serde_json::json!({
+        "client_id": client.as_str(),
+        "key_id": key.key_id.as_str(),
+        "alg": made.alg,
+    });
+    out[made.private.0] = made.private.1.into();
+    println!("{out}");
+    Ok(())
+}
+
+/// A key `create-key` made: what the server keeps, and what only the client gets.
+struct MadeKey {
+    alg: &'static str,
+    /// What the server verifies with: the secret, or the public key.
+    material: Vec<u8>,
+    /// The field and base64 value printed once: `secret`, or `private_key`.
+    private: (&'static str, String),
+}
+
+/// A new Ed25519 key: the server keeps its public key; the private seed is printed once.
+fn ed25519_key() -> Result<MadeKey, Failure> {
+    let seed = rand::random::<[u8; 32]>();
+    let public = replaysafe_signing::ed25519_public_key(&seed);
+    Ok(MadeKey {
+        alg: "ed25519",
+        material: public.to_vec(),
+        private: ("private_key", STANDARD.encode(seed)),
+    })
+}
+
+fn client_id(text: &str) -> Result<ClientId, Failure> {
+    ClientId::parse(text).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// A key operation's failure: refused (exit 1) or DynamoDB unreachable or failing (exit 3).
+fn key_failure(e: KeyError) -> Failure {
+    match e {
+        KeyError::Store(e) => Failure::Unreachable(format!("DynamoDB failed: {e}")),
+        refused => Failure::Refused(refused.to_string()),
+    }
+}
+
+/// One line of `list-keys`: everything but the key material.
+fn listed(key: &KeyRecord, now: i64) -> serde_json::Value {
+    serde_json::json!({
+        "key_id": key.key_id.as_str(),
+        "alg": key.alg,
+        "status": key.status(now).as_str(),
+        "created_at": rfc3339(key.created_at),
+        "expires_at": key.expires_at.map(rfc3339),
+        "last_used_at": key.last_used_at.map(rfc3339),
+    })
 }

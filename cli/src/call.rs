@@ -10,14 +10,14 @@ use replaysafe_client::{
 use serde::{Deserialize, Serialize};
 
 use crate::connect::{
-    read_data, resume_command, AuthArgs, CLIENT_ENV, DEFAULT_CLIENT_FILE, DEFAULT_ENDPOINT,
-    ENDPOINT_ENV,
+    read_data, resume_command, AuthArgs, ProfileArgs, CLIENT_ENV, DEFAULT_CLIENT_FILE,
+    DEFAULT_ENDPOINT, ENDPOINT_ENV,
 };
 use crate::Failure;
 
 #[derive(Args)]
 pub struct Connection {
-    /// Client credentials file ({"client_id", "secret"}).
+    /// Client credentials file ({"client_id", "secret"}, and "key_id" for a later key).
     #[arg(
         long,
         env = CLIENT_ENV,
@@ -33,6 +33,8 @@ pub struct Connection {
     endpoint: String,
     #[command(flatten)]
     auth: AuthArgs,
+    #[command(flatten)]
+    profile: ProfileArgs,
 }
 
 #[derive(Args)]
@@ -84,8 +86,15 @@ struct Saved {
 }
 
 pub async fn call(args: CallArgs) -> Result<(), Failure> {
-    let auth = args.connection.auth.auth(&args.connection.client)?;
-    let client = connect(&args.connection.endpoint, auth)?;
+    let connection = &args.connection;
+    let auth = connection.auth.auth(&connection.client)?;
+    let builder = connection
+        .profile
+        .apply(Client::builder_with_auth(&connection.endpoint, auth));
+    let client = builder
+        .retry_policy(RetryPolicy::no_retries())
+        .build()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let method = args.method.to_ascii_uppercase();
     let body = match args.data.as_deref() {
         Some(d) => read_data(d)?,

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use replaysafe_client::{Auth, Client, Credentials, Error, IdempotencyKey, RetryPolicy};
+use replaysafe_client::{
+    Auth, Client, ClientBuilder, Credentials, Error, IdempotencyKey, RetryPolicy,
+};
 
 use crate::jwt::{self, JwtDev, DEFAULT_EXPIRES_IN, DEFAULT_JWT_DEV_FILE, JWT_DEV_ENV};
 use crate::Failure;
@@ -93,7 +95,8 @@ pub fn credentials(path: &Path) -> Result<Credentials, Failure> {
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Connection and output")]
 pub struct ApiArgs {
-    /// Client credentials file ({"client_id", "secret"}), as `admin create-client` prints it.
+    /// Client credentials file ({"client_id", "secret"}), as `admin create-client` prints it, or
+    /// a later key's ({"client_id", "key_id", "secret"}), as `admin create-key` prints it.
     #[arg(
         long,
         env = CLIENT_ENV,
@@ -129,6 +132,40 @@ pub struct ApiArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}
+
+/// What the API's signature profile requires beyond the contract (docs/guard.md, "Profiles"):
+/// signing options, refused with --token or --sub.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Signature profile")]
+pub struct ProfileArgs {
+    /// Sign every request with tag="TAG" (an API deployed with SIGNATURE_TAG requires its tag).
+    #[arg(
+        long,
+        env = "REPLAYSAFE_SIGNATURE_TAG",
+        global = true,
+        value_name = "TAG"
+    )]
+    pub signature_tag: Option<String>,
+    /// Cover "@authority" (the endpoint's host and non-default port) in every signature (an API
+    /// deployed with REQUIRE_AUTHORITY or SIGNATURE_AUTHORITY requires it).
+    #[arg(long, env = "REPLAYSAFE_COVER_AUTHORITY", global = true)]
+    pub cover_authority: bool,
+}
+
+impl ProfileArgs {
+    /// `builder` with the options given.
+    pub fn apply(&self, mut builder: ClientBuilder) -> ClientBuilder {
+        if let Some(tag) = &self.signature_tag {
+            builder = builder.signature_tag(tag);
+        }
+        if self.cover_authority {
+            builder = builder.cover_authority();
+        }
+        builder
+    }
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, Failure> {
@@ -156,6 +193,18 @@ impl ApiArgs {
         })
     }
 
+    /// A builder for the endpoint, authenticating as [`ApiArgs::auth`] says (when signing,
+    /// knowing the client the key signs for), with the signature profile's options.
+    pub fn builder(&self) -> Result<ClientBuilder, Failure> {
+        let builder = self
+            .profile
+            .apply(Client::builder_with_auth(&self.endpoint, self.auth()?));
+        if self.auth.bearer() {
+            return Ok(builder);
+        }
+        Ok(builder.client_id(credentials(&self.client)?.client_id))
+    }
+
     /// A client that reports its retries on stderr unless `--quiet`.
     pub fn connect(&self) -> Result<Client, Failure> {
         let verb = if self.auth.bearer() {
@@ -163,8 +212,7 @@ impl ApiArgs {
         } else {
             "signing again"
         };
-        let mut builder =
-            Client::builder_with_auth(&self.endpoint, self.auth()?).retry_policy(self.policy()?);
+        let mut builder = self.builder()?.retry_policy(self.policy()?);
         if !self.quiet {
             builder = builder.on_retry(move |e| {
                 let key = match &e.idempotency_key {

@@ -6,6 +6,7 @@
 //! surprises for the exit code) is in `report`, so all of them judge alike.
 
 mod report;
+mod rotation;
 mod scenarios;
 
 use std::sync::{Arc, Mutex};
@@ -18,11 +19,14 @@ use crate::Failure;
 
 pub const EXAMPLES: &str = "Plays an attacker and a retrying client against a running stack: capture and exact
 replay, delayed replay, tampered body, a retry after a lost answer, concurrent duplicates, with
-balances before and after. Creates two new accounts of its own (fresh ids) each run.
+balances before and after; then a key rotation with requests flowing. Creates two new accounts of
+its own (fresh ids) each run, and for the rotation a client of its own with two keys, written
+to the stack's clients table (--endpoint-url and --table-prefix name its DynamoDB: for an API on
+loopback, `make run`'s DynamoDB Local by default; the rotation is skipped, saying so, when the
+table cannot be written; --no-rotation skips it).
 
 Examples:
   make run            # in another terminal: the API at http://127.0.0.1:9000 and a demo client
-  replaysafe demo
   replaysafe demo --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com --client prod-client.json
 
 Exit code 0 when every scenario behaved as the contract says, 1 when one did not.";
@@ -35,6 +39,8 @@ pub struct DemoArgs {
     duplicates: u16,
     #[command(flatten)]
     api: ApiArgs,
+    #[command(flatten)]
+    rotation: rotation::RotationArgs,
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -66,6 +72,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     demo.concurrent_duplicates(&accounts, usize::from(args.duplicates))
         .await;
     demo.balances_moved(&accounts, before).await?;
+    demo.key_rotation(&args.rotation).await?;
     demo.finish()
 }
 
@@ -95,7 +102,8 @@ impl<'a> Demo<'a> {
     fn connect(api: &'a ApiArgs) -> Result<Self, Failure> {
         let retries: Arc<Mutex<Vec<String>>> = Arc::default();
         let log = retries.clone();
-        let client = Client::builder_with_auth(&api.endpoint, api.auth()?)
+        let client = api
+            .builder()?
             .retry_policy(api.policy()?)
             .on_retry(move |e| log.lock().expect("not poisoned").push(e.reason.clone()))
             .build()

@@ -1,14 +1,16 @@
 //! `replaysafe`: provision clients and call the API with correctly signed requests, or with a
 //! bearer token in authorizer (`jwt`) mode.
 //!
-//! Exit codes: 0 success (2xx or 304), 1 the API answered with an error status, 2 bad usage or
-//! configuration, 3 the API or DynamoDB could not be reached.
+//! Exit codes: 0 success (2xx or 304), 1 the API answered with an error status or an admin
+//! command was refused, 2 bad usage or configuration, 3 the API or DynamoDB could not be
+//! reached.
 
 mod admin;
 mod call;
 mod connect;
 mod demo;
 mod jwt;
+mod queue;
 mod resources;
 mod sign;
 mod sign_event;
@@ -42,9 +44,10 @@ the cause is fixed use a new key.
 
 Exit codes:
   0  success (2xx, or 304 for `account get --if-none-match`)
-  1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout)
+  1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout),
+     or an admin command was refused (a third active key, an unknown client or key)
   2  bad usage or configuration (arguments, client file, idempotency key)
-  3  the API, or DynamoDB for `admin`, could not be reached";
+  3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached";
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +63,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Provision DynamoDB (tables, clients), and print local jwt-mode tokens.
+    /// Provision DynamoDB (tables, clients) and the payout queue, and print local jwt-mode tokens.
     #[command(subcommand)]
     Admin(admin::Admin),
     /// Send one signed request and print the answer.
@@ -83,12 +86,17 @@ enum Command {
     /// The replay scenarios against a running stack, step by step.
     #[command(after_help = demo::EXAMPLES)]
     Demo(demo::DemoArgs),
+    /// Payouts: enqueue one for the payouts function (SQS).
+    Payout(queue::PayoutCmd),
 }
 
 #[derive(Debug)]
 pub enum Failure {
     /// The API answered with an error status (already printed).
     Status,
+    /// The request was understood and refused (an admin command: a third active key, an
+    /// unknown client or key).
+    Refused(String),
     Usage(String),
     Unreachable(String),
 }
@@ -125,10 +133,15 @@ async fn main() -> ExitCode {
         Command::Transfer(t) => resources::transfer(t).await,
         Command::Sign(s) => sign::run(s),
         Command::Demo(d) => demo::run(d).await,
+        Command::Payout(p) => queue::payout(p).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Status) => ExitCode::from(1),
+        Err(Failure::Refused(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
         Err(Failure::Usage(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(2)

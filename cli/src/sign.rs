@@ -99,7 +99,8 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let client = replaysafe_client::Client::builder_with_auth(&api.endpoint, api.auth()?)
+    let client = api
+        .builder()?
         .build()
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let body = body.unwrap_or_default();

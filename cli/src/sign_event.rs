@@ -17,7 +17,7 @@ use crate::Failure;
 pub struct SignEventArgs {
     /// An API Gateway HTTP API (payload 2.0) event, e.g. events/create-transfer.json.
     event: PathBuf,
-    /// Client credentials file ({"client_id", "secret"}) to sign with.
+    /// Client credentials file ({"client_id", "secret"}, and "key_id" for a later key) to sign with.
     #[arg(
         long,
         env = CLIENT_ENV,

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use assert_cmd::assert::OutputAssertExt;
 use assert_cmd::Command;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use predicates::str::contains;
 use replaysafe::store::sdk_client;
@@ -160,8 +162,9 @@ fn help_shows_examples_and_exit_codes() {
         .success()
         .stdout(contains("Exit codes:"))
         .stdout(contains(
-            "3  the API, or DynamoDB for `admin`, could not be reached",
+            "3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached",
         ))
+        .stdout(contains("or an admin command was refused"))
         .stdout(contains("replaysafe demo"))
         .stdout(contains("account"))
         .stdout(contains("transfer"))
@@ -686,7 +689,19 @@ async fn call_save_and_replay() {
 #[tokio::test]
 async fn demo_runs_every_scenario() {
     let stack = Stack::start().await;
-    let out = stack.run(&["demo", "--duplicates", "6"]).await;
+    let dynamodb = endpoint();
+    let prefix = stack.app.table_prefix();
+    let out = stack
+        .run(&[
+            "demo",
+            "--duplicates",
+            "6",
+            "--endpoint-url",
+            &dynamodb,
+            "--table-prefix",
+            &prefix,
+        ])
+        .await;
     let text = stdout(&out);
     out.clone().assert().success();
     for expected in [
@@ -700,6 +715,12 @@ async fn demo_runs_every_scenario() {
         "no second transfer   ✓",
         "1 executed, 5 got the stored answer",
         "money moved exactly twice",
+        "7. Key rotation while requests flow",
+        "the signer now uses key B",
+        "key A revoked",
+        "no request failed across the rotation   ✓",
+        "retried under key B",
+        "every payment once   ✓",
         "Every replay was refused",
     ] {
         assert!(
@@ -708,7 +729,15 @@ async fn demo_runs_every_scenario() {
         );
     }
     assert!(!text.contains('✗'), "{text}");
-    assert_eq!(stack.app.transfers().await.len(), 2);
+    let rotation_payments = stack
+        .app
+        .transfers()
+        .await
+        .iter()
+        .filter(|t| t.from.starts_with("acc_rot_"))
+        .count();
+    assert!(rotation_payments > 12, "{text}");
+    assert_eq!(stack.app.transfers().await.len(), 2 + rotation_payments);
 }
 
 #[tokio::test]
@@ -1000,4 +1029,279 @@ async fn a_refused_transfer_retried_at_once_with_its_key_goes_through() {
         .stdout(contains("created: 500 EUR from acc_alice to acc_bob"));
     assert_eq!(stack.app.balance("acc_alice").await, 600);
     assert_eq!(stack.app.balance("acc_bob").await, 500);
+}
+
+impl Stack {
+    /// `replaysafe admin WHAT ARGS` on this stack's tables in DynamoDB Local.
+    async fn admin(&self, what: &str, args: &[&str]) -> Output {
+        let dynamodb = endpoint();
+        let prefix = self.app.table_prefix();
+        let mut cmd = cli();
+        cmd.args([
+            "admin",
+            what,
+            "--endpoint-url",
+            &dynamodb,
+            "--table-prefix",
+            &prefix,
+        ]);
+        run(cmd, args).await
+    }
+
+    /// `admin list-keys` for alice, one JSON object a line.
+    async fn alices_keys(&self) -> (Output, Vec<Value>) {
+        let out = self
+            .admin("list-keys", &["--client", &self.app.alice.id])
+            .await;
+        out.clone().assert().success();
+        let lines = stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (out, lines)
+    }
+}
+
+#[tokio::test]
+async fn a_created_key_signs_at_once_for_the_same_client_and_list_keys_never_prints_a_secret() {
+    let stack = Stack::with_alice_and_bob().await;
+    let alice = stack.app.alice.id.clone();
+    let out = stack.admin("create-key", &["--client", &alice]).await;
+    out.clone().assert().success();
+    let key = json(&out);
+    let fields: Vec<&str> = key
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, ["client_id", "key_id", "alg", "secret"], "{key}");
+    assert_eq!(key["client_id"], alice.as_str());
+    assert_eq!(key["alg"], "hmac-sha256");
+    let key_id = key["key_id"].as_str().unwrap().to_owned();
+    assert_ne!(key_id, alice);
+    let secret = key["secret"].as_str().unwrap().to_owned();
+    assert_eq!(STANDARD.decode(&secret).unwrap().len(), 32);
+
+    // Signing with the new key (the file create-key printed) works at once, as alice: her
+    // accounts are its accounts.
+    let file = stack.scratch.file("new-key.json", &key.to_string());
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--client",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("balance          10000 (minor units)"));
+    let out = stack
+        .run(&[
+            "transfer",
+            "create",
+            "--client",
+            file.to_str().unwrap(),
+            "--from",
+            "acc_alice",
+            "--to",
+            "acc_bob",
+            "--amount",
+            "100",
+            "--currency",
+            "EUR",
+        ])
+        .await;
+    out.clone().assert().success();
+    assert_eq!(stack.app.balance("acc_bob").await, 100);
+
+    // list-keys: both keys, everything but a secret.
+    let (out, keys) = stack.alices_keys().await;
+    let listed: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|k| (k["key_id"].as_str().unwrap(), k["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [(alice.as_str(), "active"), (key_id.as_str(), "active")]
+    );
+    for k in &keys {
+        let mut fields: Vec<&str> = k.as_object().unwrap().keys().map(String::as_str).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "alg",
+                "created_at",
+                "expires_at",
+                "key_id",
+                "last_used_at",
+                "status"
+            ],
+            "{k}"
+        );
+    }
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    let alices_secret = STANDARD.encode(&stack.app.alice.secret);
+    for secret in [&secret, &alices_secret] {
+        assert!(!printed.contains(secret.as_str()), "a secret in: {printed}");
+    }
+    assert!(!printed.contains("secret"), "{printed}");
+
+    // Revoked: listed as such; its file is refused once the cache lets go (the server's
+    // CLIENT_CACHE_SECONDS; tests/tests/keys.rs times it).
+    let out = stack
+        .admin("revoke-key", &["--client", &alice, "--key-id", &key_id])
+        .await;
+    out.clone().assert().success();
+    let (_, keys) = stack.alices_keys().await;
+    assert_eq!(keys[1]["status"], "revoked");
+    assert_eq!(keys[0]["status"], "active");
+}
+
+#[tokio::test]
+async fn a_third_active_key_is_refused_in_one_line_and_revoked_or_expired_keys_do_not_count() {
+    let stack = Stack::start().await;
+    let alice = stack.app.alice.id.clone();
+    let create = |extra: &'static [&'static str]| {
+        let alice = alice.clone();
+        let stack = &stack;
+        async move {
+            let mut args = vec!["--client", alice.as_str()];
+            args.extend(extra);
+            stack.admin("create-key", &args).await
+        }
+    };
+    // alice's first key and one more: two active.
+    let second = create(&[]).await;
+    second.clone().assert().success();
+    let second = json(&second)["key_id"].as_str().unwrap().to_owned();
+    let third = create(&[]).await;
+    third.clone().assert().code(1);
+    assert!(
+        third.stdout.is_empty(),
+        "nothing printed: {}",
+        stdout(&third)
+    );
+    let reason = one_line_error(&third);
+    assert!(reason.contains("already has 2 active keys"), "{reason}");
+
+    // A revoked key does not count...
+    stack
+        .admin("revoke-key", &["--client", &alice, "--key-id", &second])
+        .await
+        .assert()
+        .success();
+    let expiring = create(&["--expires-in", "1"]).await;
+    expiring.clone().assert().success();
+    let expiring = json(&expiring)["key_id"].as_str().unwrap().to_owned();
+    create(&[]).await.assert().code(1);
+    // ...nor an expired one.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let fourth = create(&[]).await;
+    fourth.clone().assert().success();
+    let fourth = json(&fourth)["key_id"].as_str().unwrap().to_owned();
+    let (_, keys) = stack.alices_keys().await;
+    let status = |id: &str| {
+        let key = keys.iter().find(|k| k["key_id"] == id).expect("listed");
+        key["status"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(keys.len(), 4);
+    assert_eq!(keys[0]["key_id"], alice.as_str(), "the first key first");
+    assert_eq!(status(&alice), "active");
+    assert_eq!(status(&second), "revoked");
+    assert_eq!(status(&expiring), "expired");
+    assert_eq!(status(&fourth), "active");
+
+    // Unknown client, unknown key: refused in one line, exit 1.
+    let out = stack.admin("create-key", &["--client", "cli_nobody"]).await;
+    out.clone().assert().code(1);
+    assert!(one_line_error(&out).contains("no client cli_nobody"));
+    let out = stack
+        .admin("revoke-key", &["--client", &alice, "--key-id", "key_nope"])
+        .await;
+    out.clone().assert().code(1);
+    one_line_error(&out);
+}
+
+#[tokio::test]
+async fn an_ed25519_key_signs_for_its_client_and_the_server_keeps_only_its_public_key() {
+    let stack = Stack::with_alice_and_bob().await;
+    let alice = stack.app.alice.id.clone();
+    let out = stack
+        .admin("create-key", &["--client", &alice, "--alg", "ed25519"])
+        .await;
+    out.clone().assert().success();
+    let key = json(&out);
+    let fields: Vec<&str> = key
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        ["client_id", "key_id", "alg", "private_key"],
+        "{key}"
+    );
+    assert_eq!(key["alg"], "ed25519");
+    let seed = STANDARD
+        .decode(key["private_key"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(seed.len(), 32);
+
+    // The file create-key printed signs at once, as alice.
+    let file = stack.scratch.file("ed25519-key.json", &key.to_string());
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--client",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    out.clone()
+        .assert()
+        .success()
+        .stdout(contains("balance          10000 (minor units)"));
+
+    // The table holds the public key, never the seed.
+    let key_id = key["key_id"].as_str().unwrap();
+    let stored = stack
+        .app
+        .store
+        .get_key(&replaysafe::ids::KeyId::parse(key_id).unwrap())
+        .await
+        .unwrap()
+        .expect("the key is stored");
+    assert_eq!(stored.alg, "ed25519");
+    let seed: [u8; 32] = seed.try_into().unwrap();
+    assert_eq!(
+        stored.material,
+        replaysafe_signing::ed25519_public_key(&seed)
+    );
+
+    // An HMAC signature under the Ed25519 key's id, with the seed as its secret, is refused.
+    let forged = serde_json::json!({
+        "client_id": alice, "key_id": key_id, "secret": key["private_key"],
+    });
+    let forged = stack.scratch.file("forged.json", &forged.to_string());
+    let out = stack
+        .run(&[
+            "account",
+            "get",
+            "acc_alice",
+            "--client",
+            forged.to_str().unwrap(),
+        ])
+        .await;
+    out.clone().assert().code(1);
+    // The client re-signs a signature-invalid once (the bytes may have been altered on the way).
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: 401 signature-invalid"), "{err}");
 }

@@ -49,7 +49,7 @@ impl fmt::Debug for Auth {
         match self {
             Auth::Signature(s) => f
                 .debug_struct("Signature")
-                .field("client_id", &s.client_id)
+                .field("key_id", &s.client_id)
                 .finish_non_exhaustive(),
             Auth::Bearer(t) => f.debug_tuple("Bearer").field(t).finish(),
         }

@@ -35,8 +35,9 @@ use retry_loop::RetryHook;
 /// shared memory of the keys it signed: each key's latest `created`, and which keys have an
 /// operation running, so a clone never runs a second operation with a key at the same time).
 ///
-/// It follows no redirect (the signature does not cover the host, so a redirect would hand a
-/// valid attempt, and on 307/308 its body, to wherever it points) and reads at most
+/// It follows no redirect (the signature does not cover the host unless
+/// [`ClientBuilder::cover_authority`] asks, so a redirect would hand a valid attempt, and on
+/// 307/308 its body, to wherever it points) and reads at most
 /// [`crate::MAX_ANSWER_BYTES`] of an answer.
 #[derive(Clone)]
 pub struct Client {
@@ -50,6 +51,8 @@ struct Inner {
     /// The endpoint's path (no trailing slash), prefixed to every request's path and signed.
     base_path: String,
     auth: Auth,
+    /// The client a signing client signs for; `None` with a bearer token.
+    client_id: Option<String>,
     policy: RetryPolicy,
     on_retry: Option<RetryHook>,
     ledger: Ledger,
@@ -61,12 +64,15 @@ impl Client {
         Self::builder(endpoint, credentials)?.build()
     }
 
-    /// A signing client (`signature` mode).
+    /// A signing client (`signature` mode), signing with the credentials' key (`key_id`, or
+    /// the client id for the client's first key).
     pub fn builder(endpoint: &str, credentials: &Credentials) -> Result<ClientBuilder, Error> {
-        Ok(Self::builder_with_signer(endpoint, credentials.signer()?))
+        Ok(Self::builder_with_signer(endpoint, credentials.signer()?)
+            .client_id(credentials.client_id.clone()))
     }
 
-    /// A signing client (`signature` mode).
+    /// A signing client (`signature` mode); the signer's key id is taken for the client id
+    /// unless [`ClientBuilder::client_id`] says otherwise.
     pub fn builder_with_signer(endpoint: &str, signer: Signer) -> ClientBuilder {
         Self::builder_with_auth(endpoint, Auth::Signature(signer))
     }
@@ -91,11 +97,25 @@ impl Client {
         &self.inner.auth
     }
 
-    /// The signing client's id (`keyid`); None for a bearer-token client, whose principal is
-    /// the token's `sub` claim as the API's authorizer verified it.
+    /// The id of the client it signs for (the principal, whichever of its keys signs); None for
+    /// a bearer-token client, whose principal is the token's `sub` claim as the API's
+    /// authorizer verified it.
     pub fn client_id(&self) -> Option<&str> {
+        self.inner.client_id.as_deref()
+    }
+
+    /// The key it signs with: the signatures' `keyid`; None for a bearer-token client.
+    pub fn key_id(&self) -> Option<&str> {
         match &self.inner.auth {
             Auth::Signature(signer) => Some(&signer.client_id),
+            Auth::Bearer(_) => None,
+        }
+    }
+
+    /// The `"@authority"` every signature covers ([`ClientBuilder::cover_authority`]), if any.
+    pub fn signed_authority(&self) -> Option<&str> {
+        match &self.inner.auth {
+            Auth::Signature(signer) => signer.authority(),
             Auth::Bearer(_) => None,
         }
     }

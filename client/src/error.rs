@@ -41,6 +41,9 @@ pub enum ProblemCode {
     /// the refused attempt). Never switch to a new key to "get around" it unless you know the
     /// refusal was final for what you meant to do.
     AttemptSuperseded,
+    /// 422: the bank refused a withdrawal; the held funds are back. Stored under the key as
+    /// the operation's final answer: use a new key once the cause (the IBAN) is fixed.
+    BankRefused,
     BodyTooLarge,
     IdempotencyKeyReused,
     Unavailable,
@@ -48,7 +51,7 @@ pub enum ProblemCode {
     Other(String),
 }
 
-const CODES: [(&str, ProblemCode); 21] = [
+const CODES: [(&str, ProblemCode); 22] = [
     ("invalid-json", ProblemCode::InvalidJson),
     ("validation-failed", ProblemCode::ValidationFailed),
     (
@@ -72,6 +75,7 @@ const CODES: [(&str, ProblemCode); 21] = [
     ("currency-mismatch", ProblemCode::CurrencyMismatch),
     ("request-in-progress", ProblemCode::RequestInProgress),
     ("attempt-superseded", ProblemCode::AttemptSuperseded),
+    ("bank-refused", ProblemCode::BankRefused),
     ("body-too-large", ProblemCode::BodyTooLarge),
     ("idempotency-key-reused", ProblemCode::IdempotencyKeyReused),
     ("unavailable", ProblemCode::Unavailable),

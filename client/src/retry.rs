@@ -212,7 +212,7 @@ fn decided_by_the_key(answer: Answer<'_>) -> bool {
         None => (200..=299).contains(&answer.status),
         Some(
             IdempotencyKeyReused | AttemptSuperseded | InvalidJson | ValidationFailed | NotFound
-            | AccountExists | InsufficientFunds | CurrencyMismatch,
+            | AccountExists | InsufficientFunds | CurrencyMismatch | BankRefused,
         ) => true,
         Some(_) => false,
     }

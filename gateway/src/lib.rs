@@ -15,7 +15,10 @@
 //! repository's test servers are.
 
 pub mod event;
+pub mod invoke;
 pub mod jwt;
+pub mod queue_mapping;
+pub mod queues;
 pub mod router;
 
 use std::net::SocketAddr;
@@ -25,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use event::{EventParts, Incoming, Outgoing};
+use invoke::{HttpInvoke, Invoke};
 use jwt::Authorizer;
 use router::Router;
 
@@ -44,25 +48,17 @@ pub struct Gateway {
     pub router: Router,
     pub auth: Auth,
     /// The Lambda Invoke API, e.g. `http://127.0.0.1:9001`.
-    pub lambda_url: String,
-    client: reqwest::Client,
+    pub lambda: HttpInvoke,
 }
 
 impl Gateway {
     pub fn new(router: Router, auth: Auth, lambda_url: &str) -> Self {
-        // reqwest's rustls wants a provider even for plain HTTP: ring, as everywhere here.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            // cargo lambda watch compiles a function on its first invocation.
-            .timeout(std::time::Duration::from_secs(900))
-            .build()
-            .expect("an HTTP client");
+        // cargo lambda watch compiles a function on its first invocation.
+        let lambda = HttpInvoke::new(lambda_url, std::time::Duration::from_secs(900));
         Self {
             router,
             auth,
-            lambda_url: lambda_url.trim_end_matches('/').to_owned(),
-            client,
+            lambda,
         }
     }
 
@@ -105,10 +101,16 @@ impl Gateway {
             }
         };
         let function = &matched.route.function;
-        let out = match self.invoke(function, &event).await {
+        let out = match self.lambda.invoke(function, &event).await {
             Ok(payload) => event::response_from_payload(&payload),
             Err(e) => {
-                log(&req, "500", &format!("{function}: {e}"));
+                let excerpt = e.payload_excerpt();
+                let detail = if excerpt.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{e}: {excerpt}")
+                };
+                log(&req, "500", &format!("{function}: {detail}"));
                 Outgoing::message(500, "Internal Server Error")
             }
         };
@@ -118,31 +120,6 @@ impl Gateway {
             &format!("{} -> {function}", matched.route_key),
         );
         out
-    }
-
-    /// One invocation through the Lambda Invoke API; the function's answer document.
-    async fn invoke(&self, function: &str, event: &serde_json::Value) -> Result<Vec<u8>, String> {
-        let url = format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            self.lambda_url
-        );
-        let answer = self
-            .client
-            .post(&url)
-            .json(event)
-            .send()
-            .await
-            .map_err(|e| format!("invoke: {e}"))?;
-        let status = answer.status();
-        let failed = answer.headers().get("x-amz-function-error").cloned();
-        let body = answer.bytes().await.map_err(|e| format!("invoke: {e}"))?;
-        if !status.is_success() || failed.is_some() {
-            return Err(format!(
-                "invoke answered {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(500)])
-            ));
-        }
-        Ok(body.to_vec())
     }
 }
 

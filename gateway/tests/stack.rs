@@ -173,6 +173,8 @@ impl Recorder {
 /// `cargo lambda watch` + `local-gateway`, as run.sh starts them, with the recorder between.
 struct Stack {
     addr: SocketAddr,
+    /// cargo lambda watch's Lambda Invoke API.
+    watch_url: String,
     recorder: Recorder,
     gateway_log: PathBuf,
     // Dropped in this order: the gateway first, then watch and its functions.
@@ -182,6 +184,11 @@ struct Stack {
 
 impl Stack {
     async fn start(mode: &str, jwt_dev: Option<&Path>) -> Self {
+        Self::start_with(mode, jwt_dev, &[]).await
+    }
+
+    /// [`Stack::start`], the functions also given `env` (run.sh's `BANK_URL`, say).
+    async fn start_with(mode: &str, jwt_dev: Option<&Path>, env: &[(&str, &str)]) -> Self {
         let endpoint = required_env("AWS_ENDPOINT_URL_DYNAMODB");
         let venv_bin = root().join(".venv/bin");
         assert!(
@@ -203,7 +210,8 @@ impl Stack {
                 .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
                 .env("AWS_ACCESS_KEY_ID", "local")
                 .env("AWS_SECRET_ACCESS_KEY", "local")
-                .env("AWS_REGION", "us-east-1"),
+                .env("AWS_REGION", "us-east-1")
+                .envs(env.iter().copied()),
             &watch_log,
         );
         wait_port(watch_port, "cargo lambda watch", &watch_log).await;
@@ -222,6 +230,7 @@ impl Stack {
         wait_port(api_port, "local-gateway", &gateway_log).await;
         Self {
             addr: ([127, 0, 0, 1], api_port).into(),
+            watch_url: format!("http://127.0.0.1:{watch_port}"),
             recorder,
             gateway_log,
             _gateway: gateway,
@@ -730,4 +739,206 @@ fn jwt_mode_authorizes_before_any_function_runs() {
             "{keyless}"
         );
     });
+}
+
+/// The payouts queue, its mapping to the `payouts` function and the fake bank, as run.sh
+/// starts them beside the stack: contract-modes §2 and §3 end to end.
+#[test]
+fn payouts_and_withdrawals_run_end_to_end() {
+    use replaysafe_gateway::invoke::HttpInvoke;
+    use replaysafe_gateway::queue_mapping::{MappingConfig, QueueMapping};
+    use replaysafe_gateway::queues::{create_payout_queues, sqs_client};
+
+    run(async {
+        let client = Client::create();
+        let bank = fake_bank::BankProcess::start(&fake_bank::binary_path())
+            .await
+            .expect("the fake bank (cargo build -p fake-bank)");
+        let stack = Stack::start_with("signature", None, &[("BANK_URL", bank.url())]).await;
+        let addr = stack.addr;
+        let sqs = sqs_client(Some(&required_env("AWS_ENDPOINT_URL_SQS"))).await;
+        let prefix = format!("e2e{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let (queues, _) = create_payout_queues(&sqs, &prefix, 5).await.unwrap();
+        let mapping = QueueMapping::new(
+            sqs,
+            HttpInvoke::new(&stack.watch_url, FIRST_ANSWER),
+            MappingConfig {
+                queue_url: queues.queue_url.clone(),
+                function: "payouts".into(),
+                batch_size: 10,
+                wait_seconds: 1,
+                visibility_timeout: Some(5),
+            },
+        )
+        .await
+        .unwrap();
+        let mapping = tokio::spawn(async move { mapping.run().await });
+
+        // Alice's two accounts, through the API.
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..10];
+        let (from, to) = (format!("acc_a{suffix}"), format!("acc_b{suffix}"));
+        for (id, balance) in [(&from, 10_000), (&to, 0)] {
+            let body = json!({"account_id": id, "currency": "EUR", "initial_balance": balance})
+                .to_string();
+            let key = format!("open-{id}");
+            let headers = client.sign("POST", "/accounts", body.as_bytes(), Some(&key));
+            let answer = send(
+                addr,
+                "POST",
+                "/accounts",
+                &as_refs(&headers),
+                body.as_bytes(),
+            )
+            .await;
+            assert_eq!(answer.status, 201, "{answer}");
+        }
+        let get = |path: String| {
+            let headers = client.sign("GET", &path, b"", None);
+            async move { send(addr, "GET", &path, &as_refs(&headers), b"").await }
+        };
+
+        // A payout enqueued twice (a duplicate delivery), settled once.
+        let payout_id = format!("po_{suffix}");
+        let out = Command::new(cli())
+            .args([
+                "payout",
+                "send",
+                "--payout-id",
+                &payout_id,
+                "--owner",
+                &client.id,
+            ])
+            .args([
+                "--from",
+                &from,
+                "--to",
+                &to,
+                "--amount",
+                "1500",
+                "--currency",
+                "EUR",
+            ])
+            .args(["--queue-url", &queues.queue_url, "--copies", "2"])
+            .args(["--endpoint-url", &required_env("AWS_ENDPOINT_URL_SQS")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let started = Instant::now();
+        let paid = loop {
+            let answer = get(format!("/payouts/{payout_id}")).await;
+            if answer.status == 200 {
+                break answer;
+            }
+            assert!(started.elapsed() < FIRST_ANSWER, "no payout: {answer}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert_eq!(paid.json()["status"], "paid", "{paid}");
+        // Both copies delivered: the queue is empty, and money moved once.
+        loop {
+            let attrs = aws_sdk_sqs_attrs(&queues.queue_url).await;
+            if attrs == (0, 0) {
+                break;
+            }
+            assert!(
+                started.elapsed() < FIRST_ANSWER,
+                "the queue never drained: {attrs:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let balance = |answer: Answer| answer.json()["balance"].as_u64().unwrap();
+        assert_eq!(balance(get(format!("/accounts/{from}")).await), 8_500);
+        assert_eq!(balance(get(format!("/accounts/{to}")).await), 1_500);
+
+        // The consumer through the Lambda Invoke API directly: its answer is the partial batch
+        // response, a bad message reported alone.
+        let event = json!({"Records": [{
+            "messageId": "m-bad", "receiptHandle": "rh", "body": "{not json",
+            "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:replaysafe-payouts",
+            "awsRegion": "us-east-1",
+        }]});
+        let answer: Value = reqwest::Client::new()
+            .post(format!(
+                "{}/2015-03-31/functions/payouts/invocations",
+                stack.watch_url
+            ))
+            .json(&event)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]})
+        );
+
+        // A withdrawal: the bank paid once, a retry answered the first 201.
+        let body = json!({"from": from, "amount": 500, "currency": "EUR", "iban": "DE89370400440532013000"})
+            .to_string();
+        let key = format!("wd-{suffix}");
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let headers = client.sign("POST", "/withdrawals", body.as_bytes(), Some(&key));
+            answers.push(
+                send(
+                    addr,
+                    "POST",
+                    "/withdrawals",
+                    &as_refs(&headers),
+                    body.as_bytes(),
+                )
+                .await,
+            );
+        }
+        assert_eq!(answers[0].status, 201, "{}", answers[0]);
+        assert_eq!(
+            answers[1].header("idempotent-replayed"),
+            Some("true"),
+            "{}",
+            answers[1]
+        );
+        assert_eq!(answers[0].body, answers[1].body);
+        assert_eq!(bank.payments().await.len(), 1);
+        let id = answers[0].json()["withdrawal_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            get(format!("/withdrawals/{id}")).await.json()["status"],
+            "paid"
+        );
+        assert_eq!(balance(get(format!("/accounts/{from}")).await), 8_000);
+        mapping.abort();
+    });
+}
+
+/// The queue's visible and in-flight message counts.
+async fn aws_sdk_sqs_attrs(queue_url: &str) -> (u64, u64) {
+    use aws_sdk_sqs::types::QueueAttributeName as Name;
+    let sqs =
+        replaysafe_gateway::queues::sqs_client(Some(&required_env("AWS_ENDPOINT_URL_SQS"))).await;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(Name::ApproximateNumberOfMessages)
+        .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let count = |name: Name| {
+        out.attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    (
+        count(Name::ApproximateNumberOfMessages),
+        count(Name::ApproximateNumberOfMessagesNotVisible),
+    )
 }

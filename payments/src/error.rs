@@ -25,6 +25,13 @@ pub enum PaymentsError {
     /// 409: the balance does not cover the amount.
     #[error("the balance does not cover the amount")]
     InsufficientFunds,
+    /// 422: the bank refused the withdrawal (an IBAN it does not know, say): the held funds
+    /// are back, and this is the operation's final answer.
+    #[error("{0}")]
+    BankRefused(String),
+    /// 503: the bank timed out or failed; the funds stay held, and a retry completes it.
+    #[error("the bank did not answer: {0}")]
+    BankUnavailable(String),
     /// 500: an item of ours that does not decode, a condition that failed for no business
     /// reason. The words go to the log only.
     #[error("{0}")]
@@ -38,7 +45,9 @@ impl Problem for PaymentsError {
             InvalidJson(_) | ValidationFailed(_) => 400,
             NotFound => 404,
             AccountExists | CurrencyMismatch | InsufficientFunds => 409,
+            BankRefused(_) => 422,
             Internal(_) => 500,
+            BankUnavailable(_) => 503,
         }
     }
 
@@ -51,6 +60,8 @@ impl Problem for PaymentsError {
             AccountExists => "account-exists",
             CurrencyMismatch => "currency-mismatch",
             InsufficientFunds => "insufficient-funds",
+            BankRefused(_) => "bank-refused",
+            BankUnavailable(_) => "unavailable",
             Internal(_) => "internal",
         }
     }
@@ -64,6 +75,8 @@ impl Problem for PaymentsError {
             AccountExists => "Account exists",
             CurrencyMismatch => "Currency mismatch",
             InsufficientFunds => "Insufficient funds",
+            BankRefused(_) => "Bank refused",
+            BankUnavailable(_) => "Service unavailable",
             Internal(_) => "Internal error",
         }
     }

@@ -1,16 +1,21 @@
-//! The payments API on the replaysafe guard: accounts and transfers, four endpoints.
+//! The payments API on the replaysafe guard: accounts, transfers, withdrawals to a bank, and
+//! payouts from a queue.
 //!
 //! Each endpoint in [`endpoints`] parses, asks the guard and the store, and maps the outcome
 //! to a response; each function's `main.rs` is one call to [`replaysafe::lambda::run`].
 
 mod app;
+pub mod bank;
 pub mod domain;
 pub mod endpoints;
 mod error;
 pub mod routes;
 pub mod store;
 
-pub use app::{Payments, PROBLEM_TYPE_BASE};
-pub use endpoints::{create_account, create_transfer, get_account, get_transfer};
+pub use app::{Payments, Payouts, PROBLEM_TYPE_BASE};
+pub use endpoints::{
+    consume_payouts, create_account, create_transfer, create_withdrawal, get_account, get_payout,
+    get_transfer, get_withdrawal,
+};
 pub use error::PaymentsError;
 pub use store::{PaymentsStore, PaymentsTables};

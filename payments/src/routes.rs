@@ -3,14 +3,16 @@
 //! dispatchers route through it, and `make endpoints` writes from it the function packages
 //! (`functions/<name>/`), the cargo-lambda router in `Cargo.toml`, each function's resources in
 //! `template.yaml` (function, least-privilege role, log group, route, output) and the sample
-//! event `events/<name>.json`. The deploy tests (`tests/tests/deploy.rs`) fail when any of
-//! those is stale, and check the table against `openapi.yaml`, which stays hand-written.
+//! event `events/<name>.json`. The consumer table ([`CONSUMERS`]) does the same for the
+//! functions an SQS queue invokes, with their queues. The deploy tests
+//! (`tests/tests/deploy.rs`) fail when any of those is stale, and check the table against
+//! `openapi.yaml`, which stays hand-written.
 //!
 //! Adding an endpoint: write its handler (in `endpoints/`, re-exported at the crate root), add
 //! its row below, add its path to `openapi.yaml`, run `make endpoints`.
 
 use lambda_http::{Body, Request, Response};
-pub use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_POST_GRANTS};
+pub use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_LEASE_GRANTS, GUARD_POST_GRANTS};
 
 use crate::Payments;
 
@@ -107,7 +109,54 @@ endpoints! {
         ];
     GetTransfer: "GET" "/transfers/{transfer_id}" => "get-transfer", get_transfer,
         grants [grant("ReadTransfer", "transfers", &["GetItem"])];
+    CreateWithdrawal: "POST" "/withdrawals" => "create-withdrawal", create_withdrawal,
+        grants [
+            GUARD_LEASE_GRANTS[0],
+            grant("HoldAndRefund", "accounts", &["UpdateItem"]),
+            grant("RecordWithdrawal", "withdrawals", &["PutItem", "UpdateItem"]),
+        ];
+    GetWithdrawal: "GET" "/withdrawals/{withdrawal_id}" => "get-withdrawal", get_withdrawal,
+        grants [grant("ReadWithdrawal", "withdrawals", &["GetItem"])];
+    GetPayout: "GET" "/payouts/{payout_id}" => "get-payout", get_payout,
+        grants [grant("ReadPayout", "payouts", &["GetItem"])];
 }
+
+/// A function Lambda invokes with batches of records from its own SQS queue (an event source
+/// mapping), not over HTTP: no client to authenticate and no nonce, so its grants are all its
+/// own, the guard's idempotency records included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consumer {
+    /// The Lambda function: package and binary `functions/<function>/`, sample event
+    /// `events/<function>.json`, queue `<Function>Queue`.
+    pub function: &'static str,
+    /// The app it runs on, at the crate root (`payments::<app>::from_env()`).
+    pub app: &'static str,
+    /// The handler's name at the crate root (`payments::<handler>`).
+    pub handler: &'static str,
+    /// The schema of its messages in `openapi.yaml` (`components.schemas`), whose example is
+    /// the body of its sample event.
+    pub message: &'static str,
+    /// Every DynamoDB grant the function needs.
+    pub grants: &'static [Grant],
+}
+
+/// The consumer table: `make endpoints` writes each one's package, its queue, dead-letter
+/// queue, event source mapping, role and log group, and its sample SQS event.
+pub const CONSUMERS: &[Consumer] = &[Consumer {
+    function: "payouts",
+    app: "Payouts",
+    handler: "consume_payouts",
+    message: "PayoutMessage",
+    grants: &[
+        // Claims a payout's key in the payout's transaction, or stores its refusal; a
+        // conditional put that finds the key answers with the record (ALL_OLD), so nothing
+        // reads it first.
+        grant("ClaimIdempotencyKey", "idempotency", &["PutItem"]),
+        grant("DebitAndCredit", "accounts", &["UpdateItem"]),
+        grant("RecordTransfer", "transfers", &["PutItem"]),
+        grant("RecordPayout", "payouts", &["PutItem"]),
+    ],
+}];
 
 impl Endpoint {
     /// The endpoint serving `method` `path` (no query string), as API Gateway routes it: a
@@ -177,6 +226,20 @@ mod tests {
                 row.function
             );
             for g in row.all_grants() {
+                assert!(!g.actions.is_empty() && g.sid.chars().all(char::is_alphanumeric));
+            }
+        }
+        for consumer in CONSUMERS {
+            assert!(
+                seen.insert(("function", consumer.function)),
+                "{}",
+                consumer.function
+            );
+            assert!(consumer
+                .function
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-'));
+            for g in consumer.grants {
                 assert!(!g.actions.is_empty() && g.sid.chars().all(char::is_alphanumeric));
             }
         }

@@ -208,10 +208,13 @@ fn guard_tuned(
     sdk: Sdk,
     tune: impl FnOnce(replaysafe::config::ConfigBuilder) -> replaysafe::config::ConfigBuilder,
 ) -> Payments {
+    // The guard notes when a key was last used, off the request's path: any answer will do.
+    let key_used = key_used();
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&key_used]).collect();
     let client: Client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        rules,
+        &rules,
         move |mut builder: aws_sdk_dynamodb::config::Builder| {
             builder = builder.retry_config(sdk.retry.clone().unwrap_or_else(RetryConfig::disabled));
             if let Some(http) = &sdk.http {
@@ -237,6 +240,15 @@ fn guard_tuned(
         guard,
         PaymentsStore::new(client, PaymentsTables::with_prefix("t-")),
     )
+}
+
+/// The guard's write of a key's `last_used_at`.
+fn key_used() -> Rule {
+    mock!(Client::update_item)
+        .match_requests(|r| r.table_name() == Some("t-clients"))
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        })
 }
 
 fn meta(code: &str) -> ErrorMetadata {
@@ -1081,4 +1093,92 @@ async fn the_sdk_sends_one_client_request_token_across_its_retries_of_a_transact
         tokens.iter().all(|t| t.as_deref() == Some(first.as_str())),
         "one token for every attempt: {tokens:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The payouts consumer
+
+/// The payouts consumer over the mocked client.
+fn payouts(rules: &[&Rule]) -> payments::Payouts {
+    let client: Client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        rules,
+        |builder: aws_sdk_dynamodb::config::Builder| builder.retry_config(RetryConfig::disabled())
+    );
+    let config = Config::builder()
+        .tables(tables())
+        .build()
+        .expect("a valid config");
+    let guard = Guard::builder(config)
+        .sdk_client(client.clone())
+        .clock(ManualClock::new(T))
+        .warm_up(false)
+        .build();
+    let guard = futures::executor::block_on(guard).expect("a valid config");
+    let store = PaymentsStore::new(client, PaymentsTables::with_prefix("t-"));
+    payments::Payouts::new(guard, store, 86_400).expect("retention within the TTL")
+}
+
+fn payout_event(ids: &[&str]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let body = format!(
+                r#"{{"payout_id":"po_{id}","owner":"{CLIENT_ID}","from":"acc_alice","to":"acc_bob","amount":15,"currency":"EUR"}}"#
+            );
+            serde_json::json!({"messageId": id, "body": body,
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:payouts"})
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+/// Whether the transaction is payout `id`'s.
+fn for_payout(
+    input: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput,
+    id: &str,
+) -> bool {
+    format!("{:?}", input.transact_items()).contains(&format!("po_{id}"))
+}
+
+#[tokio::test]
+async fn a_payout_whose_transaction_keeps_conflicting_is_reported_alone_for_redelivery() {
+    let conflicting = mock!(Client::transact_write_items)
+        .match_requests(|r| for_payout(r, "m-2"))
+        .then_error(conflict_on_account);
+    let on_its_key = mock!(Client::transact_write_items)
+        .match_requests(|r| for_payout(r, "m-3"))
+        .then_error(|| {
+            cancelled(vec![
+                reason("TransactionConflict"),
+                reason("None"),
+                reason("None"),
+                reason("None"),
+                reason("None"),
+            ])
+        });
+    let ok = transact_ok();
+    let consumer = payouts(&[&conflicting, &on_its_key, &ok]);
+    let event = payout_event(&["m-1", "m-2", "m-3", "m-4"]);
+
+    let answer = payments::consume_payouts(
+        &consumer,
+        lambda_http::LambdaEvent::new(event, Context::default()),
+    )
+    .await;
+
+    let failed: Vec<&str> = answer
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m-2", "m-3"], "transient: only they come back");
+    assert_eq!(ok.num_calls(), 2, "the others committed once each");
+    assert_eq!(
+        conflicting.num_calls(),
+        consumer.consumer().guard().config().transaction_attempts as usize,
+        "a conflict on an account is retried within the budget"
+    );
+    assert_eq!(on_its_key.num_calls(), 1, "a conflict on the key is not");
 }

@@ -12,7 +12,8 @@ pub use builder::ConfigBuilder;
 /// from a fresh prefix; functions read them from the env.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
-    /// Who may sign: client id, secret, status (read by the default [`KeySource`](crate::auth::KeySource)).
+    /// Who may sign: one item per key, a client's own item its first key (read by the default
+    /// [`KeySource`](crate::auth::KeySource); the layout is in [`store::keys`](crate::store::keys)).
     pub clients: String,
     /// One item per (client, key): a success's record or a refusal's fence.
     pub idempotency: String,
@@ -98,6 +99,56 @@ impl Auth {
     }
 }
 
+/// What a signature must carry beyond the contract's minimum: the deployment's profile
+/// (docs/guard.md, "Profiles"). Both parts are off by default. A request that misses one is
+/// refused 401 `signature-invalid` at the signature check, before its key is looked up or its
+/// nonce consumed. Behind an authorizer ([`Auth::Authorizer`]) signatures are not read, so a
+/// profile does nothing there.
+///
+/// ```
+/// use replaysafe::config::{ExpectedAuthority, SignatureProfile};
+/// use replaysafe::Config;
+///
+/// let config = Config::builder()
+///     .signature_tag("payments-prod")
+///     .require_authority()
+///     .build()?;
+/// assert_eq!(
+///     config.signature_profile,
+///     SignatureProfile {
+///         tag: Some("payments-prod".into()),
+///         authority: Some(ExpectedAuthority::CalledHost),
+///     }
+/// );
+/// assert_eq!(Config::builder().build()?.signature_profile, SignatureProfile::default());
+/// # Ok::<(), replaysafe::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignatureProfile {
+    /// `SIGNATURE_TAG`: the `tag` parameter every `Signature-Input` must carry, exactly. None
+    /// (the default): a tag is neither required nor compared.
+    pub tag: Option<String>,
+    /// `REQUIRE_AUTHORITY` or `SIGNATURE_AUTHORITY`: every signature must cover
+    /// `"@authority"`, verified against this host. None (the default): `"@authority"` is
+    /// verified when a client covers it, never required, so a request captured against one
+    /// deployment can be replayed against another that knows the same key.
+    pub authority: Option<ExpectedAuthority>,
+}
+
+/// The host a required `"@authority"` is verified against: the value the server puts in the
+/// signature base, so a signature made for any other host does not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedAuthority {
+    /// `REQUIRE_AUTHORITY=true`: the host the function was called on, API Gateway's
+    /// `requestContext.domainName`, else the `Host` header
+    /// ([`Incoming::authority`](crate::http::Incoming::authority)).
+    CalledHost,
+    /// `SIGNATURE_AUTHORITY=api.example.com`: this host whatever the request names, for a
+    /// function behind a proxy that rewrites `Host` (CloudFront, a load balancer). Lowercase,
+    /// without the default port 443.
+    Fixed(String),
+}
+
 /// The guard's settings. [`Config::builder`] and [`Config::from_env`] check them (see
 /// [`Config::validate`]); [`Config::new`] gives the defaults. Whatever a config holds, a guard
 /// is only built from one that [`Config::validate`] accepts.
@@ -111,8 +162,8 @@ pub struct Config {
     pub replay_window_seconds: i64,
     /// `IDEMPOTENCY_TTL_SECONDS`: how long a stored response is replayed.
     pub idempotency_ttl_seconds: i64,
-    /// `CLIENT_CACHE_SECONDS`: how long a warm function trusts a client secret it read. A revoked
-    /// client is refused at the latest this long after revocation.
+    /// `CLIENT_CACHE_SECONDS`: how long a warm function trusts a key it read. A revoked key is
+    /// refused at the latest this long after revocation; an expired key at its expiry.
     pub client_cache: Duration,
     /// Bodies above this are refused with 413 before anything else.
     pub max_body_bytes: usize,
@@ -130,6 +181,9 @@ pub struct Config {
     pub function_timeout: Duration,
     /// The base of every problem's `type` URI: `<base><code>`.
     pub problem_type_base: String,
+    /// `SIGNATURE_TAG`, `REQUIRE_AUTHORITY`, `SIGNATURE_AUTHORITY`: what signatures must carry
+    /// beyond the contract's minimum; nothing by default.
+    pub signature_profile: SignatureProfile,
 }
 
 /// The SDK's timeouts for DynamoDB calls.
@@ -197,7 +251,7 @@ const FIXED_ATTRIBUTES: [&str; 10] = [
 ];
 
 impl Config {
-    /// The defaults: signatures, a 300 s window, 24 h retention, 60 s secret cache, 64 KiB
+    /// The defaults: signatures, a 300 s window, 24 h retention, 60 s key cache, 64 KiB
     /// bodies, four transaction attempts, a 10 s function timeout, problem types under
     /// `/problems/`. [`Config::builder`] is the checked way to change them.
     pub fn new(tables: Tables) -> Self {
@@ -212,6 +266,7 @@ impl Config {
             dynamodb_timeouts: DynamoDbTimeouts::default(),
             function_timeout: Duration::from_secs(10),
             problem_type_base: "/problems/".into(),
+            signature_profile: SignatureProfile::default(),
         }
     }
 
@@ -240,7 +295,9 @@ impl Config {
 
     /// `AUTH_MODE` (`signature` or `jwt`), `REPLAY_WINDOW_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`,
     /// `CLIENT_CACHE_SECONDS`, `MAX_BODY_BYTES`, `FUNCTION_TIMEOUT_SECONDS`,
-    /// `PROBLEM_TYPE_BASE` and the tables (see [`Tables::from_env`]) from the environment, the
+    /// `PROBLEM_TYPE_BASE`, the signature profile (`SIGNATURE_TAG`, `REQUIRE_AUTHORITY` as
+    /// `true` or `false`, `SIGNATURE_AUTHORITY`, each unset or empty by default: see
+    /// [`SignatureProfile`]) and the tables (see [`Tables::from_env`]) from the environment, the
     /// rest as [`Config::new`] has them; a value that does not parse or that
     /// [`Config::validate`] refuses fails, naming the variable.
     ///
@@ -281,15 +338,18 @@ impl Config {
         if let Ok(base) = std::env::var("PROBLEM_TYPE_BASE") {
             config.problem_type_base = base;
         }
+        config.signature_profile = signature_profile_from(|name| std::env::var(name).ok())?;
         config.validate()?;
         Ok(config)
     }
 
     /// Refuses what no deployment should run with: a window outside 1 s to 1 h; a retention
-    /// too short for the window (see [`min_idempotency_ttl`]) or over 30 days; a secret cache
+    /// too short for the window (see [`min_idempotency_ttl`]) or over 30 days; a key cache
     /// over an hour; a body limit of 0 or over Lambda's 6 MB; a function timeout that cannot
     /// hold a POST's three DynamoDB calls; no transaction attempt; an empty
-    /// or shared table name; an attribute name that is empty or one the guard already writes.
+    /// or shared table name; an attribute name that is empty or one the guard already writes;
+    /// a required tag that is not 1 to 128 printable ASCII characters; a fixed authority that is
+    /// not a lowercase `host[:port]` without the default port 443.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let window = self.replay_window_seconds;
         let ttl = self.idempotency_ttl_seconds;
@@ -372,8 +432,68 @@ impl Config {
             "TABLE_PREFIX",
             "",
             "a table name is empty",
-        )
+        )?;
+        let profile = &self.signature_profile;
+        if let Some(tag) = &profile.tag {
+            require(
+                replaysafe_signing::valid_tag(tag),
+                "SIGNATURE_TAG",
+                tag,
+                "not 1 to 128 printable ASCII characters",
+            )?;
+        }
+        if let Some(ExpectedAuthority::Fixed(host)) = &profile.authority {
+            require(
+                replaysafe_signing::valid_authority(host)
+                    && *host == replaysafe_signing::normalize_authority("https", host),
+                "SIGNATURE_AUTHORITY",
+                host,
+                "not a lowercase host[:port] without scheme, path or the default port 443",
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// `SIGNATURE_TAG`, `REQUIRE_AUTHORITY` and `SIGNATURE_AUTHORITY`; unset and empty are alike
+/// (a template passes an empty parameter for "none"). A `SIGNATURE_AUTHORITY` requires the
+/// authority by itself, so `REQUIRE_AUTHORITY=false` beside one contradicts it.
+fn signature_profile_from(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<SignatureProfile, ConfigError> {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let tag = set("SIGNATURE_TAG");
+    let required = match set("REQUIRE_AUTHORITY").as_deref().map(str::trim) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return Err(ConfigError {
+                name: "REQUIRE_AUTHORITY",
+                value: other.to_owned(),
+                why: "not `true` or `false`",
+            })
+        }
+    };
+    let authority = match (required, set("SIGNATURE_AUTHORITY")) {
+        (Some(false), Some(host)) => {
+            return Err(ConfigError {
+                name: "SIGNATURE_AUTHORITY",
+                value: host,
+                why: "set while REQUIRE_AUTHORITY=false: an authority to check is one required",
+            })
+        }
+        (_, Some(host)) => Some(ExpectedAuthority::Fixed(fixed_authority(&host))),
+        (Some(true), None) => Some(ExpectedAuthority::CalledHost),
+        (_, None) => None,
+    };
+    Ok(SignatureProfile { tag, authority })
+}
+
+/// A configured authority as the signature base has it: trimmed, lowercase, without `:443`.
+/// [`Config::validate`] refuses what is still not a `host[:port]`.
+pub(crate) fn fixed_authority(host: &str) -> String {
+    replaysafe_signing::normalize_authority("https", host.trim())
 }
 
 /// `Ok` when `ok`, else the error naming the setting `name` and its `value`.
@@ -411,6 +531,8 @@ fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Con
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn with(window: i64, ttl: i64) -> Config {
@@ -498,5 +620,101 @@ mod tests {
             "TABLE_PREFIX"
         );
         assert!(with(300, 86_400).validate().is_ok());
+    }
+
+    #[test]
+    fn a_profile_is_off_by_default_and_its_values_are_checked() {
+        assert_eq!(
+            with(300, 86_400).signature_profile,
+            SignatureProfile::default()
+        );
+        let refused = |profile: SignatureProfile| {
+            let mut config = with(300, 86_400);
+            config.signature_profile = profile;
+            config.validate().err().map(|e| e.name)
+        };
+        let tag = |t: &str| SignatureProfile {
+            tag: Some(t.into()),
+            authority: None,
+        };
+        let fixed = |host: &str| SignatureProfile {
+            tag: None,
+            authority: Some(ExpectedAuthority::Fixed(host.into())),
+        };
+        assert_eq!(refused(tag("payments-prod")), None);
+        assert_eq!(refused(tag("")), Some("SIGNATURE_TAG"));
+        assert_eq!(refused(tag("caf\u{e9}")), Some("SIGNATURE_TAG"));
+        assert_eq!(refused(tag(&"a".repeat(129))), Some("SIGNATURE_TAG"));
+        assert_eq!(refused(fixed("api.example.com")), None);
+        assert_eq!(refused(fixed("127.0.0.1:9000")), None);
+        for bad in [
+            "",
+            "API.example.com",
+            "api.example.com:443",
+            "https://api.example.com",
+            "api.example.com/v1",
+            "a b",
+        ] {
+            assert_eq!(refused(fixed(bad)), Some("SIGNATURE_AUTHORITY"), "{bad}");
+        }
+        let called = SignatureProfile {
+            tag: None,
+            authority: Some(ExpectedAuthority::CalledHost),
+        };
+        assert_eq!(refused(called), None);
+        assert_eq!(fixed_authority(" API.Example.com:443 "), "api.example.com");
+    }
+
+    #[test]
+    fn the_profile_from_the_environment() {
+        let from = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            signature_profile_from(|name| vars.get(name).cloned())
+        };
+        assert_eq!(from(&[]).unwrap(), SignatureProfile::default());
+        let empty = [
+            ("SIGNATURE_TAG", ""),
+            ("REQUIRE_AUTHORITY", " "),
+            ("SIGNATURE_AUTHORITY", ""),
+        ];
+        assert_eq!(from(&empty).unwrap(), SignatureProfile::default());
+        assert_eq!(
+            from(&[
+                ("SIGNATURE_TAG", "web-bot-auth"),
+                ("REQUIRE_AUTHORITY", "true")
+            ])
+            .unwrap(),
+            SignatureProfile {
+                tag: Some("web-bot-auth".into()),
+                authority: Some(ExpectedAuthority::CalledHost),
+            }
+        );
+        assert_eq!(
+            from(&[("REQUIRE_AUTHORITY", "false")]).unwrap(),
+            SignatureProfile::default()
+        );
+        for required in [None, Some("true")] {
+            let mut vars = vec![("SIGNATURE_AUTHORITY", "API.example.com:443")];
+            vars.extend(required.map(|r| ("REQUIRE_AUTHORITY", r)));
+            assert_eq!(
+                from(&vars).unwrap().authority,
+                Some(ExpectedAuthority::Fixed("api.example.com".into()))
+            );
+        }
+        let refused = |vars: &[(&str, &str)]| from(vars).unwrap_err().name;
+        assert_eq!(
+            refused(&[("REQUIRE_AUTHORITY", "yes")]),
+            "REQUIRE_AUTHORITY"
+        );
+        assert_eq!(
+            refused(&[
+                ("REQUIRE_AUTHORITY", "false"),
+                ("SIGNATURE_AUTHORITY", "api.example.com")
+            ]),
+            "SIGNATURE_AUTHORITY"
+        );
     }
 }

@@ -32,7 +32,7 @@ pub(crate) mod signed;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::auth::ClientCache;
+use crate::auth::KeyCache;
 use crate::clock::Clock;
 use crate::config::{Auth, Config, ConfigError};
 use crate::effect::Effect;
@@ -104,9 +104,10 @@ pub struct Guard {
     store: Store,
     config: Config,
     clock: Arc<dyn Clock>,
-    /// Signature mode's client keys, cached; unused behind an authorizer.
-    clients: ClientCache,
-    algorithm: Arc<dyn crate::auth::SignatureAlgorithm>,
+    /// Signature mode's keys, cached; unused behind an authorizer.
+    keys: KeyCache,
+    /// What signatures are verified with, by the key's `alg`.
+    algorithms: Vec<Arc<dyn crate::auth::SignatureAlgorithm>>,
 }
 
 impl AsRef<Guard> for Guard {

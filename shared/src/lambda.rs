@@ -166,8 +166,8 @@ fn to_lambda(response: Response) -> lambda_http::Response<Body> {
 impl<'a> Incoming<'a> {
     /// The view of a `lambda_http` request: its raw path (what the client signed, not the
     /// normalised URI), the invocation's request id (a fresh UUID when there is no Lambda
-    /// context, as in a hand-built request) and deadline, and the authorizer's word on the
-    /// caller from the request context.
+    /// context, as in a hand-built request) and deadline, and from the request context the
+    /// authorizer's word on the caller and the domain name the request was received on.
     pub fn from_lambda(req: &'a Request) -> Self {
         let context = req.lambda_context_ref();
         let request_id = context
@@ -178,12 +178,16 @@ impl<'a> Incoming<'a> {
             .map(|c| c.deadline)
             .filter(|&ms| ms > 0)
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-        let authorizer = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-                .authorizer
-                .as_ref()
-                .and_then(|a| serde_json::to_value(a).ok()),
-            _ => None,
+        let (authorizer, domain_name) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => (
+                ctx.authorizer
+                    .as_ref()
+                    .and_then(|a| serde_json::to_value(a).ok()),
+                // API Gateway's own word on the host it was called on (the custom domain when
+                // called through one), where `Host` is only what the client sent.
+                ctx.domain_name.as_deref(),
+            ),
+            _ => (None, None),
         };
         // "@path" is the path as API Gateway received it (rawPath). The URI lambda_http builds
         // from it is normalised (dot segments resolved, some characters re-encoded), so it is
@@ -197,6 +201,7 @@ impl<'a> Incoming<'a> {
             path,
             query: req.uri().query(),
             headers: req.headers(),
+            domain_name,
             body: req.body().as_ref(),
             request_id,
             authorizer,

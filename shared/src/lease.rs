@@ -121,6 +121,12 @@ impl<E, H> Hold<E, H> {
         self
     }
 
+    /// Adds a write an app's store built.
+    pub fn with(mut self, write: Write<E>) -> Self {
+        self.writes.push(write);
+        self
+    }
+
     /// Refuses, before any call, what one transaction cannot hold.
     pub(crate) fn check_size(&self) -> Result<(), GuardError> {
         crate::effect::check_transaction(self.writes.iter().map(Write::item))
@@ -136,6 +142,7 @@ pub struct Leased<H> {
     pub(crate) token: String,
     pub(crate) until: i64,
     pub(crate) call_ends: Instant,
+    pub(crate) now: i64,
     pub(crate) taken_over: bool,
 }
 
@@ -155,6 +162,11 @@ impl<H> Leased<H> {
     /// start.
     pub fn time_left(&self) -> Duration {
         self.call_ends.saturating_duration_since(Instant::now())
+    }
+
+    /// The `now` (unix seconds) the lease was taken at: stamp the settlement's writes with it.
+    pub fn now(&self) -> i64 {
+        self.now
     }
 
     /// Whether this attempt took over a lease that had run out (an earlier attempt may have

@@ -39,6 +39,6 @@ pub use config::{Auth, Config, Tables};
 pub use effect::Effect;
 pub use error::{Error, GuardError, Problem};
 pub use guard::{Admitted, Guard};
-pub use ids::ClientId;
+pub use ids::{ClientId, KeyId};
 pub use principal::Principal;
 pub use store::Store;

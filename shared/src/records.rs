@@ -76,7 +76,7 @@ mod source;
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use futures::StreamExt;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::config::ConfigError;
 use crate::effect::Effect;
@@ -121,28 +121,52 @@ impl<'a, R> Delivery<'a, R> {
     /// A job keyed by the record's own id, owned by its source: right when the producer sends
     /// each operation once and only the delivery repeats. A producer that may send an
     /// operation twice names a key of its own with [`Job::new`].
-    pub fn job<T>(&self, input: T) -> Result<Job<T>, crate::GuardError> {
-        Ok(Job {
-            owner: Principal::source(self.origin),
-            key: IdempotencyKey::parse(Some(self.id))?,
+    pub fn job<T, E>(&self, input: T) -> Result<Job<T, E>, crate::GuardError> {
+        Ok(Job::new(
+            Principal::source(self.origin),
+            IdempotencyKey::parse(Some(self.id))?,
             input,
-        })
+        ))
     }
 }
 
 /// What `parse` makes of a record: who the operation acts for, its idempotency key (scoped
-/// to the owner), and the input `execute` gets.
-pub struct Job<T> {
+/// to the owner), the input `execute` gets, and what a refusal writes besides.
+pub struct Job<T, E> {
     owner: Principal,
     key: IdempotencyKey,
     input: T,
+    on_refusal: Option<RefusalWrites<E>>,
 }
 
-impl<T> Job<T> {
+pub(crate) type RefusalWrites<E> = Box<dyn FnOnce(&Admitted, &E) -> Vec<TransactWriteItem> + Send>;
+
+impl<T, E> Job<T, E> {
     /// An operation keyed by `key` (a field of the message, such as a payout's id), for
     /// `owner`.
     pub fn new(owner: Principal, key: IdempotencyKey, input: T) -> Self {
-        Self { owner, key, input }
+        Self {
+            owner,
+            key,
+            input,
+            on_refusal: None,
+        }
+    }
+
+    /// Its parts, for the guard.
+    pub(crate) fn into_parts(self) -> (Principal, IdempotencyKey, T, Option<RefusalWrites<E>>) {
+        (self.owner, self.key, self.input, self.on_refusal)
+    }
+
+    /// When the operation is refused (a 4xx of the app), `writes` for the refusal commit with
+    /// it, as the key's final answer, in one transaction: a refused payout's record, say.
+    /// They must not fail their conditions.
+    pub fn on_refusal(
+        mut self,
+        writes: impl FnOnce(&Admitted, &E) -> Vec<TransactWriteItem> + Send + 'static,
+    ) -> Self {
+        self.on_refusal = Some(Box::new(writes));
+        self
     }
 }
 
@@ -197,38 +221,18 @@ impl<S: Source> Consumer<S> {
     pub async fn handle<T, E: Problem>(
         &self,
         event: &S::Event,
-        deadline: Option<SystemTime>,
-        parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T>, E>,
-        execute: impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+        deadline: impl Into<Option<SystemTime>>,
+        parse: impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
+        execute: impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone,
     ) -> S::Response {
-        let budget = self.guard.records_budget(deadline);
+        let budget = self.guard.records_budget(deadline.into());
         let records = S::records(event);
-        let run = async |record: &S::Record| {
-            let Some(id) = S::id(record) else {
-                tracing::error!("a record without an id: the batch is retried whole");
-                return (String::new(), Settled::Failed);
-            };
-            let delivery = Delivery {
-                record,
-                id,
-                origin: S::origin(record),
-                content: S::content(record),
-            };
-            let settled = match parse(&delivery) {
-                Err(e) => self.guard.unparsed(id, Error::App(e)),
-                Ok(job) => {
-                    self.guard
-                        .settle_record(job.owner, job.key, &delivery, &budget, job.input, &execute)
-                        .await
-                }
-            };
-            (id.to_owned(), settled)
-        };
+        let (parse, execute) = (&parse, &execute);
         let mut failed = Vec::new();
         if S::ordered(event) {
             let mut rest = records.iter();
             for record in rest.by_ref() {
-                let (id, settled) = run(record).await;
+                let (id, settled) = self.one(record, &budget, parse, execute).await;
                 if settled == Settled::Failed {
                     failed.push(id);
                     break;
@@ -236,11 +240,16 @@ impl<S: Source> Consumer<S> {
             }
             failed.extend(rest.filter_map(|r| S::id(r).map(str::to_owned)));
         } else {
-            let settled: Vec<_> = futures::stream::iter(records)
-                .map(&run)
-                .buffered(self.concurrency)
-                .collect()
-                .await;
+            // At most `concurrency` at once, answered in the batch's order.
+            let limit = tokio::sync::Semaphore::new(self.concurrency);
+            let settled = futures::future::join_all(records.iter().map(|record| {
+                let (limit, budget) = (&limit, &budget);
+                async move {
+                    let _turn = limit.acquire().await;
+                    self.one(record, budget, parse, execute).await
+                }
+            }))
+            .await;
             failed.extend(
                 settled
                     .into_iter()
@@ -249,5 +258,34 @@ impl<S: Source> Consumer<S> {
             );
         }
         S::respond(failed)
+    }
+
+    /// One record: parsed, then executed and committed, or stored as refused.
+    async fn one<T, E: Problem>(
+        &self,
+        record: &S::Record,
+        budget: &crate::guard::Budget,
+        parse: &impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
+        execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
+    ) -> (String, Settled) {
+        let Some(id) = S::id(record) else {
+            tracing::error!("a record without an id: the batch is retried whole");
+            return (String::new(), Settled::Failed);
+        };
+        let delivery = Delivery {
+            record,
+            id,
+            origin: S::origin(record),
+            content: S::content(record),
+        };
+        let settled = match parse(&delivery) {
+            Err(e) => self.guard.unparsed(id, Error::App(e)),
+            Ok(job) => {
+                self.guard
+                    .settle_record(job, &delivery, budget, execute)
+                    .await
+            }
+        };
+        (id.to_owned(), settled)
     }
 }

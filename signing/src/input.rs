@@ -13,9 +13,55 @@ pub struct SignatureInput {
     pub nonce: String,
     pub keyid: String,
     pub alg: Option<String>,
+    /// The `tag` parameter (RFC 9421 §2.3): which application profile the signer meant the
+    /// signature for. Covered like every parameter, so it cannot be added or changed in
+    /// transit; a server that requires one compares it (`SIGNATURE_TAG`).
+    pub tag: Option<String>,
     /// The inner list re-serialized canonically per RFC 8941 (the `@signature-params`
     /// value), parameters in received order.
     pub params: String,
+}
+
+impl SignatureInput {
+    /// Whether the signature covers the component `name` (`"@authority"`, `"content-digest"`).
+    ///
+    /// ```
+    /// use replaysafe_signing::parse_signature;
+    ///
+    /// let (input, _) = parse_signature(
+    ///     r#"sig1=("@method" "@authority" "@path");created=1;nonce="q9X2mY7rT1vK4pLs8dWz3A";keyid="k";tag="payments""#,
+    ///     "sig1=:AAAA:",
+    /// )?;
+    /// assert!(input.covers("@authority"));
+    /// assert!(!input.covers("@query"));
+    /// assert_eq!(input.tag.as_deref(), Some("payments"));
+    /// # Ok::<(), replaysafe_signing::SignatureError>(())
+    /// ```
+    pub fn covers(&self, name: &str) -> bool {
+        self.components.iter().any(|c| c == name)
+    }
+
+    /// `Ok` when the signature's `tag` is `required`, byte for byte; else
+    /// [`SignatureError::Tag`].
+    ///
+    /// ```
+    /// use replaysafe_signing::{parse_signature, SignatureError};
+    ///
+    /// let input = |params: &str| {
+    ///     let header = format!(r#"sig1=("@method" "@path");created=1;nonce="q9X2mY7rT1vK4pLs8dWz3A";keyid="k"{params}"#);
+    ///     parse_signature(&header, "sig1=:AAAA:").map(|(input, _)| input)
+    /// };
+    /// assert_eq!(input(r#";tag="payments""#)?.require_tag("payments"), Ok(()));
+    /// assert_eq!(input(r#";tag="Payments""#)?.require_tag("payments"), Err(SignatureError::Tag));
+    /// assert_eq!(input("")?.require_tag("payments"), Err(SignatureError::Tag));
+    /// # Ok::<(), SignatureError>(())
+    /// ```
+    pub fn require_tag(&self, required: &str) -> Result<(), SignatureError> {
+        match self.tag.as_deref() == Some(required) {
+            true => Ok(()),
+            false => Err(SignatureError::Tag),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -28,6 +74,9 @@ pub enum SignatureError {
     UnsupportedAlg,
     #[error("signature does not cover {0}")]
     NotCovered(&'static str),
+    /// The signature carries no `tag`, or not the one the verifier requires.
+    #[error("signature tag is missing or not the one required")]
+    Tag,
     #[error("signature mismatch")]
     Mismatch,
 }
@@ -44,7 +93,6 @@ pub const MAX_COMPONENTS: usize = 16;
 /// The most signature parameters: RFC 9421 defines six (`created`, `expires`, `nonce`, `alg`,
 /// `keyid`, `tag`).
 pub const MAX_PARAMETERS: usize = 12;
-pub(crate) const ALG: &str = "hmac-sha256";
 
 /// Parses both headers: exactly one member in each, under the same (any) label.
 /// Returns the input and the raw signature bytes.
@@ -85,6 +133,7 @@ pub fn parse_signature(
         nonce: p.nonce,
         keyid: p.keyid,
         alg: p.alg,
+        tag: p.tag,
         params: sfv::serialize_inner_list(&list),
     };
     Ok((input, sig))
@@ -136,6 +185,7 @@ struct Params {
     nonce: String,
     keyid: String,
     alg: Option<String>,
+    tag: Option<String>,
 }
 
 impl Params {
@@ -145,6 +195,7 @@ impl Params {
         let mut nonce = None;
         let mut keyid = None;
         let mut alg = None;
+        let mut tag = None;
         for (i, (key, value)) in list.params.iter().enumerate() {
             // A repeated parameter would be resolved differently by different parsers.
             if list.params[..i].iter().any(|(k, _)| k == key) {
@@ -163,6 +214,9 @@ impl Params {
                 // insists on the form RFC 9421 gives `alg`.
                 ("alg", BareItem::String(s)) => alg = Some(s.clone()),
                 ("alg", _) => return Err(SignatureError::UnsupportedAlg),
+                // RFC 9421 §2.3: an sf-string; an empty one names no profile.
+                ("tag", BareItem::String(s)) if !s.is_empty() => tag = Some(s.clone()),
+                ("tag", _) => return Err(Malformed("tag is not a non-empty string")),
                 _ => {}
             }
         }
@@ -172,6 +226,7 @@ impl Params {
             nonce: nonce.ok_or(Malformed("missing nonce"))?,
             keyid: keyid.ok_or(Malformed("missing keyid"))?,
             alg,
+            tag,
         })
     }
 }
@@ -251,6 +306,42 @@ mod tests {
         assert_eq!(input.expires, Some(1_763_813_100));
         assert_eq!(input.alg, None);
         assert_eq!(input.params, format!("{COMPONENTS}{params}"));
+    }
+
+    #[test]
+    fn tag_is_parsed_and_signed_where_it_was_received() {
+        let params = format!(r#"{PARAMS};tag="payments-prod""#);
+        let input = parse_params(&params).unwrap();
+        assert_eq!(input.tag.as_deref(), Some("payments-prod"));
+        assert_eq!(input.params, format!("{COMPONENTS}{params}"));
+        // RFC 9421 Appendix B.2.2's tag, before the other parameters: kept in that place.
+        let first = r#";tag="header-example";created=1;keyid="k";nonce="aaaaaaaaaaaaaaaa""#;
+        let input = parse_params(first).unwrap();
+        assert_eq!(input.tag.as_deref(), Some("header-example"));
+        assert_eq!(input.params, format!("{COMPONENTS}{first}"));
+        // An escaped quote survives the round trip, escaped again.
+        let quoted = format!(r#"{PARAMS};tag="a\"b""#);
+        let input = parse_params(&quoted).unwrap();
+        assert_eq!(input.tag.as_deref(), Some("a\"b"));
+        assert_eq!(input.params, format!("{COMPONENTS}{quoted}"));
+        assert_eq!(parse_params(PARAMS).unwrap().tag, None);
+    }
+
+    #[test]
+    fn tag_must_be_a_non_empty_string() {
+        let not_a_tag = Err(Malformed("tag is not a non-empty string"));
+        for tag in ["payments", "1", "?1", r#""""#, ":AAAA:"] {
+            assert_eq!(
+                parse_params(&format!("{PARAMS};tag={tag}")),
+                not_a_tag,
+                "{tag}"
+            );
+        }
+        let twice = format!(r#"{PARAMS};tag="a";tag="b""#);
+        assert_eq!(
+            parse_params(&twice),
+            Err(Malformed("duplicate signature parameter"))
+        );
     }
 
     #[test]

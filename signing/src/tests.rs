@@ -32,6 +32,8 @@ struct Req<'a> {
     idem: Option<&'a str>,
     input: String,
     signature: String,
+    /// The host the server derives `"@authority"` from.
+    authority: Option<&'a str>,
 }
 
 impl<'a> Req<'a> {
@@ -45,6 +47,7 @@ impl<'a> Req<'a> {
             idem,
             input: h.signature_input,
             signature: h.signature,
+            authority: None,
         }
     }
 
@@ -57,6 +60,7 @@ impl<'a> Req<'a> {
             idem: Some(IDEM),
             input: INPUT.into(),
             signature: SIGNATURE.into(),
+            authority: None,
         }
     }
 
@@ -78,7 +82,7 @@ impl<'a> Req<'a> {
             method: self.method,
             path,
             query,
-            authority: None,
+            authority: self.authority,
             header: &header,
         };
         let base = signature_base(&input, &msg, !self.body.is_empty())?;
@@ -376,4 +380,81 @@ fn method_case_is_signed() {
         ..Req::vector()
     };
     assert_eq!(req.verify(), Err(SignatureError::Mismatch));
+}
+
+#[test]
+fn a_tag_and_the_authority_are_signed_only_when_asked() {
+    let profiled = signer()
+        .with_tag("payments-prod")
+        .unwrap()
+        .covering_authority("API.example.com")
+        .unwrap();
+    let h = profiled.sign("POST", "/transfers", BODY, Some(IDEM), CREATED, NONCE);
+    assert_eq!(
+        h.signature_input,
+        r#"sig1=("@method" "@authority" "@path" "content-digest" "idempotency-key");created=1763812800;nonce="q9X2mY7rT1vK4pLs8dWz3A";keyid="cli_7f3a";alg="hmac-sha256";tag="payments-prod""#
+    );
+    let req = Req {
+        input: h.signature_input.clone(),
+        signature: h.signature.clone(),
+        authority: Some("api.example.com"),
+        ..Req::vector()
+    };
+    let base = req.verify().unwrap();
+    assert!(
+        base.starts_with("\"@method\": POST\n\"@authority\": api.example.com\n\"@path\""),
+        "{base}"
+    );
+    let (input, _) = parse_signature(&req.input, &req.signature).unwrap();
+    assert_eq!(input.tag.as_deref(), Some("payments-prod"));
+    assert!(input.covers("@authority"));
+    // Captured for one host, sent to another: the base differs, the signature fails.
+    let elsewhere = Req {
+        authority: Some("staging.example.com"),
+        ..req
+    };
+    assert_eq!(elsewhere.verify(), Err(SignatureError::Mismatch));
+    // The tag is covered: changing it in transit breaks the signature.
+    let retagged = Req {
+        input: h.signature_input.replace("payments-prod", "payments-test"),
+        signature: h.signature,
+        authority: Some("api.example.com"),
+        ..Req::vector()
+    };
+    assert_eq!(retagged.verify(), Err(SignatureError::Mismatch));
+    // Neither option asked for: the contract's vector, byte for byte.
+    let plain = signer().sign("POST", "/transfers", BODY, Some(IDEM), CREATED, NONCE);
+    assert_eq!(
+        (plain.signature_input.as_str(), plain.signature.as_str()),
+        (INPUT, SIGNATURE)
+    );
+}
+
+#[test]
+fn signer_options_are_checked() {
+    assert_eq!(signer().with_tag("").err(), Some(SignerOptionError::Tag));
+    assert_eq!(
+        signer().with_tag("a".repeat(MAX_TAG_BYTES + 1)).err(),
+        Some(SignerOptionError::Tag)
+    );
+    assert_eq!(
+        signer().with_tag("tab\t").err(),
+        Some(SignerOptionError::Tag)
+    );
+    assert!(signer().with_tag("a".repeat(MAX_TAG_BYTES)).is_ok());
+    for bad in [
+        "",
+        "https://api.example.com",
+        "api.example.com/v1",
+        "a b",
+        "u@h",
+        "h?q",
+    ] {
+        assert_eq!(
+            signer().covering_authority(bad).err(),
+            Some(SignerOptionError::Authority),
+            "{bad}"
+        );
+    }
+    assert!(signer().covering_authority("[::1]:9000").is_ok());
 }

@@ -100,6 +100,19 @@ impl Function {
         answer(&reply.body)
     }
 
+    /// Delivers any other event (an SQS batch, say) and waits for the function's answer
+    /// document, or fails as [`Function::invoke`] does.
+    pub async fn invoke_event(&self, event: &Value) -> Result<Value, String> {
+        let reply = self.runtime.invoke(event, INVOKE_TIMEOUT).await?;
+        if reply.error {
+            return Err(format!(
+                "the invocation failed: {}",
+                String::from_utf8_lossy(&reply.body)
+            ));
+        }
+        serde_json::from_slice(&reply.body).map_err(|e| format!("not JSON: {e}"))
+    }
+
     /// How the process ended, once it has (a killed one ends at once); `None` if it still runs
     /// after `within` (polled, so a process that never ends cannot hang the test).
     pub async fn exit_status(&self, within: Duration) -> Option<ExitStatus> {

@@ -9,6 +9,12 @@
 //! - `events/<function>.json`, a payload 2.0 sample event built from the operation's examples
 //!   in `openapi.yaml` (path parameters, JSON body).
 //!
+//! And for each consumer of the consumer table ([`CONSUMERS`]): its package (one
+//! `replaysafe::lambda::consume`), in `template.yaml` its function with its SQS event source
+//! mapping, its queue and dead-letter queue, role, log group and outputs, and
+//! `events/<function>.json`, an SQS event carrying the message example of `openapi.yaml`
+//! (`components.schemas.<message>`, e.g. `PayoutMessage`).
+//!
 //! [`wanted`] computes every generated file from the files on disk; the `endpoints` binary
 //! writes them ([`write`]) and the deploy tests compare them ([`stale`]).
 
@@ -18,11 +24,32 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use payments::routes::{Row, ENDPOINTS};
+use payments::routes::{Consumer, Grant, Row, CONSUMERS, ENDPOINTS};
 use serde_json::{json, Map, Value};
 
 /// Where the generated files come from, as they say at their top.
 const SOURCE: &str = "`make endpoints` from payments/src/routes.rs";
+
+/// How long a consumer's queue keeps a message: SQS's default, 4 days. A constant, not a
+/// parameter, because the consumer's idempotency records must outlive it (a message can come
+/// back until then) and CloudFormation cannot compare two numbers; the function is told both
+/// (`QUEUE_RETENTION_SECONDS`, `IDEMPOTENCY_TTL_SECONDS`) and refuses to start otherwise.
+pub const QUEUE_RETENTION_SECONDS: u32 = 4 * 24 * 3600;
+
+/// How long a consumer's dead-letter queue keeps a message: SQS's longest, 14 days, longer
+/// than the queue's (a message keeps its first enqueue time when it is moved there).
+pub const DEAD_LETTER_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
+
+/// How many receives of a message before SQS moves it to the dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+/// How many records Lambda hands a consumer at once.
+pub const BATCH_SIZE: u32 = 10;
+
+/// What a function reads beyond `Globals` (function, variable, value as YAML): the bank's URL
+/// is a stack parameter, and only the function that pays the bank is told it.
+pub const FUNCTION_ENVIRONMENT: &[(&str, &str, &str)] =
+    &[("create-withdrawal", "BANK_URL", "!Ref BankUrl")];
 
 /// A generated file: its path from the workspace root and its contents.
 pub type File = (String, String);
@@ -36,15 +63,29 @@ pub fn wanted(root: &Path) -> Result<Vec<File>, String> {
     let mut files = Vec::new();
     for row in ENDPOINTS {
         let f = row.function;
-        files.push((format!("functions/{f}/Cargo.toml"), package_manifest(row)));
+        files.push((format!("functions/{f}/Cargo.toml"), package_manifest(f)));
         files.push((format!("functions/{f}/src/main.rs"), main_rs(row)));
         files.push((format!("events/{f}.json"), event(row, &openapi)?));
+    }
+    for consumer in CONSUMERS {
+        let f = consumer.function;
+        files.push((format!("functions/{f}/Cargo.toml"), package_manifest(f)));
+        files.push((
+            format!("functions/{f}/src/main.rs"),
+            consumer_main_rs(consumer),
+        ));
+        files.push((format!("events/{f}.json"), sqs_event(consumer, &openapi)?));
     }
     let cargo = replace_region(&read("Cargo.toml")?, "router", &router())
         .map_err(|e| format!("Cargo.toml: {e}"))?;
     files.push(("Cargo.toml".into(), cargo));
-    let template = replace_region(&read("template.yaml")?, "routes", &routes())
-        .and_then(|t| replace_region(&t, "functions", &resources()))
+    let hand_written = read("template.yaml")?;
+    let timeout = yaml_to_json(&hand_written).map_err(|e| format!("template.yaml: {e}"))?
+        ["Globals"]["Function"]["Timeout"]
+        .as_u64()
+        .ok_or("template.yaml: Globals.Function.Timeout, a number of seconds")?;
+    let template = replace_region(&hand_written, "routes", &routes())
+        .and_then(|t| replace_region(&t, "functions", &resources(timeout)))
         .and_then(|t| replace_region(&t, "outputs", &outputs()))
         .map_err(|e| format!("template.yaml: {e}"))?;
     files.push(("template.yaml".into(), template));
@@ -54,7 +95,11 @@ pub fn wanted(root: &Path) -> Result<Vec<File>, String> {
 /// Generated paths on disk that no row asks for: a function package or event left over from a
 /// row that was removed.
 fn leftovers(root: &Path) -> Vec<String> {
-    let functions: BTreeSet<&str> = ENDPOINTS.iter().map(|r| r.function).collect();
+    let functions: BTreeSet<&str> = ENDPOINTS
+        .iter()
+        .map(|r| r.function)
+        .chain(CONSUMERS.iter().map(|c| c.function))
+        .collect();
     let mut found = Vec::new();
     for (dir, suffix) in [("functions", ""), ("events", ".json")] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
@@ -84,7 +129,9 @@ pub fn stale(root: &Path) -> Result<Vec<String>, String> {
         }
     }
     for path in leftovers(root) {
-        problems.push(format!("{path} has no row in the endpoint table"));
+        problems.push(format!(
+            "{path} has no row in the endpoint table or the consumer table"
+        ));
     }
     Ok(problems)
 }
@@ -153,11 +200,12 @@ fn replace_region(text: &str, name: &str, body: &str) -> Result<String, String> 
     ))
 }
 
-fn package_manifest(row: &Row) -> String {
+/// A function package's `Cargo.toml`, HTTP or consumer alike.
+fn package_manifest(function: &str) -> String {
     format!(
         r#"# Generated by {SOURCE}: do not edit.
 [package]
-name = "{}"
+name = "{function}"
 edition.workspace = true
 version.workspace = true
 license.workspace = true
@@ -168,8 +216,7 @@ replaysafe.workspace = true
 payments.workspace = true
 lambda_http.workspace = true
 tokio.workspace = true
-"#,
-        row.function
+"#
     )
 }
 
@@ -193,6 +240,25 @@ fn main_rs(row: &Row) -> String {
          {call}\
          }}\n",
         row.method, row.route
+    )
+}
+
+/// A consumer's `main.rs`, laid out as rustfmt lays it out.
+fn consumer_main_rs(consumer: &Consumer) -> String {
+    let app = format!("payments::{}::from_env().await?", consumer.app);
+    let handler = format!("payments::{}", consumer.handler);
+    format!(
+        "//! Generated by {SOURCE}: do not edit.\n\
+         //!\n\
+         //! Batches of records from its SQS queue: the guard (as a consumer) and the payments\n\
+         //! store are built once per cold start, then every record is handled by\n\
+         //! `{handler}`, whose partial batch response names the records to\n\
+         //! deliver again.\n\
+         \n\
+         #[tokio::main]\n\
+         async fn main() -> Result<(), lambda_http::Error> {{\n    \
+         replaysafe::lambda::consume(\n        {app},\n        {handler},\n    )\n    .await\n\
+         }}\n"
     )
 }
 
@@ -247,8 +313,11 @@ fn routes() -> String {
     out
 }
 
-/// Each function, its log group and its role.
-fn resources() -> String {
+/// Each function, its log group and its role; then each consumer, its queues and its role.
+/// `timeout` is the functions' `Timeout` (`Globals`): a consumer's queue hides a message it
+/// handed over for 6 times that, as AWS recommends, so a batch still running is not delivered
+/// again.
+fn resources(timeout: u64) -> String {
     let mut out = String::new();
     for row in ENDPOINTS {
         let id = pascal(row.function);
@@ -265,7 +334,7 @@ fn resources() -> String {
       Description: {method} {route}
       CodeUri: functions/{function}
       Role: !GetAtt {id}Role.Arn
-      LoggingConfig:
+{}      LoggingConfig:
         LogFormat: JSON
         ApplicationLogLevel: INFO
         SystemLogLevel: WARN
@@ -279,7 +348,106 @@ fn resources() -> String {
             Path: {route}
             PayloadFormatVersion: "2.0"
 
-  {id}Logs:
+"#,
+            environment(function, &[])
+        );
+        log_group_and_role(&mut out, function, None, &row.all_grants());
+    }
+    for consumer in CONSUMERS {
+        let id = pascal(consumer.function);
+        let function = consumer.function;
+        let handler = consumer.handler;
+        let retention = QUEUE_RETENTION_SECONDS.to_string();
+        // The key of a message is kept as long as the message can come back, and at least as
+        // long as the HTTP functions' floor (what `IdempotencyTtlSeconds` allows at its least).
+        let ttl = QUEUE_RETENTION_SECONDS.to_string();
+        let _ = write!(
+            out,
+            r#"  {id}Function:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {function}
+    Properties:
+      Description: consumes {id}Queue (payments::{handler})
+      CodeUri: functions/{function}
+      Role: !GetAtt {id}Role.Arn
+{}      LoggingConfig:
+        LogFormat: JSON
+        ApplicationLogLevel: INFO
+        SystemLogLevel: WARN
+        LogGroup: !Ref {id}Logs
+      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt {id}Queue.Arn
+            BatchSize: {BATCH_SIZE}
+            FunctionResponseTypes: [ReportBatchItemFailures]
+
+  {id}Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: {QUEUE_RETENTION_SECONDS}
+      VisibilityTimeout: {}
+      SqsManagedSseEnabled: true
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt {id}DeadLetterQueue.Arn
+        maxReceiveCount: {MAX_RECEIVE_COUNT}
+
+  {id}DeadLetterQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: {DEAD_LETTER_RETENTION_SECONDS}
+      SqsManagedSseEnabled: true
+
+"#,
+            environment(
+                function,
+                &[
+                    ("QUEUE_RETENTION_SECONDS", format!("\"{retention}\"")),
+                    ("IDEMPOTENCY_TTL_SECONDS", format!("\"{ttl}\"")),
+                ]
+            ),
+            6 * timeout
+        );
+        log_group_and_role(
+            &mut out,
+            function,
+            Some(&format!("{id}Queue")),
+            consumer.grants,
+        );
+    }
+    out
+}
+
+/// A function's `Environment`: what it reads beyond `Globals` (SAM merges the two), from
+/// [`FUNCTION_ENVIRONMENT`] and `more`; nothing when there is none.
+fn environment(function: &str, more: &[(&str, String)]) -> String {
+    let variables: Vec<(&str, String)> = FUNCTION_ENVIRONMENT
+        .iter()
+        .filter(|(f, _, _)| *f == function)
+        .map(|(_, var, value)| (*var, (*value).to_owned()))
+        .chain(more.iter().cloned())
+        .collect();
+    if variables.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("      Environment:\n        Variables:\n");
+    for (var, value) in variables {
+        let _ = writeln!(out, "          {var}: {value}");
+    }
+    out
+}
+
+/// A function's log group and its role: its logs, receiving from `queue` (a consumer's), and
+/// exactly `grants` on DynamoDB.
+fn log_group_and_role(out: &mut String, function: &str, queue: Option<&str>, grants: &[Grant]) {
+    let id = pascal(function);
+    let _ = write!(
+        out,
+        r#"  {id}Logs:
     Type: AWS::Logs::LogGroup
     Properties:
       RetentionInDays: !Ref LogRetentionDays
@@ -302,37 +470,67 @@ fn resources() -> String {
               - Effect: Allow
                 Action: [logs:CreateLogStream, logs:PutLogEvents]
                 Resource: !GetAtt {id}Logs.Arn
-        - PolicyName: dynamodb
+"#
+    );
+    if let Some(queue) = queue {
+        // What Lambda's event source mapping calls with the function's role.
+        let _ = write!(
+            out,
+            r#"        - PolicyName: sqs
           PolicyDocument:
             Version: "2012-10-17"
             Statement:
-"#
+              - Sid: ReceiveAndDelete
+                Effect: Allow
+                Action: [{}]
+                Resource: !GetAtt {queue}.Arn
+"#,
+            SQS_ACTIONS.join(", ")
         );
-        for grant in row.all_grants() {
-            let actions: Vec<String> = grant
-                .actions
-                .iter()
-                .map(|a| format!("dynamodb:{a}"))
-                .collect();
-            let _ = write!(
-                out,
-                "              - Sid: {}\n                Effect: Allow\n                \
-                 Action: [{}]\n                Resource: !GetAtt {}Table.Arn\n",
-                grant.sid,
-                actions.join(", "),
-                pascal(grant.table)
-            );
-        }
-        out.push('\n');
     }
-    out
+    out.push_str(
+        r#"        - PolicyName: dynamodb
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+"#,
+    );
+    for grant in grants {
+        let actions: Vec<String> = grant
+            .actions
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .collect();
+        let _ = write!(
+            out,
+            "              - Sid: {}\n                Effect: Allow\n                \
+             Action: [{}]\n                Resource: !GetAtt {}Table.Arn\n",
+            grant.sid,
+            actions.join(", "),
+            pascal(grant.table)
+        );
+    }
+    out.push('\n');
 }
 
-/// Each function's name, for `cargo lambda deploy` and `cargo lambda invoke --remote`.
+/// What Lambda's event source mapping calls on a consumer's queue, with the function's role
+/// (the actions of AWS's `AWSLambdaSQSQueueExecutionRole`, on the one queue).
+pub const SQS_ACTIONS: [&str; 3] = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
+
+/// Each function's name, for `cargo lambda deploy` and `cargo lambda invoke --remote`; each
+/// consumer's queue URLs.
 fn outputs() -> String {
     let mut out = String::new();
-    for (i, row) in ENDPOINTS.iter().enumerate() {
-        let id = pascal(row.function);
+    let functions = ENDPOINTS
+        .iter()
+        .map(|r| r.function)
+        .chain(CONSUMERS.iter().map(|c| c.function));
+    for (i, function) in functions.enumerate() {
+        let id = pascal(function);
         let _ = writeln!(out, "  {id}FunctionName:");
         if i == 0 {
             out.push_str(
@@ -341,6 +539,17 @@ fn outputs() -> String {
             );
         }
         let _ = writeln!(out, "    Value: !Ref {id}Function");
+    }
+    for consumer in CONSUMERS {
+        let id = pascal(consumer.function);
+        let _ = write!(
+            out,
+            "  {id}QueueUrl:\n    Description: Where {function} messages are sent \
+             (`aws sqs send-message --queue-url <this>`)\n    Value: !Ref {id}Queue\n  \
+             {id}DeadLetterQueueUrl:\n    Description: Where a {function} message goes after \
+             {MAX_RECEIVE_COUNT} receives that failed\n    Value: !Ref {id}DeadLetterQueue\n",
+            function = consumer.function
+        );
     }
     out
 }
@@ -484,6 +693,100 @@ fn event(row: &Row, openapi: &Value) -> Result<String, String> {
     Ok(text)
 }
 
+/// A consumer's sample event: an SQS event with one record, as Lambda's event source mapping
+/// hands it over, whose body is the example of its message's schema in `openapi.yaml`
+/// (`components.schemas.<message>`).
+fn sqs_event(consumer: &Consumer, openapi: &Value) -> Result<String, String> {
+    let schema = consumer.message;
+    let example = &openapi["components"]["schemas"][&schema]["example"];
+    if !example.is_object() {
+        return Err(format!(
+            "openapi.yaml: components.schemas.{schema} needs an example (the message {} \
+             consumes)",
+            consumer.function
+        ));
+    }
+    let body = example.to_string();
+    let f = consumer.function;
+    let id = |round: u8| {
+        let (a, b) = (fnv(f, round), fnv(f, round + 1));
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    };
+    let receipt: Vec<u8> = (0..6).flat_map(|r| fnv(f, 10 + r).to_be_bytes()).collect();
+    let queue = format!("replaysafe-{}Queue-R4nd0m1d2e", pascal(f));
+    let record = json!({
+        "messageId": id(0),
+        "receiptHandle": STANDARD.encode(receipt),
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1763812800000",
+            "SenderId": "AROAEXAMPLE123456789A:payroll",
+            "ApproximateFirstReceiveTimestamp": "1763812800012"
+        },
+        "messageAttributes": {},
+        "md5OfBody": md5_hex(body.as_bytes()),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": format!("arn:aws:sqs:eu-west-1:123456789012:{queue}"),
+        "awsRegion": "eu-west-1"
+    });
+    let mut text = serde_json::to_string_pretty(&json!({ "Records": [record] })).expect("JSON");
+    text.push('\n');
+    Ok(text)
+}
+
+/// The MD5 of `data` in lower-case hex (RFC 1321), as SQS's `md5OfBody` spells it.
+fn md5_hex(data: &[u8]) -> String {
+    const SHIFTS: [u32; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut state: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    let mut message = data.to_vec();
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend(((data.len() as u64).wrapping_mul(8)).to_le_bytes());
+    for block in message.chunks(64) {
+        let words: Vec<u32> = block
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = state;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let rotated = a
+                .wrapping_add(f)
+                .wrapping_add(k[i])
+                .wrapping_add(words[g])
+                .rotate_left(SHIFTS[(i / 16) * 4 + i % 4]);
+            (a, d, c) = (d, c, b);
+            b = b.wrapping_add(rotated);
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d]) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    state
+        .iter()
+        .flat_map(|s| s.to_le_bytes())
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// A YAML document as JSON, CloudFormation short forms turned into their long forms:
 /// `!Ref X` is `{"Ref": "X"}`, `!GetAtt A.Arn` is `{"Fn::GetAtt": ["A", "Arn"]}`, `!Sub s` is
 /// `{"Fn::Sub": "s"}`, so either spelling in the template reads the same.
@@ -557,6 +860,16 @@ mod tests {
             "a\n  # BEGIN GENERATED x: note\nnew\n  # END GENERATED x\nb\n"
         );
         assert!(replace_region(text, "y", "").is_err());
+    }
+
+    #[test]
+    fn md5_is_rfc_1321s() {
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            md5_hex(b"The quick brown fox jumps over the lazy dog"),
+            "9e107d9d372bb6826bd81d3542a419d6"
+        );
+        assert_eq!(md5_hex(&[b'a'; 64]), "014842d480b571495a4a0363793f7367");
     }
 
     #[test]

@@ -130,6 +130,17 @@ impl TestApp {
         Payments::new(guard, self.ledger.clone())
     }
 
+    /// The same app on the same tables and clock, its guard's config changed by `tune` (a
+    /// signature profile, a nonce table of its own): another deployment of the API, while the
+    /// fixtures are made through this one.
+    pub fn app_tuned(&self, tune: impl FnOnce(&mut Config)) -> Payments {
+        let mut config = self.guard().config().clone();
+        tune(&mut config);
+        let guard =
+            futures::executor::block_on(guard_on(self.store.clone(), config, self.clock.clone()));
+        Payments::new(guard, self.ledger.clone())
+    }
+
     /// [`TestApp::app_on`], with the app's tables on `ledger` too.
     pub fn app_with(&self, store: Store, ledger: PaymentsStore, clock: Arc<dyn Clock>) -> Payments {
         let config = Config {
@@ -159,6 +170,7 @@ impl TestApp {
             headers: Vec::new(),
             authorized_as: self.behind_authorizer().then(|| client.id.clone()),
             request_id: uuid::Uuid::new_v4().to_string(),
+            domain_name: None,
         }
         .sign()
     }
@@ -282,6 +294,9 @@ pub struct Call {
     pub authorized_as: Option<String>,
     /// The Lambda request id it arrives under; the same id means the same invocation.
     pub request_id: String,
+    /// The host API Gateway received it on (`requestContext.domainName`), if any: the host
+    /// a guard verifies `"@authority"` against.
+    pub domain_name: Option<String>,
 }
 
 /// `Signer` is not `Clone` (it holds a secret); tests need to re-sign copies.
@@ -289,7 +304,16 @@ pub struct SignerBox(Signer);
 
 impl Clone for SignerBox {
     fn clone(&self) -> Self {
-        Self(Signer::new(self.0.client_id.clone(), self.0.secret.clone()))
+        let mut signer = Signer::new(self.0.client_id.clone(), self.0.secret.clone());
+        if let Some(tag) = self.0.tag() {
+            signer = signer.with_tag(tag).expect("a tag the signer held");
+        }
+        if let Some(authority) = self.0.authority() {
+            signer = signer
+                .covering_authority(authority)
+                .expect("an authority the signer held");
+        }
+        Self(signer)
     }
 }
 
@@ -377,10 +401,33 @@ impl Call {
             .body(body)
             .expect("valid request")
             .with_lambda_context(context);
-        match &self.authorized_as {
+        let context = self
+            .authorized_as
+            .as_deref()
+            .map(replaysafe::testing::jwt_context);
+        let context = match (context, &self.domain_name) {
+            (context, None) => context,
+            (context, Some(domain)) => {
+                let mut ctx = match context {
+                    Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx,
+                    _ => Default::default(),
+                };
+                ctx.domain_name = Some(domain.clone());
+                Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx))
+            }
+        };
+        match context {
             None => request,
-            Some(sub) => request.with_request_context(replaysafe::testing::jwt_context(sub)),
+            Some(context) => request.with_request_context(context),
         }
+    }
+
+    /// The same call, as API Gateway hands it on when received on `domain`
+    /// (`requestContext.domainName`): not re-signed, so a call signed for one deployment can
+    /// be delivered to another.
+    pub fn on_domain(mut self, domain: &str) -> Self {
+        self.domain_name = Some(domain.to_owned());
+        self
     }
 
     /// The same call, as API Gateway hands it on after its JWT authorizer accepted a token
@@ -481,6 +528,16 @@ impl Call {
                 "@method" => self.method.clone(),
                 "@path" => path.clone(),
                 "@query" => format!("?{}", query.clone().unwrap_or_default()),
+                // The host it is delivered to: API Gateway's domain name, else its Host header.
+                "@authority" => self
+                    .domain_name
+                    .clone()
+                    .or_else(|| {
+                        let host = self.headers.iter().find(|(n, _)| n == "host");
+                        host.map(|(_, v)| v.clone())
+                    })
+                    .expect("a domain name or Host header to cover")
+                    .to_ascii_lowercase(),
                 "content-digest" => digest.clone().expect("a body to digest"),
                 "idempotency-key" => self.idempotency_key.clone().expect("an idempotency key"),
                 other => self
@@ -888,6 +945,7 @@ pub mod crash;
 pub mod faults;
 pub mod function;
 pub mod generate;
+pub mod outside;
 pub mod runtime_api;
 pub mod server;
 pub mod stall;

@@ -1,8 +1,10 @@
 //! What we deploy agrees with the code: `template.yaml` against the tables the local bootstrap
 //! creates (`TABLE_SPECS`) and against the DynamoDB calls each function makes; the routes of
 //! `openapi.yaml`, `template.yaml` and the cargo-lambda router in `Cargo.toml`; and every event
-//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler. What
-//! `make endpoints` derives from the endpoint table (`payments/src/routes.rs`) is fresh.
+//! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler; the
+//! consumers' queues, dead-letter queues and event source mappings against the contract. What
+//! `make endpoints` derives from the endpoint and consumer tables (`payments/src/routes.rs`) is
+//! fresh.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -18,27 +20,34 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use lambda_http::aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
-use payments::routes::{Row, ENDPOINTS};
+use payments::routes::{Grant, Row, CONSUMERS, ENDPOINTS};
 use payments::store::create_all_tables;
-use payments::{PaymentsError, PaymentsTables};
+use payments::{Payments, PaymentsError, PaymentsTables, Payouts};
+use replaysafe::lease::LeaseTerms;
 use replaysafe::store::schema::{TableSpec, TABLE_SPECS};
 use replaysafe::store::sdk_client;
 use replaysafe::{Clock, GuardError, Tables};
 use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::random_nonce;
-use replaysafe_tests::generate::yaml_to_json;
-use replaysafe_tests::{endpoint, Answer, TestApp, TestClient};
+use replaysafe_tests::generate::{
+    yaml_to_json, BATCH_SIZE, FUNCTION_ENVIRONMENT, MAX_RECEIVE_COUNT, QUEUE_RETENTION_SECONDS,
+    SQS_ACTIONS,
+};
+use replaysafe_tests::{endpoint, guard_on, Answer, TestApp, TestClient};
 use serde_json::{json, Value};
 
 /// The env var that names each table, as `shared/src/config.rs` and `payments/src/store`
 /// read them, in `TABLE_SPECS` order (the guard's, then the app's).
-const TABLE_ENV: [(&str, &str); 5] = [
+const TABLE_ENV: [(&str, &str); 7] = [
     ("CLIENTS_TABLE", "clients"),
     ("IDEMPOTENCY_TABLE", "idempotency"),
     ("NONCES_TABLE", "nonces"),
     ("ACCOUNTS_TABLE", "accounts"),
     ("TRANSFERS_TABLE", "transfers"),
+    ("PAYOUTS_TABLE", "payouts"),
+    ("WITHDRAWALS_TABLE", "withdrawals"),
 ];
 
 /// Every table the deployed app uses, with its spec, under `prefix`.
@@ -56,13 +65,26 @@ fn row(name: &str) -> &'static Row {
         .unwrap_or_else(|| panic!("no row for function {name} in payments/src/routes.rs"))
 }
 
+/// Every function of the stack: each row's of the endpoint table, then each consumer's.
+fn all_functions() -> Vec<&'static str> {
+    ENDPOINTS
+        .iter()
+        .map(|r| r.function)
+        .chain(CONSUMERS.iter().map(|c| c.function))
+        .collect()
+}
+
 /// The DynamoDB actions each function's code makes, on which table (by logical name), as its
-/// row says: the guard's (every request reads its client and consumes its nonce; a POST reads
+/// row says: the guard's (every request reads its key, may record the key's use and consumes
+/// its nonce; a POST reads
 /// its idempotency record and claims the key inside its transaction, see `shared/src/store/`),
-/// then the handler's own.
+/// then the handler's own; a consumer's, as its row in the consumer table says.
 fn expected_grants(function: &str) -> Grants {
-    row(function)
-        .all_grants()
+    let grants: Vec<Grant> = match CONSUMERS.iter().find(|c| c.function == function) {
+        Some(consumer) => consumer.grants.to_vec(),
+        None => row(function).all_grants(),
+    };
+    grants
         .into_iter()
         .flat_map(|g| {
             g.actions
@@ -133,12 +155,14 @@ fn tables_by_env(template: &Value) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-/// A serverless function: its binary, its route (method, path), its role.
+/// A serverless function: its binary, its routes (method, path), the queues it consumes
+/// (logical ids), its role.
 #[derive(Debug)]
 struct Function<'a> {
     id: &'a str,
     binary: String,
     routes: Vec<(String, String)>,
+    queues: Vec<&'a str>,
     role: &'a str,
 }
 
@@ -169,11 +193,22 @@ fn functions(template: &Value) -> Vec<Function<'_>> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let queues = p["Events"]
+                .as_object()
+                .into_iter()
+                .flat_map(|events| events.values())
+                .filter(|e| e["Type"] == "SQS")
+                .map(|e| {
+                    arn_of(&e["Properties"]["Queue"])
+                        .unwrap_or_else(|| panic!("{id}: an SQS event's Queue: !GetAtt X.Arn"))
+                })
+                .collect();
             let role = arn_of(&p["Role"]).unwrap_or_else(|| panic!("{id}: Role: !GetAtt X.Arn"));
             Function {
                 id,
                 binary,
                 routes,
+                queues,
                 role,
             }
         })
@@ -397,8 +432,9 @@ fn routes_agree_across_openapi_template_and_router() {
     let template = yaml("template.yaml");
     let deployed: BTreeSet<(String, String, String)> = functions(&template)
         .into_iter()
+        .filter(|f| f.queues.is_empty())
         .flat_map(|f| {
-            assert_eq!(f.routes.len(), 1, "{}: one route per function", f.id);
+            assert_eq!(f.routes.len(), 1, "{}: one route per HTTP function", f.id);
             f.routes
                 .into_iter()
                 .map(move |(m, p)| (m, p, f.binary.clone()))
@@ -443,6 +479,24 @@ fn routes_agree_across_openapi_template_and_router() {
             "events/{function}.json"
         );
         assert_eq!(event["requestContext"]["stage"], "$default");
+    }
+
+    // Each consumer likewise, with an SQS event whose record is a message of its queue.
+    for consumer in CONSUMERS {
+        let f = consumer.function;
+        assert!(
+            root().join("functions").join(f).join("Cargo.toml").exists(),
+            "functions/{f}"
+        );
+        let event: Value =
+            serde_json::from_str(&read(&format!("events/{f}.json"))).expect("event JSON");
+        let records = event["Records"].as_array().expect("an SQS event's Records");
+        assert_eq!(records.len(), 1, "events/{f}.json: one record");
+        assert_eq!(records[0]["eventSource"], "aws:sqs", "events/{f}.json");
+        assert!(
+            records[0]["body"].is_string(),
+            "events/{f}.json: the body is the message's JSON text"
+        );
     }
 }
 
@@ -500,9 +554,12 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
 
     let functions = functions(&template);
     assert_eq!(
-        functions.len(),
-        ENDPOINTS.len(),
-        "one function per row of the endpoint table: run `make endpoints`"
+        functions
+            .iter()
+            .map(|f| f.binary.as_str())
+            .collect::<BTreeSet<_>>(),
+        all_functions().into_iter().collect(),
+        "one function per row of the endpoint and consumer tables: run `make endpoints`"
     );
     let mut roles = BTreeSet::new();
     for f in &functions {
@@ -519,6 +576,7 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
             .unwrap_or_else(|| panic!("{}: LoggingConfig.LogGroup", f.id))
             .to_owned();
         let mut dynamodb = BTreeSet::new();
+        let mut sqs = BTreeSet::new();
         for policy in role["Properties"]["Policies"].as_array().expect("Policies") {
             for s in as_list(&policy["PolicyDocument"]["Statement"]) {
                 let resources: Vec<&str> = as_list(&s["Resource"])
@@ -530,6 +588,13 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
                     for resource in &resources {
                         if let Some(logical) = table_logical.get(resource) {
                             dynamodb.insert((logical.to_string(), action.to_owned()));
+                        } else if action.starts_with("sqs:") {
+                            assert!(
+                                f.queues.contains(resource),
+                                "{}: {action} on {resource}, not a queue it consumes",
+                                f.role
+                            );
+                            sqs.insert((resource.to_string(), action.to_owned()));
                         } else {
                             assert_eq!(
                                 *resource, log_group,
@@ -547,6 +612,13 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
             }
         }
         assert_eq!(dynamodb, expected_grants(&f.binary), "{}", f.role);
+        // What Lambda's event source mapping needs on each queue it reads, with this role.
+        let wanted: BTreeSet<(String, String)> = f
+            .queues
+            .iter()
+            .flat_map(|q| SQS_ACTIONS.map(|a| (q.to_string(), a.to_owned())))
+            .collect();
+        assert_eq!(sqs, wanted, "{}: SQS actions", f.role);
     }
 }
 
@@ -585,9 +657,24 @@ fn the_functions_are_configured_for_the_contract() {
     }
     for f in functions(&template) {
         let p = f_properties(&template, f.id);
+        // SAM merges a function's variables into Globals': it may add what only it reads, and
+        // a consumer sets its queue's retention and the idempotency TTL that outlives it.
+        let own: BTreeSet<&str> = p["Environment"]["Variables"]
+            .as_object()
+            .into_iter()
+            .flat_map(|v| v.keys().map(String::as_str))
+            .collect();
+        let mut allowed: BTreeSet<&str> = FUNCTION_ENVIRONMENT
+            .iter()
+            .filter(|(function, _, _)| *function == f.binary)
+            .map(|(_, var, _)| *var)
+            .collect();
+        if !f.queues.is_empty() {
+            allowed.extend(["QUEUE_RETENTION_SECONDS", "IDEMPOTENCY_TTL_SECONDS"]);
+        }
         assert!(
-            p["Environment"].is_null(),
-            "{}: env comes from Globals",
+            own.is_subset(&allowed),
+            "{}: its own Environment sets {own:?}; only {allowed:?} may differ from Globals",
             f.id
         );
         assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON", "{}", f.id);
@@ -637,6 +724,153 @@ fn the_template_cannot_deploy_a_retention_too_short_for_its_window() {
         number("IdempotencyTtlSeconds", "Default") >= shortest_ttl,
         "the default is allowed"
     );
+}
+
+/// A number as CloudFormation takes it: a YAML number, or a string of one.
+fn number(v: &Value, what: &str) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("{what}: a number, not {v}"))
+}
+
+/// Each consumer (contract-modes §2) as its function, event source mapping and queues deploy
+/// it: a standard queue, batches of 10 with a partial batch response, a dead-letter queue after
+/// 5 receives that keeps a message longer than the queue, a message hidden for 6 × the
+/// function's timeout once handed over, and a retention no longer than the consumer's
+/// idempotency records live (a message can come back until it ends, and the function refuses
+/// to start otherwise). Both queues' URLs are outputs.
+#[test]
+fn each_consumer_reads_its_queue_as_the_contract_says() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let globals = &template["Globals"]["Function"];
+    let functions = functions(&template);
+    let outputs = template["Outputs"].as_object().expect("Outputs");
+    assert!(!CONSUMERS.is_empty());
+    for consumer in CONSUMERS {
+        let f = functions
+            .iter()
+            .find(|f| f.binary == consumer.function)
+            .unwrap_or_else(|| panic!("no function for consumer {}", consumer.function));
+        let p = f_properties(&template, f.id);
+        let events = p["Events"].as_object().expect("Events");
+        assert_eq!(events.len(), 1, "{}: one event source, its queue", f.id);
+        let event = events.values().next().unwrap();
+        assert_eq!(event["Type"], "SQS", "{}", f.id);
+        let mapping = &event["Properties"];
+        assert_eq!(number(&mapping["BatchSize"], "BatchSize"), 10, "{}", f.id);
+        assert_eq!(u64::from(BATCH_SIZE), 10);
+        assert_eq!(
+            mapping["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"]),
+            "{}: a partial batch response, so only the failed records come back",
+            f.id
+        );
+        assert!(f.routes.is_empty(), "{}: no HTTP route", f.id);
+
+        let queue_id = f.queues[0];
+        let queue = &resources[queue_id];
+        assert_eq!(queue["Type"], "AWS::SQS::Queue", "{queue_id}");
+        let q = &queue["Properties"];
+        assert!(
+            q["FifoQueue"].is_null() || q["FifoQueue"] == false,
+            "{queue_id}: a standard queue"
+        );
+        let redrive = &q["RedrivePolicy"];
+        assert_eq!(
+            number(&redrive["maxReceiveCount"], "maxReceiveCount"),
+            5,
+            "{queue_id}: to the dead-letter queue after 5 receives"
+        );
+        assert_eq!(MAX_RECEIVE_COUNT, 5);
+        let dlq_id = arn_of(&redrive["deadLetterTargetArn"])
+            .unwrap_or_else(|| panic!("{queue_id}: deadLetterTargetArn: !GetAtt X.Arn"));
+        assert_ne!(dlq_id, queue_id);
+        let dlq = &resources[dlq_id];
+        assert_eq!(dlq["Type"], "AWS::SQS::Queue", "{dlq_id}");
+
+        let retention = number(&q["MessageRetentionPeriod"], "MessageRetentionPeriod");
+        let dlq_retention = number(
+            &dlq["Properties"]["MessageRetentionPeriod"],
+            "the dead-letter queue's MessageRetentionPeriod",
+        );
+        assert!(
+            dlq_retention > retention,
+            "{dlq_id}: a message keeps its first enqueue time there, so it must keep messages \
+             longer than {queue_id} ({dlq_retention} s vs {retention} s)"
+        );
+        let timeout = number(
+            if p["Timeout"].is_null() {
+                &globals["Timeout"]
+            } else {
+                &p["Timeout"]
+            },
+            "Timeout",
+        );
+        let visibility = number(&q["VisibilityTimeout"], "VisibilityTimeout");
+        assert!(
+            visibility >= 6 * timeout,
+            "{queue_id}: VisibilityTimeout {visibility} s under 6 × the function's {timeout} s"
+        );
+
+        let env = &p["Environment"]["Variables"];
+        assert_eq!(
+            number(&env["QUEUE_RETENTION_SECONDS"], "QUEUE_RETENTION_SECONDS"),
+            retention,
+            "{}: QUEUE_RETENTION_SECONDS is its queue's MessageRetentionPeriod",
+            f.id
+        );
+        let ttl = number(&env["IDEMPOTENCY_TTL_SECONDS"], "IDEMPOTENCY_TTL_SECONDS");
+        assert!(
+            ttl >= retention,
+            "{}: IDEMPOTENCY_TTL_SECONDS {ttl} s is shorter than the queue's retention {retention} \
+             s: a message could come back after its key",
+            f.id
+        );
+        let widest_window = template["Parameters"]["ReplayWindowSeconds"]["MaxValue"]
+            .as_i64()
+            .expect("ReplayWindowSeconds.MaxValue");
+        assert!(
+            ttl as i64 >= replaysafe::config::min_idempotency_ttl(widest_window),
+            "{}: IDEMPOTENCY_TTL_SECONDS under the guard's floor",
+            f.id
+        );
+
+        for id in [queue_id, dlq_id] {
+            assert!(
+                outputs.values().any(|o| reference(&o["Value"]) == Some(id)),
+                "an output gives {id}'s URL"
+            );
+        }
+    }
+}
+
+/// `BankUrl` (contract-modes §3: in AWS the bank's URL is a parameter) reaches the one function
+/// that pays the bank, as `BANK_URL`, and no other.
+#[test]
+fn the_bank_url_reaches_only_create_withdrawal() {
+    let template = yaml("template.yaml");
+    let parameter = &template["Parameters"]["BankUrl"];
+    assert_eq!(parameter["Type"], "String");
+    assert_eq!(parameter["Default"], "", "deployable without a bank");
+    assert!(parameter["Description"].is_string());
+    assert!(
+        template["Globals"]["Function"]["Environment"]["Variables"]["BANK_URL"].is_null(),
+        "Globals would give every function the bank"
+    );
+    let told: Vec<String> = functions(&template)
+        .into_iter()
+        .filter(|f| {
+            let bank = &f_properties(&template, f.id)["Environment"]["Variables"]["BANK_URL"];
+            if bank.is_null() {
+                return false;
+            }
+            assert_eq!(reference(bank), Some("BankUrl"), "{}: BANK_URL", f.id);
+            true
+        })
+        .map(|f| f.binary)
+        .collect();
+    assert_eq!(told, ["create-withdrawal"]);
 }
 
 /// The value of parameter `name`: the one given in `parameters`, else the template's default.
@@ -773,11 +1007,11 @@ fn the_auth_mode_puts_a_jwt_authorizer_on_every_route_and_tells_every_function()
     let env = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(reference(&env["AUTH_MODE"]), Some("AuthMode"));
     let functions = functions(&template);
-    assert_eq!(functions.len(), ENDPOINTS.len());
+    assert_eq!(functions.len(), all_functions().len());
     for f in &functions {
         assert!(
-            f_properties(&template, f.id)["Environment"].is_null(),
-            "{}: its own Environment would hide AUTH_MODE from Globals",
+            f_properties(&template, f.id)["Environment"]["Variables"]["AUTH_MODE"].is_null(),
+            "{}: its own AUTH_MODE would differ from the stack's",
             f.id
         );
     }
@@ -812,6 +1046,7 @@ fn the_auth_mode_puts_a_jwt_authorizer_on_every_route_and_tells_every_function()
         }
         let routes: BTreeSet<(String, String)> = functions
             .iter()
+            .filter(|f| f.queues.is_empty())
             .flat_map(|f| {
                 let events = f_properties(&stack, f.id)["Events"].as_object().unwrap();
                 for e in events.values() {
@@ -880,7 +1115,8 @@ fn openapi_documents_every_problem_code() {
     use replaysafe::Error;
     use GuardError::*;
     use PaymentsError::{
-        AccountExists, CurrencyMismatch, InsufficientFunds, InvalidJson, ValidationFailed,
+        AccountExists, BankRefused, BankUnavailable, CurrencyMismatch, InsufficientFunds,
+        InvalidJson, ValidationFailed,
     };
     // Matches without a wildcard: a new variant does not compile until it is listed here.
     fn listed_guard(e: &GuardError) -> bool {
@@ -917,6 +1153,8 @@ fn openapi_documents_every_problem_code() {
                 | AccountExists
                 | CurrencyMismatch
                 | InsufficientFunds
+                | BankRefused(_)
+                | BankUnavailable(_)
                 | PaymentsError::Internal(_),
             ) => true,
         }
@@ -949,6 +1187,8 @@ fn openapi_documents_every_problem_code() {
             AccountExists,
             CurrencyMismatch,
             InsufficientFunds,
+            BankRefused(String::new()),
+            BankUnavailable(String::new()),
             PaymentsError::Internal("any"),
         ]
         .map(Error::App),
@@ -1053,6 +1293,17 @@ impl CallRecorder {
 /// hand it over (payload 2.0 JSON into `lambda_http::Request`); `calls` files the DynamoDB
 /// calls it made under `function`.
 async fn invoke(app: &TestApp, calls: &CallRecorder, function: &str, event: &Value) -> Answer {
+    invoke_on(app, &app.app, calls, function, event).await
+}
+
+/// [`invoke`], the function running `payments` (one with a bank, say) on `app`'s tables.
+async fn invoke_on(
+    app: &TestApp,
+    payments: &Payments,
+    calls: &CallRecorder,
+    function: &str,
+    event: &Value,
+) -> Answer {
     calls.file_under("(not an invocation)", &app.table_prefix());
     let req: Request =
         lambda_http::request::from_str(&event.to_string()).expect("a payload 2.0 event");
@@ -1061,9 +1312,60 @@ async fn invoke(app: &TestApp, calls: &CallRecorder, function: &str, event: &Val
         event["rawPath"].as_str().unwrap(),
         "the $default stage adds no prefix to the path that is signed"
     );
-    let answer = Answer::of(row(function).endpoint.serve(&app.app, &req).await);
+    let answer = Answer::of(row(function).endpoint.serve(payments, &req).await);
     calls.file_under(function, &app.table_prefix());
     answer
+}
+
+/// Runs an SQS event through the consumer `function` runs (`payouts`), as its event source
+/// mapping would hand it over with a minute left; `calls` files the DynamoDB calls it made.
+async fn consume(
+    app: &TestApp,
+    payouts: &Payouts,
+    calls: &CallRecorder,
+    function: &str,
+    event: &Value,
+) -> SqsBatchResponse {
+    calls.file_under("(not an invocation)", &app.table_prefix());
+    let payload: SqsEvent = serde_json::from_value(event.clone()).expect("an SQS event");
+    let mut context = lambda_http::Context::default();
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(60);
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let answer =
+        payments::consume_payouts(payouts, lambda_http::LambdaEvent::new(payload, context)).await;
+    calls.file_under(function, &app.table_prefix());
+    answer
+}
+
+/// The same guard and tables as `app`'s, as a deployed consumer is configured: its
+/// idempotency records outlive its queue's retention.
+async fn payouts_on(app: &TestApp) -> Payouts {
+    let config = replaysafe::Config {
+        idempotency_ttl_seconds: i64::from(QUEUE_RETENTION_SECONDS),
+        ..app.guard().config().clone()
+    };
+    let guard = guard_on(app.store.clone(), config, app.clock.clone()).await;
+    Payouts::new(
+        guard,
+        app.ledger.clone(),
+        i64::from(QUEUE_RETENTION_SECONDS),
+    )
+    .expect("a consumer configured as template.yaml configures it")
+}
+
+/// The same app as `app`'s, paying out to the bank at `url`.
+async fn with_bank(app: &TestApp, url: &str) -> Payments {
+    let guard = guard_on(
+        app.store.clone(),
+        app.guard().config().clone(),
+        app.clock.clone(),
+    )
+    .await;
+    let lease = LeaseTerms::new(Duration::from_secs(15), Duration::from_secs(5)).expect("lease");
+    Payments::new(guard, app.ledger.clone()).with_bank(payments::bank::Bank::new(url), lease)
 }
 
 fn template_event(function: &str) -> Value {
@@ -1105,9 +1407,9 @@ async fn every_event_invokes_its_function_once_signed() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut wanted: Vec<String> = ENDPOINTS
-        .iter()
-        .map(|r| format!("{}.json", r.function))
+    let mut wanted: Vec<String> = all_functions()
+        .into_iter()
+        .map(|f| format!("{f}.json"))
         .collect();
     wanted.sort();
     assert_eq!(
@@ -1234,6 +1536,114 @@ async fn every_event_invokes_its_function_once_signed() {
         (404, "not-found")
     );
 
+    // A withdrawal as committed, first while the bank is down: 503, the funds held under the
+    // operation's lease. Once the lease has expired, a retry takes it over and the bank (the
+    // fake bank of `make run`, on loopback) pays.
+    let down = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let down_url = format!("http://{}", down.local_addr().unwrap());
+    drop(down);
+    let withdrawal_template = template_event("create-withdrawal");
+    let unsettled = invoke_on(
+        &app,
+        &with_bank(&app, &down_url).await,
+        &calls,
+        "create-withdrawal",
+        &signed(&app, alice, &withdrawal_template, &none),
+    )
+    .await;
+    assert_eq!(
+        (unsettled.status, unsettled.code().as_str()),
+        (503, "unavailable"),
+        "create-withdrawal, the bank down: {}",
+        unsettled.body
+    );
+    assert!(unsettled.header("retry-after").is_some());
+    app.clock.advance(60);
+    let bank = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the bank");
+    let bank_url = format!("http://{}", bank.local_addr().unwrap());
+    tokio::spawn(fake_bank::serve(bank, Arc::new(fake_bank::Bank::new())));
+    let withdrawals = with_bank(&app, &bank_url).await;
+    let withdrawal = invoke_on(
+        &app,
+        &withdrawals,
+        &calls,
+        "create-withdrawal",
+        &signed(&app, alice, &withdrawal_template, &none),
+    )
+    .await;
+    assert_eq!(
+        withdrawal.status, 201,
+        "create-withdrawal: {}",
+        withdrawal.body
+    );
+    let paid = withdrawal.json();
+    assert_eq!(paid["status"], "paid");
+    let withdrawal_id = paid["withdrawal_id"].as_str().unwrap().to_owned();
+    let path = format!("/withdrawals/{withdrawal_id}");
+    assert_eq!(withdrawal.header("location"), Some(path.as_str()));
+    let read_withdrawal = invoke(
+        &app,
+        &calls,
+        "get-withdrawal",
+        &signed(
+            &app,
+            alice,
+            &template_event("get-withdrawal"),
+            &EventEdits {
+                path: Some(&path),
+                ..Default::default()
+            },
+        ),
+    )
+    .await;
+    assert_eq!(
+        read_withdrawal.status, 200,
+        "get-withdrawal: {}",
+        read_withdrawal.body
+    );
+    assert_eq!(read_withdrawal.json(), paid);
+
+    // The payout message of the template, acting for alice from her account: paid once,
+    // however often it is delivered; the get-payout template names it.
+    let mut payout_event = template_event("payouts");
+    let record = &mut payout_event["Records"][0];
+    let mut message: Value = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+    message["owner"] = json!(alice.id);
+    message["from"] = json!(account_id);
+    message["to"] = json!(payee);
+    record["body"] = json!(message.to_string());
+    let payouts = payouts_on(&app).await;
+    for delivery in 1..=2 {
+        let answer = consume(&app, &payouts, &calls, "payouts", &payout_event).await;
+        assert!(
+            answer.batch_item_failures.is_empty(),
+            "payouts, delivery {delivery}: {answer:?}"
+        );
+    }
+    let read_payout = invoke(
+        &app,
+        &calls,
+        "get-payout",
+        &signed(&app, alice, &template_event("get-payout"), &none),
+    )
+    .await;
+    assert_eq!(read_payout.status, 200, "get-payout: {}", read_payout.body);
+    assert_eq!(read_payout.json()["payout_id"], message["payout_id"]);
+    assert_eq!(read_payout.json()["status"], "paid");
+    assert_eq!(
+        app.transfers().await.len(),
+        2,
+        "the transfer and the payout's, once"
+    );
+    assert_eq!(
+        app.balance(&account_id).await,
+        opening - amount - paid["amount"].as_u64().unwrap() - message["amount"].as_u64().unwrap()
+    );
+
     // An endpoint the scenario above does not script: its event as generated (from the
     // examples in openapi.yaml), signed, is a request that works here.
     for row in ENDPOINTS {
@@ -1252,21 +1662,36 @@ async fn every_event_invokes_its_function_once_signed() {
     }
 
     // What each function's code really called is what its row grants: no more (the role would
-    // refuse it), no less (a grant nothing uses).
-    let made = calls.made.lock().unwrap().clone();
-    for row in ENDPOINTS {
+    // refuse it), no less (a grant nothing uses). Apart from that: a key's last use, which the
+    // guard writes at most once a minute per key per warm function, in a task of its own, so
+    // it lands under whichever invocation runs when it completes. It was written, and every
+    // signed function may write it.
+    let record_use = ("clients".to_owned(), "dynamodb:UpdateItem".to_owned());
+    let mut made = calls.made.lock().unwrap().clone();
+    assert!(
+        made.values().any(|grants| grants.contains(&record_use)),
+        "the signing key's last use was recorded"
+    );
+    for function in all_functions() {
+        let mut expected = expected_grants(function);
+        if ENDPOINTS.iter().any(|r| r.function == function) {
+            assert!(
+                expected.remove(&record_use),
+                "{function} may record a key's use"
+            );
+        }
+        let mut used = made.remove(function).unwrap_or_default();
+        used.remove(&record_use);
         assert_eq!(
-            made.get(row.function).cloned().unwrap_or_default(),
-            expected_grants(row.function),
-            "{}: the DynamoDB calls it made vs its grants in payments/src/routes.rs",
-            row.function
+            used, expected,
+            "{function}: the DynamoDB calls it made vs its grants in payments/src/routes.rs"
         );
     }
 }
 
 /// The project's contract holds the team's, word for word: all of part 1 (`api-contract.md`)
-/// and the sections of part 2 (`contract-modes.md`) this API implements (0 and 1), where the
-/// team folder sits beside the repository (as on our machines and in CI).
+/// and every section of part 2 (`contract-modes.md`), where the team folder sits beside the
+/// repository (as on our machines and in CI).
 #[test]
 fn docs_contract_holds_the_teams_contract() {
     let ours = read("docs/contract.md");
@@ -1279,12 +1704,24 @@ fn docs_contract_holds_the_teams_contract() {
     );
     let part2 = std::fs::read_to_string(root().join("../shared/contract-modes.md"))
         .expect("contract-modes.md beside api-contract.md");
-    let (from, to) = (
-        part2.find("## 0. ").expect("section 0"),
-        part2.find("## 2. ").expect("section 2"),
-    );
-    assert!(
-        ours.contains(&part2[from..to]),
-        "docs/contract.md lacks sections 0 and 1 of ../shared/contract-modes.md: copy them over"
-    );
+    let start = |n: u8| {
+        part2
+            .find(&format!("\n## {n}. "))
+            .unwrap_or_else(|| panic!("contract-modes.md has a section {n}"))
+            + 1
+    };
+    for (n, end) in [
+        (0, start(1)),
+        (1, start(2)),
+        (2, start(3)),
+        (3, start(4)),
+        (4, start(5)),
+        (5, part2.len()),
+    ] {
+        let section = part2[start(n)..end].trim_end();
+        assert!(
+            ours.contains(section),
+            "docs/contract.md lacks section {n} of ../shared/contract-modes.md: copy it over"
+        );
+    }
 }

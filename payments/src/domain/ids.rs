@@ -41,6 +41,8 @@ macro_rules! id_type {
 
 id_type!(AccountId, "account_id", "acc_");
 id_type!(TransferId, "transfer_id", "tr_");
+id_type!(PayoutId, "payout_id", "po_");
+id_type!(WithdrawalId, "withdrawal_id", "wd_");
 
 #[cfg(test)]
 mod tests {

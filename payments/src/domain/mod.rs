@@ -3,12 +3,14 @@
 
 mod ids;
 mod money;
+mod outside;
 mod records;
 mod requests;
 
-pub use ids::{AccountId, TransferId};
+pub use ids::{AccountId, PayoutId, TransferId, WithdrawalId};
 pub use money::{Amount, Balance, Currency};
-pub use records::{Account, Transfer};
+pub use outside::{owner_from_message, Iban, NewPayout, NewWithdrawal};
+pub use records::{Account, Payout, PayoutOutcome, Transfer, Withdrawal, WithdrawalStatus};
 pub use replaysafe::{ClientId, Principal};
 pub use requests::{NewAccount, NewTransfer};
 

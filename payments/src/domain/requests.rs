@@ -48,7 +48,7 @@ struct TransferBody {
 /// first bytes already have the wrong shape), then "an object", then the shape. The object check
 /// is needed because serde's derived structs also accept a JSON array, taking the fields by
 /// position: `["acc_a","acc_b",1,"EUR",null]` would otherwise be a valid transfer.
-fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
+pub(super) fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PaymentsError> {
     syntax(body)?;
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(PaymentsError::ValidationFailed(
@@ -108,14 +108,26 @@ impl NewAccount {
 impl NewTransfer {
     pub fn parse(body: &[u8]) -> Result<Self, PaymentsError> {
         let raw: TransferBody = decode(body)?;
-        let from = AccountId::parse(&raw.from).map_err(|_| invalid("from"))?;
-        let to = AccountId::parse(&raw.to).map_err(|_| invalid("to"))?;
+        Self::checked(&raw.from, &raw.to, raw.amount, &raw.currency, raw.reference)
+    }
+
+    /// A transfer's fields, each checked: two different accounts, a positive amount, a
+    /// currency, a reference of at most 140 characters.
+    pub fn checked(
+        from: &str,
+        to: &str,
+        amount: u64,
+        currency: &str,
+        reference: Option<String>,
+    ) -> Result<Self, PaymentsError> {
+        let from = AccountId::parse(from).map_err(|_| invalid("from"))?;
+        let to = AccountId::parse(to).map_err(|_| invalid("to"))?;
         if from == to {
             return Err(PaymentsError::ValidationFailed(
                 "from and to must be different accounts".into(),
             ));
         }
-        if let Some(r) = &raw.reference {
+        if let Some(r) = &reference {
             if r.chars().count() > MAX_REFERENCE_CHARS {
                 return Err(PaymentsError::ValidationFailed(format!(
                     "reference must be at most {MAX_REFERENCE_CHARS} characters"
@@ -125,14 +137,14 @@ impl NewTransfer {
         Ok(Self {
             from,
             to,
-            amount: Amount::parse(raw.amount)?,
-            currency: Currency::parse(&raw.currency)?,
-            reference: raw.reference,
+            amount: Amount::parse(amount)?,
+            currency: Currency::parse(currency)?,
+            reference,
         })
     }
 }
 
-fn invalid(field: &'static str) -> PaymentsError {
+pub(super) fn invalid(field: &'static str) -> PaymentsError {
     PaymentsError::ValidationFailed(replaysafe::ids::InvalidId(field).to_string())
 }
 

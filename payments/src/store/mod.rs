@@ -1,7 +1,10 @@
-//! The app's own tables (accounts, transfers) and the transaction writes that change them.
+//! The app's own tables (accounts, transfers, payouts, withdrawals) and the transaction writes
+//! that change them.
 
 pub mod accounts;
+pub mod payouts;
 pub mod transfers;
+pub mod withdrawals;
 
 use aws_sdk_dynamodb::Client;
 use replaysafe::config::{env_or, table_prefix_from_env};
@@ -14,10 +17,14 @@ pub struct PaymentsTables {
     pub accounts: String,
     /// One item per transfer.
     pub transfers: String,
+    /// One item per settled payout, keyed by owner and payout id.
+    pub payouts: String,
+    /// One item per withdrawal: pending, paid or refused.
+    pub withdrawals: String,
 }
 
 /// The app's tables' shapes, after the guard's in `replaysafe::store::schema::TABLE_SPECS`.
-pub const TABLE_SPECS: [TableSpec; 2] = [
+pub const TABLE_SPECS: [TableSpec; 4] = [
     TableSpec {
         logical: "accounts",
         partition_key: "account_id",
@@ -28,36 +35,53 @@ pub const TABLE_SPECS: [TableSpec; 2] = [
         partition_key: "transfer_id",
         ttl_attribute: None,
     },
+    TableSpec {
+        logical: "payouts",
+        partition_key: "payout_key",
+        ttl_attribute: None,
+    },
+    TableSpec {
+        logical: "withdrawals",
+        partition_key: "withdrawal_id",
+        ttl_attribute: None,
+    },
 ];
 
 impl PaymentsTables {
-    /// `<prefix>accounts`, `<prefix>transfers`.
+    /// `<prefix>accounts`, `<prefix>transfers`, `<prefix>payouts`, `<prefix>withdrawals`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             accounts: format!("{prefix}accounts"),
             transfers: format!("{prefix}transfers"),
+            payouts: format!("{prefix}payouts"),
+            withdrawals: format!("{prefix}withdrawals"),
         }
     }
 
-    /// `TABLE_PREFIX` names both; `ACCOUNTS_TABLE` and `TRANSFERS_TABLE` override one each.
+    /// `TABLE_PREFIX` names them all; `ACCOUNTS_TABLE`, `TRANSFERS_TABLE`, `PAYOUTS_TABLE` and
+    /// `WITHDRAWALS_TABLE` override one each.
     pub fn from_env() -> Self {
         Self::with_prefix_and_env(&table_prefix_from_env())
     }
 
-    /// `prefix` names both; the per-table env vars override one each.
+    /// `prefix` names them all; the per-table env vars override one each.
     pub fn with_prefix_and_env(prefix: &str) -> Self {
         let base = Self::with_prefix(prefix);
         Self {
             accounts: env_or("ACCOUNTS_TABLE", base.accounts),
             transfers: env_or("TRANSFERS_TABLE", base.transfers),
+            payouts: env_or("PAYOUTS_TABLE", base.payouts),
+            withdrawals: env_or("WITHDRAWALS_TABLE", base.withdrawals),
         }
     }
 
     /// The physical name of each table, with its spec.
-    pub fn specs(&self) -> [(&str, TableSpec<'_>); 2] {
+    pub fn specs(&self) -> [(&str, TableSpec<'_>); 4] {
         [
             (self.accounts.as_str(), TABLE_SPECS[0]),
             (self.transfers.as_str(), TABLE_SPECS[1]),
+            (self.payouts.as_str(), TABLE_SPECS[2]),
+            (self.withdrawals.as_str(), TABLE_SPECS[3]),
         ]
     }
 }

@@ -1,34 +1,42 @@
 //! Checks 1 to 5 of the contract, in its order, before anything touches DynamoDB beyond the
-//! (cached) client secret: body size, idempotency key, RFC 9421 signature, RFC 9530 digest,
-//! freshness. The nonce (check 6) is the guard's, because it is a write. Where keys come from
-//! ([`KeySource`]) and how signatures are checked ([`SignatureAlgorithm`]) are the app's choice.
+//! (cached) key: body size, idempotency key, RFC 9421 signature, RFC 9530 digest, freshness.
+//! The nonce (check 6) is the guard's, because it is a write. Where keys come from
+//! ([`KeySource`]) and how signatures are checked ([`SignatureAlgorithm`], chosen by the key's
+//! `alg`) are the app's choice.
 
 mod algorithm;
-mod clients;
+mod cache;
 mod keys;
 
-pub use algorithm::{HmacSha256, SignatureAlgorithm};
-pub(crate) use clients::ClientCache;
-pub use clients::UNKNOWN_KEY_CACHE;
-pub use keys::{ClientLookup, KeySource};
+use std::sync::Arc;
+
+pub use algorithm::{Ed25519, HmacSha256, SignatureAlgorithm};
+pub(crate) use cache::KeyCache;
+pub use cache::{KEY_USE_INTERVAL, UNKNOWN_KEY_CACHE};
+pub use keys::{KeyLookup, KeySource, KeyUse};
 
 use replaysafe_signing::{
-    parse_signature, signature_base, verify_content_digest, Message, SignatureError,
+    normalize_authority, parse_signature, signature_base, verify_content_digest, Message,
+    SignatureError, SignatureInput,
 };
 
+use crate::config::{ExpectedAuthority, SignatureProfile};
 use crate::error::GuardError;
 use crate::http::Incoming;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
-use crate::ids::ClientId;
+use crate::ids::{ClientId, KeyId};
 
-/// The shortest client secret the guard accepts: HMAC-SHA256's own block of security.
+/// The shortest key material the guard accepts: HMAC-SHA256's own block of security (an
+/// Ed25519 public key is 32 bytes too).
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// A request whose signature, digest and freshness passed. Its nonce is not yet consumed.
 #[derive(Debug, Clone)]
 pub struct Signed {
-    /// The client whose secret verified the signature: its `keyid`.
+    /// The client whose key verified the signature: the principal, whichever of its keys signed.
     pub client_id: ClientId,
+    /// The key that verified it: the signature's `keyid`.
+    pub key_id: KeyId,
     /// The signature's `nonce`, not yet consumed.
     pub nonce: String,
     /// The signature's `created` (unix seconds), within the replay window of `now`.
@@ -49,14 +57,16 @@ pub struct Signed {
 /// so passing it alone is not replay-safe: endpoints go through [`Guard::post`](crate::Guard::post)
 /// or [`Guard::read`](crate::Guard::read), which build one and add the nonce.
 pub(crate) struct Verifier<'a> {
-    /// The warm function's client secrets, in front of the key source.
-    pub clients: &'a ClientCache,
-    /// What signatures are checked with.
-    pub algorithm: &'a dyn SignatureAlgorithm,
+    /// The warm function's keys, in front of the key source.
+    pub keys: &'a KeyCache,
+    /// What signatures are checked with: the one named by the key's `alg`.
+    pub algorithms: &'a [Arc<dyn SignatureAlgorithm>],
     /// How far `created` may lie from `now`, before or after.
     pub replay_window_seconds: i64,
     /// Longer bodies are refused with 413 before any other check.
     pub max_body_bytes: usize,
+    /// What a signature must carry beyond the contract's minimum.
+    pub profile: &'a SignatureProfile,
 }
 
 impl Verifier<'_> {
@@ -84,13 +94,20 @@ impl Verifier<'_> {
             return Err(GuardError::SignatureMissing);
         };
         let (input, mac) = parse_signature(&input_header, &signature_header).map_err(invalid)?;
+        // An `alg` the guard cannot verify is refused before any key is looked up.
         if input
             .alg
             .as_deref()
-            .is_some_and(|alg| alg != self.algorithm.name())
+            .is_some_and(|alg| self.algorithm(alg).is_none())
         {
             return Err(invalid(SignatureError::UnsupportedAlg));
         }
+        required_by_profile(self.profile, &input).map_err(invalid)?;
+        // Normalised as API Gateway serves it (HTTPS only): a `Host` with `:443` is the host.
+        let authority = match &self.profile.authority {
+            Some(ExpectedAuthority::Fixed(host)) => Some(host.clone()),
+            _ => req.authority().map(|a| normalize_authority("https", a)),
+        };
         let base = {
             // `Message` borrows a non-Sync closure: it must not live across an await.
             let header = |name: &str| req.header_values(name);
@@ -98,26 +115,34 @@ impl Verifier<'_> {
                 method: req.method,
                 path: req.path,
                 query: req.query,
-                authority: req.single_header("host").ok().flatten(),
+                authority: authority.as_deref(),
                 header: &header,
             };
             signature_base(&input, &message, !req.body.is_empty()).map_err(invalid)?
         };
 
-        let client_id = ClientId::parse(&input.keyid).map_err(|_| GuardError::UnknownKey)?;
-        let client = self
-            .clients
-            .get(&client_id)
+        let key_id = KeyId::parse(&input.keyid).map_err(|_| GuardError::UnknownKey)?;
+        // A revoked key is refused once its cache entry is renewed; an expired one at once.
+        let key = self
+            .keys
+            .get(&key_id)
             .await?
-            .filter(|c| c.active)
+            .filter(|k| k.is_active(now))
             .ok_or(GuardError::UnknownKey)?;
-        if client.secret.len() < MIN_SECRET_BYTES {
-            // Anyone can compute a MAC under an empty or guessable key: such a client is no
-            // client, wherever its key came from.
-            tracing::error!(client_id = %client_id, "a client's secret is shorter than 32 bytes");
+        if input.alg.as_deref().is_some_and(|alg| alg != key.alg) {
+            return Err(invalid(SignatureError::UnsupportedAlg));
+        }
+        let Some(algorithm) = self.algorithm(&key.alg) else {
+            tracing::error!(key_id = %key_id, alg = %key.alg, "a key's algorithm is not one the guard verifies");
+            return Err(GuardError::UnknownKey);
+        };
+        if key.material.len() < MIN_SECRET_BYTES {
+            // Anyone can compute a MAC under an empty or guessable key: such a key is no key,
+            // wherever it came from.
+            tracing::error!(key_id = %key_id, "a key is shorter than 32 bytes");
             return Err(GuardError::UnknownKey);
         }
-        if !self.algorithm.verify(&client.secret, &base, &mac) {
+        if !algorithm.verify(&key.material, &base, &mac) {
             return Err(invalid(SignatureError::Mismatch));
         }
 
@@ -131,8 +156,10 @@ impl Verifier<'_> {
             return Err(GuardError::StaleRequest);
         }
 
+        self.keys.record_use(&key_id, now);
         Ok(Signed {
-            client_id,
+            client_id: key.client_id,
+            key_id,
             nonce: input.nonce,
             created: input.created,
             now,
@@ -141,6 +168,32 @@ impl Verifier<'_> {
             fingerprint: Fingerprint::of(req.method, req.path, req.body),
         })
     }
+}
+
+impl Verifier<'_> {
+    /// The algorithm answering to `name`, if the guard has one.
+    fn algorithm(&self, name: &str) -> Option<&dyn SignatureAlgorithm> {
+        self.algorithms
+            .iter()
+            .find(|a| a.name() == name)
+            .map(|a| a.as_ref())
+    }
+}
+
+/// The profile's demands on the signature's parameters and coverage. The authority's value
+/// needs no comparison here: the server puts the expected host in the base, so a signature
+/// made for another host fails as a mismatch.
+fn required_by_profile(
+    profile: &SignatureProfile,
+    input: &SignatureInput,
+) -> Result<(), SignatureError> {
+    if let Some(tag) = &profile.tag {
+        input.require_tag(tag)?;
+    }
+    if profile.authority.is_some() && !input.covers("@authority") {
+        return Err(SignatureError::NotCovered("@authority"));
+    }
+    Ok(())
 }
 
 fn invalid(e: SignatureError) -> GuardError {

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use super::{Auth, Config, ConfigError, DynamoDbTimeouts, Tables};
+use super::{
+    fixed_authority, Auth, Config, ConfigError, DynamoDbTimeouts, ExpectedAuthority,
+    SignatureProfile, Tables,
+};
 
 /// Changes [`Config`]'s defaults; [`ConfigBuilder::build`] refuses what
 /// [`Config::validate`] refuses. Made by [`Config::builder`].
@@ -105,6 +108,50 @@ impl ConfigBuilder {
     /// `https://example.com/problems/`.
     pub fn problem_type_base(mut self, base: impl Into<String>) -> Self {
         self.config.problem_type_base = base.into();
+        self
+    }
+
+    /// What signatures must carry beyond the contract's minimum (nothing): see
+    /// [`SignatureProfile`].
+    pub fn signature_profile(mut self, profile: SignatureProfile) -> Self {
+        self.config.signature_profile = profile;
+        self
+    }
+
+    /// Every `Signature-Input` must carry `tag="<tag>"` (`SIGNATURE_TAG`); 1 to 128 printable
+    /// ASCII characters.
+    pub fn signature_tag(mut self, tag: impl Into<String>) -> Self {
+        self.config.signature_profile.tag = Some(tag.into());
+        self
+    }
+
+    /// Every signature must cover `"@authority"`, verified against the host the function was
+    /// called on (`REQUIRE_AUTHORITY=true`): see [`ExpectedAuthority::CalledHost`].
+    pub fn require_authority(mut self) -> Self {
+        self.config.signature_profile.authority = Some(ExpectedAuthority::CalledHost);
+        self
+    }
+
+    /// Every signature must cover `"@authority"`, verified against `host`
+    /// (`SIGNATURE_AUTHORITY`), lowercased and without the default port 443:
+    /// see [`ExpectedAuthority::Fixed`].
+    ///
+    /// ```
+    /// use replaysafe::config::ExpectedAuthority;
+    /// use replaysafe::Config;
+    ///
+    /// let config = Config::builder().signature_authority("API.Example.com").build()?;
+    /// assert_eq!(
+    ///     config.signature_profile.authority,
+    ///     Some(ExpectedAuthority::Fixed("api.example.com".into()))
+    /// );
+    /// let url = Config::builder().signature_authority("https://api.example.com").build();
+    /// assert_eq!(url.unwrap_err().name, "SIGNATURE_AUTHORITY");
+    /// # Ok::<(), replaysafe::config::ConfigError>(())
+    /// ```
+    pub fn signature_authority(mut self, host: &str) -> Self {
+        self.config.signature_profile.authority =
+            Some(ExpectedAuthority::Fixed(fixed_authority(host)));
         self
     }
 

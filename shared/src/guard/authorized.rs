@@ -14,6 +14,7 @@
 
 use replaysafe_signing::verify_content_digest;
 
+use super::commit::Landed;
 use super::{answer, Admitted, Committed, Guard};
 use crate::effect::Effect;
 use crate::error::{Error, GuardError, Kind, Problem};
@@ -21,6 +22,7 @@ use crate::http::{problem_answer, Incoming};
 use crate::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, KeyState};
 use crate::principal::Principal;
 use crate::store::idempotency::KeyWrite;
+use crate::store::Write;
 
 impl Guard {
     /// The principal at `pointer` in the request context's authorizer object: a string of 1
@@ -90,9 +92,25 @@ impl Guard {
         op: &Admitted,
         outcome: Result<Committed, Error<E>>,
     ) -> Result<Committed, Error<E>> {
+        self.settle_authorized_with(op, outcome, |_| Vec::new())
+            .await
+    }
+
+    /// As [`Guard::settle_authorized`], committing `also(refusal)`'s writes with the stored
+    /// refusal in one transaction (a record's refused result, for instance).
+    pub(super) async fn settle_authorized_with<E: Problem>(
+        &self,
+        op: &Admitted,
+        outcome: Result<Committed, Error<E>>,
+        also: impl FnOnce(&E) -> Vec<Write<E>>,
+    ) -> Result<Committed, Error<E>> {
         match outcome {
             Err(refusal) if refusal.kind() == Kind::Refusal => {
-                self.store_refusal(op, refusal).await
+                let writes = match &refusal {
+                    Error::App(e) => also(e),
+                    Error::Guard(_) => Vec::new(),
+                };
+                self.store_refusal(op, refusal, writes).await
             }
             other => other,
         }
@@ -104,15 +122,27 @@ impl Guard {
         &self,
         op: &Admitted,
         refusal: Error<E>,
+        writes: Vec<Write<E>>,
     ) -> Result<Committed, Error<E>> {
-        let store = self.bounded(&op.budget, "store refusal")?;
-        let now = self.clock.now();
-        let record = IdempotencyRecord {
+        let record = |now| IdempotencyRecord {
             fingerprint: op.fingerprint.clone(),
             response: problem_answer(&refusal, &self.config.problem_type_base),
             request_id: op.request_id.clone(),
             expires_at: now + self.config.idempotency_ttl_seconds,
         };
+        if !writes.is_empty() {
+            let claim = |now| {
+                self.store
+                    .claim_key(&op.principal, &op.key, &record(now), None, now)
+            };
+            return match self.transact(op, claim, &writes, false).await? {
+                Landed::Written => Err(refusal),
+                Landed::Held(held) => Ok(self.held(held, op)?),
+            };
+        }
+        let store = self.bounded(&op.budget, "store refusal")?;
+        let now = self.clock.now();
+        let record = record(now);
         match store
             .put_answer(&op.principal, &op.key, &record, now)
             .await?

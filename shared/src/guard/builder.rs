@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 
 use super::Guard;
-use crate::auth::{ClientCache, HmacSha256, KeySource, SignatureAlgorithm};
+use crate::auth::{Ed25519, HmacSha256, KeyCache, KeySource, SignatureAlgorithm};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::store::{sdk_client_with, Store};
@@ -39,20 +39,20 @@ pub struct GuardBuilder {
     client: Option<Client>,
     clock: Arc<dyn Clock>,
     keys: Option<Arc<dyn KeySource>>,
-    algorithm: Arc<dyn SignatureAlgorithm>,
+    algorithms: Vec<Arc<dyn SignatureAlgorithm>>,
     warm_up: Option<bool>,
 }
 
 impl Guard {
     /// A builder over `config`, with the system clock, keys from the clients table and
-    /// HMAC-SHA256, until told otherwise.
+    /// HMAC-SHA256 and Ed25519 as the algorithms, until told otherwise.
     pub fn builder(config: Config) -> GuardBuilder {
         GuardBuilder {
             config,
             client: None,
             clock: Arc::new(SystemClock),
             keys: None,
-            algorithm: Arc::new(HmacSha256),
+            algorithms: vec![Arc::new(HmacSha256), Arc::new(Ed25519)],
             warm_up: None,
         }
     }
@@ -73,16 +73,18 @@ impl GuardBuilder {
         self
     }
 
-    /// Where client keys come from instead of the clients table: Secrets Manager, SSM, a file.
-    /// The guard still caches them for [`Config::client_cache`].
+    /// Where keys come from instead of the clients table: Secrets Manager, SSM, a file. The
+    /// guard still caches them for [`Config::client_cache`].
     pub fn keys(mut self, keys: impl KeySource + 'static) -> Self {
         self.keys = Some(Arc::new(keys));
         self
     }
 
-    /// The signature algorithm instead of HMAC-SHA256.
+    /// One more signature algorithm, for the keys whose `alg` is its name; it replaces the one
+    /// of the same name (HMAC-SHA256 is `hmac-sha256`).
     pub fn algorithm(mut self, algorithm: impl SignatureAlgorithm + 'static) -> Self {
-        self.algorithm = Arc::new(algorithm);
+        self.algorithms.retain(|a| a.name() != algorithm.name());
+        self.algorithms.push(Arc::new(algorithm));
         self
     }
 
@@ -120,11 +122,11 @@ impl GuardBuilder {
         }
         let keys = self.keys.unwrap_or_else(|| Arc::new(store.clone()));
         Guard {
-            clients: ClientCache::new(keys, self.config.client_cache),
+            keys: KeyCache::new(keys, self.config.client_cache),
             store,
             config: self.config,
             clock: self.clock,
-            algorithm: self.algorithm,
+            algorithms: self.algorithms,
         }
     }
 }

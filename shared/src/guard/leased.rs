@@ -24,6 +24,39 @@ impl Guard {
     /// the stored answer, 409 while a lease lives, or takes an expired lease over and calls
     /// again. When `call` fails (a timeout, a 5xx), the hold and the lease stay: 503 with
     /// `Retry-After` until the lease ends.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use replaysafe::http::{Incoming, Reply};
+    /// use replaysafe::lease::{Hold, LeaseTerms, Settle};
+    /// use replaysafe::{Effect, Guard, GuardError};
+    ///
+    /// /// POST /receipts: a receipt is mailed at most once per key (the mailer honours the key
+    /// /// it is given), however often the request is retried.
+    /// async fn mail_receipt(guard: &Guard, req: Incoming<'_>) -> Reply {
+    ///     let terms = LeaseTerms::new(Duration::from_secs(20), Duration::from_secs(5))?;
+    ///     let parse = |body: &[u8]| Ok(String::from_utf8_lossy(body).into_owned());
+    ///     guard
+    ///         .post_leased(
+    ///             &req,
+    ///             &terms,
+    ///             parse,
+    ///             async |_op, address| Ok(Hold::new(address)),
+    ///             async |leased| {
+    ///                 let key = leased.downstream_key();
+    ///                 mail(leased.state(), &key, leased.time_left()).await?;
+    ///                 Ok(Settle::Complete(Effect::json(201, &"mailed")))
+    ///             },
+    ///         )
+    ///         .await
+    /// }
+    ///
+    /// /// The outside call: a timeout or a 5xx is an error, and the lease stays.
+    /// async fn mail(to: &str, key: &str, within: Duration) -> Result<(), GuardError> {
+    ///     # let _ = (to, key, within);
+    ///     Ok(())
+    /// }
+    /// ```
     pub async fn post_leased<T, H, E>(
         &self,
         req: &Incoming<'_>,
@@ -241,6 +274,7 @@ impl Guard {
             token,
             until,
             call_ends: std::time::Instant::now() + terms.call_timeout(),
+            now: self.clock.now(),
             taken_over,
         }
     }

@@ -6,9 +6,9 @@
 use super::{Admitted, Budget, Committed, Guard};
 use crate::effect::Effect;
 use crate::error::{Error, GuardError, Kind, Problem};
-use crate::idempotency::{Fingerprint, IdempotencyKey};
-use crate::principal::Principal;
-use crate::records::Delivery;
+use crate::idempotency::Fingerprint;
+use crate::records::{Delivery, Job};
+use crate::store::Write;
 
 /// How a record ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +35,12 @@ impl Guard {
     /// its refusal as the key's answer.
     pub(crate) async fn settle_record<R, T, E: Problem>(
         &self,
-        owner: Principal,
-        key: IdempotencyKey,
+        job: Job<T, E>,
         delivery: &Delivery<'_, R>,
         budget: &Budget,
-        input: T,
-        execute: &impl AsyncFn(&Admitted, T) -> Result<Effect<E>, Error<E>>,
+        execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
     ) -> Settled {
+        let (owner, key, input, on_refusal) = job.into_parts();
         let op = Admitted {
             principal: owner,
             key,
@@ -53,11 +52,21 @@ impl Guard {
             prior: None,
             budget: *budget,
         };
-        let outcome = match execute(&op, input).await {
+        // A clone per record, called once: its future owns it, so a batch's futures are Send
+        // whatever the closure borrows.
+        let outcome = match (execute.clone())(&op, input).await {
             Ok(effect) => self.commit(&op, effect).await,
             Err(e) => Err(e),
         };
-        let outcome = self.settle_authorized(&op, outcome).await;
+        let also = |e: &E| {
+            on_refusal.map_or_else(Vec::new, |writes| {
+                writes(&op, e)
+                    .into_iter()
+                    .map(Write::unconditional)
+                    .collect()
+            })
+        };
+        let outcome = self.settle_authorized_with(&op, outcome, also).await;
         let id = delivery.id();
         match outcome {
             Ok(Committed::Fresh(_)) => {

@@ -67,14 +67,15 @@ pub(crate) const GRACE_SECONDS: i64 = 60;
 
 impl Guard {
     /// Checks 1 to 5 (size, key, signature, digest, freshness); no DynamoDB call when the
-    /// client's key is cached. Without the nonce a request is not replay-safe, so this is
+    /// signing key is cached. Without the nonce a request is not replay-safe, so this is
     /// private: every caller goes on to consume it.
     async fn verify(&self, req: &Incoming<'_>) -> Result<Signed, GuardError> {
         let verifier = Verifier {
-            clients: &self.clients,
-            algorithm: self.algorithm.as_ref(),
+            keys: &self.keys,
+            algorithms: &self.algorithms,
             replay_window_seconds: self.config.replay_window_seconds,
             max_body_bytes: self.config.max_body_bytes,
+            profile: &self.config.signature_profile,
         };
         verifier.verify(req, self.clock.now()).await
     }

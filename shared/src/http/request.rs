@@ -16,6 +16,10 @@ pub struct Incoming<'a> {
     pub query: Option<&'a str>,
     /// The request's headers, repeated ones included.
     pub headers: &'a HeaderMap,
+    /// The host the request was received on as the HTTP stack knows it, when it knows it better
+    /// than the `Host` header: API Gateway's `requestContext.domainName`. None: the `Host`
+    /// header says ([`Incoming::authority`]).
+    pub domain_name: Option<&'a str>,
     /// The body as received: what the `Content-Digest` and the fingerprint cover.
     pub body: &'a [u8],
     /// Unique per invocation, the same when the runtime delivers it again (the Lambda request
@@ -61,6 +65,27 @@ impl<'a> Incoming<'a> {
         first.to_str().map(Some).map_err(|_| invalid_header(name))
     }
 
+    /// The host the function was called on, what a signature's `"@authority"` is verified
+    /// against: [`Incoming::domain_name`] when the stack gave one, else the `Host` header (when it
+    /// appears once, as text).
+    ///
+    /// ```
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("host", "api.example.com".parse().unwrap());
+    /// let mut req = replaysafe::http::Incoming {
+    ///     method: "GET", path: "/", query: None, headers: &headers, domain_name: None,
+    ///     body: b"", request_id: "r".into(), authorizer: None, deadline: None,
+    /// };
+    /// assert_eq!(req.authority(), Some("api.example.com"));
+    /// req.domain_name = Some("abc123.execute-api.eu-west-1.amazonaws.com");
+    /// assert_eq!(req.authority(), Some("abc123.execute-api.eu-west-1.amazonaws.com"));
+    /// ```
+    pub fn authority(&self) -> Option<&'a str> {
+        self.domain_name
+            .filter(|d| !d.is_empty())
+            .or_else(|| self.single_header("host").ok().flatten())
+    }
+
     /// The last path segment, where the functions' `{id}` sits.
     pub fn last_segment(&self) -> &'a str {
         self.path.rsplit('/').next().unwrap_or_default()
@@ -72,7 +97,7 @@ impl<'a> Incoming<'a> {
     /// ```
     /// # let headers = http::HeaderMap::new();
     /// # let req = |method, path| replaysafe::http::Incoming {
-    /// #     method, path, query: None, headers: &headers, body: b"",
+    /// #     method, path, query: None, headers: &headers, domain_name: None, body: b"",
     /// #     request_id: "r".into(), authorizer: None, deadline: None,
     /// # };
     /// assert!(req("GET", "/orders/ord_1").is_for("GET /orders/{order_id}"));

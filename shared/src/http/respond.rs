@@ -40,6 +40,7 @@ use crate::guard::Guard;
 ///         path: "/health",
 ///         query: None,
 ///         headers: &headers,
+///         domain_name: None,
 ///         body: b"",
 ///         request_id: "3f6c1a52-0000-4000-8000-000000000001".into(),
 ///         authorizer: None,

@@ -1,8 +1,9 @@
-//! The clients table: who may sign requests, with which secret.
+//! The clients table: who may sign requests, with which secret. A client's item is also its
+//! first key (see [`keys`](super::keys) for the layout).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::attrs::{get_s, s};
+use super::attrs::s;
 use super::failure::sdk_failure;
 use super::Store;
 use crate::error::GuardError;
@@ -12,11 +13,12 @@ use crate::ids::ClientId;
 /// out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientRecord {
-    /// The `keyid` its signatures carry.
+    /// The client, and the `keyid` its first key's signatures carry.
     pub client_id: ClientId,
-    /// The HMAC-SHA256 key, as raw bytes (base64 in the table).
+    /// The first key's HMAC-SHA256 secret, as raw bytes (base64 in the table).
     pub secret: Vec<u8>,
-    /// `false` once revoked: its requests are then refused with 401 `unknown-key`.
+    /// `false` once the first key is revoked: its requests are then refused with 401
+    /// `unknown-key`.
     pub active: bool,
 }
 
@@ -31,35 +33,7 @@ impl std::fmt::Debug for ClientRecord {
 }
 
 impl Store {
-    /// The client's item, by an eventually consistent read; `None` when there is none. An item
-    /// whose secret is missing or not base64 is an internal error.
-    pub async fn get_client(
-        &self,
-        client_id: &ClientId,
-    ) -> Result<Option<ClientRecord>, GuardError> {
-        use base64::Engine;
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.clients)
-            .key("client_id", s(client_id.as_str()))
-            .send()
-            .await
-            .map_err(|e| sdk_failure("get_client", e))?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let secret = get_s(&item, "secret")
-            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-            .ok_or_else(|| GuardError::internal("a clients item has no base64 secret"))?;
-        Ok(Some(ClientRecord {
-            client_id: client_id.clone(),
-            secret,
-            active: get_s(&item, "status") == Some("active"),
-        }))
-    }
-
-    /// Writes a new active client; refuses to overwrite an existing id, and a secret shorter
+    /// Writes a new client with its first key (active unless `record` says otherwise); refuses to overwrite an existing id, and a secret shorter
     /// than [`MIN_SECRET_BYTES`](crate::auth::MIN_SECRET_BYTES) (the guard would refuse every
     /// request it signs).
     pub async fn put_client(

@@ -39,10 +39,13 @@ impl Grant {
     }
 }
 
-/// What the guard calls for every request: it reads the caller's client (with the default
-/// [`KeySource`](crate::auth::KeySource)) and consumes the nonce (a conditional `PutItem`).
-pub const GUARD_GRANTS: [Grant; 2] = [
+/// What the guard calls for every request: it reads the signing key (with the default
+/// [`KeySource`](crate::auth::KeySource)), writes the key's `last_used_at` (a conditional
+/// `UpdateItem`, at most once a minute per key per warm function) and consumes the nonce (a
+/// conditional `PutItem`).
+pub const GUARD_GRANTS: [Grant; 3] = [
     Grant::new("AuthenticateClient", "clients", &["GetItem"]),
+    Grant::new("RecordKeyUse", "clients", &["UpdateItem"]),
     Grant::new("ConsumeNonce", "nonces", &["PutItem"]),
 ];
 
@@ -54,3 +57,9 @@ pub const GUARD_POST_GRANTS: [Grant; 1] = [Grant::new(
     "idempotency",
     &["GetItem", "PutItem"],
 )];
+
+/// What the guard calls besides for a POST with an outside effect
+/// ([`Guard::post_leased`](crate::Guard::post_leased)): it takes an expired lease over with a
+/// conditional `UpdateItem`.
+pub const GUARD_LEASE_GRANTS: [Grant; 1] =
+    [Grant::new("TakeOverLease", "idempotency", &["UpdateItem"])];

@@ -7,4 +7,5 @@ mod contract;
 mod finality;
 mod hung_dynamodb;
 mod leaks;
+mod profiles;
 mod smoke;

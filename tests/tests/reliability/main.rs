@@ -5,4 +5,5 @@
 mod bank;
 mod crash;
 mod faults;
+mod outside;
 mod process_crash;

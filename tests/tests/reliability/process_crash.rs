@@ -46,6 +46,8 @@ impl Setup {
             ("AWS_REGION".into(), var("AWS_REGION", "us-east-1")),
             ("TABLE_PREFIX".into(), app.table_prefix()),
             ("RUST_LOG".into(), "info".into()),
+            // The payouts consumer's queue keeps messages no longer than its keys live.
+            ("QUEUE_RETENTION_SECONDS".into(), "86400".into()),
         ];
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
         let _ = std::fs::remove_file(&log);
@@ -59,7 +61,12 @@ impl Setup {
 
     /// A new execution environment: a fresh `create-transfer` process.
     async fn cold_start(&self) -> Function {
-        Function::start(&workspace_binary("create-transfer"), &self.env, &self.log).await
+        self.cold_start_of("create-transfer").await
+    }
+
+    /// A fresh process of `function`.
+    async fn cold_start_of(&self, function: &str) -> Function {
+        Function::start(&workspace_binary(function), &self.env, &self.log).await
     }
 
     fn transfer_700(&self) -> Call {
@@ -237,4 +244,49 @@ async fn a_function_reached_outside_its_own_route_answers_404_and_consumes_nothi
     // Nothing was consumed: the account's request, at its own function, executes.
     let own = app.send(&calls[0].replayed()).await;
     assert_eq!(own.status, 201, "{}", own.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payouts_process_killed_after_the_commit_moves_money_once_when_the_queue_redelivers() {
+    use replaysafe_tests::outside::{payout_body, sqs_event, Message, QUEUE_ARN};
+    let setup = Setup::new("payouts-killed-after-commit").await;
+    let body = payout_body("po_crash", &setup.app.alice.id, "acc_a", "acc_b", 700);
+    let batch = serde_json::to_value(sqs_event(
+        QUEUE_ARN,
+        &[Message {
+            id: "m-1",
+            body: &body,
+        }],
+    ))
+    .expect("an event");
+
+    let function = setup.cold_start_of("payouts").await;
+    let kill = function.killer();
+    let (killed, dynamodb_said) = tokio::sync::oneshot::channel();
+    setup
+        .proxy
+        .on_answer("TransactWriteItems", None, move |status| {
+            kill();
+            let _ = killed.send(status);
+        });
+    let died = function.invoke_event(&batch).await;
+    assert!(died.is_err(), "the process answered: {died:?}");
+    assert_eq!(dynamodb_said.await.expect("the hook ran"), 200, "committed");
+    let exit = function
+        .exit_status(Duration::from_secs(10))
+        .await
+        .expect("gone");
+    assert_eq!(exit.signal(), Some(9), "SIGKILLed: {exit:?}");
+    setup.proxy.calm();
+    setup.assert_moved_once("after the kill").await;
+
+    // Lambda saw no answer: the whole batch comes back, to a new process.
+    let function = setup.cold_start_of("payouts").await;
+    let answer = function.invoke_event(&batch).await.expect("an answer");
+    assert_eq!(
+        answer["batchItemFailures"],
+        serde_json::json!([]),
+        "done: {answer}"
+    );
+    setup.assert_moved_once("after the redelivery").await;
 }
