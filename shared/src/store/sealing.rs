@@ -438,7 +438,7 @@ mod tests {
                     .plaintext(Blob::new(data_key))
                     .build()
             });
-        let kms = mock_client!(aws_sdk_kms, [&decrypt]);
+        let kms = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&decrypt]);
 
         let (key, client) = ids();
         let secret = [8u8; 32];
