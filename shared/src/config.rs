@@ -424,7 +424,9 @@ impl Config {
             config.problem_type_base = base;
         }
         config.signature_profile = signature_profile_from(|name| std::env::var(name).ok())?;
-        config.secrets = SecretsAtRest::from(|name| std::env::var(name).ok(), in_lambda())?;
+        // Only signatures need secrets: behind an authorizer there are none to seal.
+        let needs_data_key = in_lambda() && config.auth == Auth::Signatures;
+        config.secrets = SecretsAtRest::from(|name| std::env::var(name).ok(), needs_data_key)?;
         config.validate()?;
         Ok(config)
     }
