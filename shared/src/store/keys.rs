@@ -83,8 +83,9 @@ pub struct KeyRecord {
     pub client_id: ClientId,
     /// Its RFC 9421 `alg`: `hmac-sha256`, or `ed25519`.
     pub alg: String,
-    /// The HMAC secret (`secret` in the table), or the Ed25519 public key (`public_key`), as raw
-    /// bytes.
+    /// The HMAC secret (opened from `sealed_secret`, or a legacy plaintext `secret`), or the
+    /// Ed25519 public key (`public_key`), as raw bytes. Empty for a sealed secret read by
+    /// [`Store::list_keys`], which never opens one.
     pub material: Vec<u8>,
     /// `false` once revoked.
     pub active: bool,
