@@ -178,7 +178,8 @@ impl Target {
     /// `SECRETS_MODE=dev` says so.
     async fn sealing_store(&self) -> Result<Store, Failure> {
         let env = |name: &str| std::env::var(name).ok();
-        let secrets = SecretsAtRest::from(env, false).map_err(|e| Failure::Usage(e.to_string()))?;
+        let secrets =
+            SecretsAtRest::from_vars(env, false).map_err(|e| Failure::Usage(e.to_string()))?;
         let data_key = match secrets {
             SecretsAtRest::Kms { encrypted_data_key } => {
                 DataKey::kms(sealing::kms_client().await, encrypted_data_key)

@@ -177,14 +177,14 @@ impl SecretsAtRest {
     /// let env = |vars: &'static [(&str, &str)]| {
     ///     move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     /// };
-    /// assert_eq!(SecretsAtRest::from(env(&[]), false).unwrap(), SecretsAtRest::Development);
-    /// assert_eq!(SecretsAtRest::from(env(&[]), true).unwrap_err().name, "SECRETS_DATA_KEY");
+    /// assert_eq!(SecretsAtRest::from_vars(env(&[]), false).unwrap(), SecretsAtRest::Development);
+    /// assert_eq!(SecretsAtRest::from_vars(env(&[]), true).unwrap_err().name, "SECRETS_DATA_KEY");
     /// let dev = env(&[("SECRETS_MODE", "dev")]);
-    /// assert_eq!(SecretsAtRest::from(dev, true).unwrap(), SecretsAtRest::Development);
-    /// let kms = SecretsAtRest::from(env(&[("SECRETS_DATA_KEY", "AQID")]), true).unwrap();
+    /// assert_eq!(SecretsAtRest::from_vars(dev, true).unwrap(), SecretsAtRest::Development);
+    /// let kms = SecretsAtRest::from_vars(env(&[("SECRETS_DATA_KEY", "AQID")]), true).unwrap();
     /// assert_eq!(kms, SecretsAtRest::Kms { encrypted_data_key: vec![1, 2, 3] });
     /// ```
-    pub fn from(
+    pub fn from_vars(
         env: impl Fn(&str) -> Option<String>,
         in_lambda: bool,
     ) -> Result<Self, ConfigError> {
@@ -426,7 +426,7 @@ impl Config {
         config.signature_profile = signature_profile_from(|name| std::env::var(name).ok())?;
         // Only signatures need secrets: behind an authorizer there are none to seal.
         let needs_data_key = in_lambda() && config.auth == Auth::Signatures;
-        config.secrets = SecretsAtRest::from(|name| std::env::var(name).ok(), needs_data_key)?;
+        config.secrets = SecretsAtRest::from_vars(|name| std::env::var(name).ok(), needs_data_key)?;
         config.validate()?;
         Ok(config)
     }
