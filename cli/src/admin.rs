@@ -174,7 +174,7 @@ impl Target {
     }
 
     /// The store, sealing secrets under the data key the environment names (see
-    /// [`SecretsAtRest::from`]); the development key only for DynamoDB Local, unless
+    /// [`SecretsAtRest::from_vars`]); the development key only for DynamoDB Local, unless
     /// `SECRETS_MODE=dev` says so.
     async fn sealing_store(&self) -> Result<Store, Failure> {
         let env = |name: &str| std::env::var(name).ok();

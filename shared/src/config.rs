@@ -382,7 +382,7 @@ impl Config {
     /// `PROBLEM_TYPE_BASE`, the signature profile (`SIGNATURE_TAG`, `REQUIRE_AUTHORITY` as
     /// `true` or `false`, `SIGNATURE_AUTHORITY`, each unset or empty by default: see
     /// [`SignatureProfile`]), the data key (`SECRETS_DATA_KEY`, `SECRETS_MODE`: see
-    /// [`SecretsAtRest::from`]) and the tables (see [`Tables::from_env`]) from the environment, the
+    /// [`SecretsAtRest::from_vars`]) and the tables (see [`Tables::from_env`]) from the environment, the
     /// rest as [`Config::new`] has them; a value that does not parse or that
     /// [`Config::validate`] refuses fails, naming the variable.
     ///
