@@ -7,10 +7,12 @@ use base64::Engine;
 use clap::{Args, Subcommand};
 use payments::PaymentsTables;
 use replaysafe::clock::rfc3339;
+use replaysafe::config::SecretsAtRest;
 use replaysafe::store::clients::ClientRecord;
 use replaysafe::store::keys::{KeyError, KeyRecord, NewKey};
 use replaysafe::store::schema::{create_tables, TableSpec};
-use replaysafe::store::sdk_client;
+use replaysafe::store::sealing::{self, DataKey};
+use replaysafe::store::{dynamodb_is_local, sdk_client};
 use replaysafe::{ClientId, Clock, KeyId, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
@@ -43,6 +45,16 @@ pub enum Admin {
     /// (`.local/jwt-dev.json`, written by `AUTH_MODE=jwt make run`).
     #[command(after_help = TOKEN_EXAMPLES)]
     Token(TokenArgs),
+    /// Create a deployment's data key under a KMS key (KMS GenerateDataKey) and print its
+    /// encrypted form, base64: the value of SECRETS_DATA_KEY (the stack's SecretsDataKey
+    /// parameter). The plaintext key is never printed or kept.
+    #[command(after_help = SECRETS_EXAMPLES)]
+    CreateDataKey(CreateDataKey),
+    /// Seal, in place, every HMAC secret of the clients table still stored as plaintext (items
+    /// written before secrets were sealed), under the data key SECRETS_DATA_KEY names. Safe to
+    /// repeat; prints how many it sealed.
+    #[command(after_help = SECRETS_EXAMPLES)]
+    SealSecrets(Target),
     /// Create the payout queue and its dead-letter queue (<prefix>payouts, <prefix>payouts-dlq,
     /// redrive after 5 receives); keeps those that exist. Prints {"queue_url", "dlq_url",
     /// "queue_arn", "dlq_arn"}.
@@ -65,6 +77,23 @@ const KEY_EXAMPLES: &str = "Rotating a client's key, with no failed request:
   replaysafe admin list-keys --client cli_7f3a
 
 A client's first key (the one create-client printed) has the client id as its key id.";
+
+const SECRETS_EXAMPLES: &str = "HMAC secrets are sealed under a data key (docs/guard.md, Secrets at rest):
+  create-client, create-key and seal-secrets use SECRETS_DATA_KEY (decrypted with KMS) when set,
+  else the development key, which they refuse for anything but DynamoDB Local unless
+  SECRETS_MODE=dev.
+
+Examples:
+  replaysafe admin create-data-key --kms-key-id alias/replaysafe-secrets
+  export SECRETS_DATA_KEY=\"$(replaysafe admin create-data-key --kms-key-id alias/replaysafe-secrets)\"
+  replaysafe admin seal-secrets --table-prefix my-stack-";
+
+#[derive(Args)]
+pub struct CreateDataKey {
+    /// The KMS key (id, ARN or alias/NAME): the stack's SecretsKey output.
+    #[arg(long)]
+    kms_key_id: String,
+}
 
 #[derive(Args)]
 pub struct CreateKey {
@@ -143,6 +172,32 @@ impl Target {
         let (client, tables) = self.connect().await;
         Store::new(client, tables)
     }
+
+    /// The store, sealing secrets under the data key the environment names (see
+    /// [`SecretsAtRest::from_vars`]); the development key only for DynamoDB Local, unless
+    /// `SECRETS_MODE=dev` says so.
+    async fn sealing_store(&self) -> Result<Store, Failure> {
+        let env = |name: &str| std::env::var(name).ok();
+        let secrets =
+            SecretsAtRest::from_vars(env, false).map_err(|e| Failure::Usage(e.to_string()))?;
+        let data_key = match secrets {
+            SecretsAtRest::Kms { encrypted_data_key } => {
+                DataKey::kms(sealing::kms_client().await, encrypted_data_key)
+            }
+            SecretsAtRest::Development => {
+                let explicit = env("SECRETS_MODE").as_deref() == Some("dev");
+                if !explicit && !dynamodb_is_local(self.endpoint_url.as_deref()) {
+                    return Err(Failure::Usage(
+                        "SECRETS_DATA_KEY is unset: secrets would be sealed under the \
+                         development key (set it, or SECRETS_MODE=dev)"
+                            .into(),
+                    ));
+                }
+                DataKey::development()
+            }
+        };
+        Ok(self.store().await.with_data_key(data_key))
+    }
 }
 
 pub async fn run(admin: Admin) -> Result<(), Failure> {
@@ -172,6 +227,23 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
         }
         Admin::Token(args) => jwt::token(args),
         Admin::CreateQueues(args) => queue::create_queues(args).await,
+        Admin::CreateDataKey(args) => {
+            let kms = sealing::kms_client().await;
+            let encrypted = sealing::generate_data_key(&kms, &args.kms_key_id)
+                .await
+                .map_err(|e| Failure::Unreachable(format!("KMS failed: {e}")))?;
+            println!("{}", STANDARD.encode(encrypted));
+            Ok(())
+        }
+        Admin::SealSecrets(target) => {
+            let store = target.sealing_store().await?;
+            let sealed = store
+                .seal_plaintext_secrets()
+                .await
+                .map_err(|e| Failure::Unreachable(format!("sealing failed: {e}")))?;
+            eprintln!("sealed  {sealed}");
+            Ok(())
+        }
         Admin::CreateKey(args) => create_key(args).await,
         Admin::RevokeKey(args) => {
             let client = client_id(&args.client)?;
@@ -195,8 +267,7 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
             Ok(())
         }
         Admin::CreateClient(target) => {
-            let (client, tables) = target.connect().await;
-            let store = Store::new(client, tables);
+            let store = target.sealing_store().await?;
             let secret = rand::random::<[u8; 32]>().to_vec();
             let record = ClientRecord {
                 client_id: ClientId::generate(),
@@ -237,7 +308,11 @@ async fn create_key(args: CreateKey) -> Result<(), Failure> {
         material: made.material,
         expires_at: args.expires_in.map(|s| now + i64::from(s)),
     };
-    let store = args.target.store().await;
+    // An Ed25519 key's public key is not sealed: no data key needed.
+    let store = match args.alg {
+        Alg::HmacSha256 => args.target.sealing_store().await?,
+        Alg::Ed25519 => args.target.store().await,
+    };
     store
         .create_key(&client, &key, now)
         .await

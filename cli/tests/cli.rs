@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use predicates::str::contains;
-use replaysafe::store::sdk_client;
+use replaysafe::store::{sdk_client, AttributeValue};
 use replaysafe::{Config, Guard, Tables};
 use replaysafe_client::{Client, Credentials, NewTransfer, PreparedRequest};
 use replaysafe_tests::server::{ApiServer, DroppingProxy};
@@ -1304,4 +1304,80 @@ async fn an_ed25519_key_signs_for_its_client_and_the_server_keeps_only_its_publi
     let err = stderr(&out);
     let last = err.lines().last().unwrap_or_default();
     assert!(last.starts_with("error: 401 signature-invalid"), "{err}");
+}
+
+#[test]
+fn secrets_are_never_sealed_under_the_development_key_for_aws() {
+    // An https DynamoDB (AWS), no SECRETS_DATA_KEY: refused before any call, in one line.
+    for args in [
+        &["admin", "create-client"][..],
+        &["admin", "create-key", "--client", "cli_x"],
+        &["admin", "seal-secrets"],
+    ] {
+        let out = cli()
+            .args(args)
+            .args(["--endpoint-url", "https://dynamodb.eu-west-1.amazonaws.com"])
+            .env_remove("SECRETS_DATA_KEY")
+            .env_remove("SECRETS_MODE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            one_line_error(&out).contains("SECRETS_DATA_KEY"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[tokio::test]
+async fn seal_secrets_seals_plaintext_secrets_in_place() {
+    let prefix = format!("s{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let dynamodb = endpoint();
+    let admin = |what: &'static str| {
+        let mut cmd = cli();
+        cmd.args([
+            "admin",
+            what,
+            "--endpoint-url",
+            &dynamodb,
+            "--table-prefix",
+            &prefix,
+        ])
+        .env_remove("SECRETS_DATA_KEY")
+        .env_remove("SECRETS_MODE");
+        cmd
+    };
+    run(admin("create-tables"), &[]).await.assert().success();
+    let sdk = sdk_client(Some(&dynamodb)).await;
+    let clients = format!("{prefix}clients");
+    // A client item as written before secrets were sealed.
+    let plaintext = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    sdk.put_item()
+        .table_name(&clients)
+        .item("client_id", AttributeValue::S("cli_old".into()))
+        .item("secret", AttributeValue::S(plaintext.into()))
+        .item("status", AttributeValue::S("active".into()))
+        .send()
+        .await
+        .unwrap();
+    let out = run(admin("seal-secrets"), &[]).await;
+    out.clone().assert().success().stderr(contains("sealed  1"));
+    let item = sdk
+        .get_item()
+        .table_name(&clients)
+        .key("client_id", AttributeValue::S("cli_old".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!item.contains_key("secret"), "{:?}", item.keys());
+    assert!(item.contains_key("sealed_secret"));
+    assert!(!format!("{item:?}").contains(plaintext));
+    run(admin("seal-secrets"), &[])
+        .await
+        .assert()
+        .success()
+        .stderr(contains("sealed  0"));
 }

@@ -12,7 +12,9 @@
 //! its row below, add its path to `openapi.yaml`, run `make endpoints`.
 
 use lambda_http::{Body, Request, Response};
-pub use replaysafe::store::grants::{Grant, GUARD_GRANTS, GUARD_LEASE_GRANTS, GUARD_POST_GRANTS};
+pub use replaysafe::store::grants::{
+    Grant, KmsGrant, GUARD_GRANTS, GUARD_KMS_GRANTS, GUARD_LEASE_GRANTS, GUARD_POST_GRANTS,
+};
 
 use crate::Payments;
 
@@ -53,6 +55,12 @@ impl Row {
         }
         all.extend(self.grants);
         all
+    }
+
+    /// The KMS grants the function needs: every HTTP function verifies signatures, so it opens
+    /// the data key HMAC secrets are sealed under (`kms:Decrypt`, once per warm function).
+    pub fn kms_grants(&self) -> &'static [KmsGrant] {
+        &GUARD_KMS_GRANTS
     }
 }
 

@@ -149,6 +149,87 @@ pub enum ExpectedAuthority {
     Fixed(String),
 }
 
+/// What HMAC secrets are sealed under in the clients table (see
+/// [`store::sealing`](crate::store::sealing)): `SECRETS_DATA_KEY` and `SECRETS_MODE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretsAtRest {
+    /// The fixed, public [development data key](crate::store::sealing::DEVELOPMENT_DATA_KEY):
+    /// `make run` and the tests. [`Config::from_env`] refuses it in Lambda unless
+    /// `SECRETS_MODE=dev` says so (a local emulator).
+    Development,
+    /// `SECRETS_DATA_KEY`: a KMS data key in its encrypted form (the ciphertext blob, decoded
+    /// from base64), decrypted by KMS once per warm function. Needs the feature `kms`.
+    Kms {
+        /// The ciphertext blob: not secret without `kms:Decrypt` on its key.
+        encrypted_data_key: Vec<u8>,
+    },
+}
+
+impl SecretsAtRest {
+    /// From `SECRETS_DATA_KEY` and `SECRETS_MODE` (read through `env`): a data key when the
+    /// first is set (base64 of the KMS ciphertext blob); else the development key when
+    /// `SECRETS_MODE=dev`, or when `in_lambda` is false; else refused: a function deployed
+    /// without its data key must not start on the development key.
+    ///
+    /// ```
+    /// use replaysafe::config::SecretsAtRest;
+    ///
+    /// let env = |vars: &'static [(&str, &str)]| {
+    ///     move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    /// };
+    /// assert_eq!(SecretsAtRest::from_vars(env(&[]), false).unwrap(), SecretsAtRest::Development);
+    /// assert_eq!(SecretsAtRest::from_vars(env(&[]), true).unwrap_err().name, "SECRETS_DATA_KEY");
+    /// let dev = env(&[("SECRETS_MODE", "dev")]);
+    /// assert_eq!(SecretsAtRest::from_vars(dev, true).unwrap(), SecretsAtRest::Development);
+    /// let kms = SecretsAtRest::from_vars(env(&[("SECRETS_DATA_KEY", "AQID")]), true).unwrap();
+    /// assert_eq!(kms, SecretsAtRest::Kms { encrypted_data_key: vec![1, 2, 3] });
+    /// ```
+    pub fn from_vars(
+        env: impl Fn(&str) -> Option<String>,
+        in_lambda: bool,
+    ) -> Result<Self, ConfigError> {
+        use base64::Engine;
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let mode = set("SECRETS_MODE");
+        match (set("SECRETS_DATA_KEY"), mode.as_deref()) {
+            (Some(blob), None | Some("kms")) => base64::engine::general_purpose::STANDARD
+                .decode(blob.trim())
+                .ok()
+                .filter(|b| !b.is_empty())
+                .map(|encrypted_data_key| SecretsAtRest::Kms { encrypted_data_key })
+                .ok_or(ConfigError {
+                    name: "SECRETS_DATA_KEY",
+                    value: blob,
+                    why: "not base64 of a KMS ciphertext blob",
+                }),
+            (Some(_), Some("dev")) => Err(ConfigError {
+                name: "SECRETS_MODE",
+                value: "dev".into(),
+                why: "SECRETS_DATA_KEY is set too: one or the other",
+            }),
+            (None, Some("dev")) => Ok(SecretsAtRest::Development),
+            (None, None) if !in_lambda => Ok(SecretsAtRest::Development),
+            (None, None | Some("kms")) => Err(ConfigError {
+                name: "SECRETS_DATA_KEY",
+                value: String::new(),
+                why: "unset in Lambda: set it (`replaysafe admin create-data-key`), or \
+                      SECRETS_MODE=dev in a local emulator",
+            }),
+            (_, Some(other)) => Err(ConfigError {
+                name: "SECRETS_MODE",
+                value: other.to_owned(),
+                why: "not `kms` or `dev`",
+            }),
+        }
+    }
+}
+
+/// Whether this process is a Lambda function (or an emulator of one): the runtime sets
+/// `AWS_LAMBDA_FUNCTION_NAME`.
+pub fn in_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some_and(|v| !v.is_empty())
+}
+
 /// The guard's settings. [`Config::builder`] and [`Config::from_env`] check them (see
 /// [`Config::validate`]); [`Config::new`] gives the defaults. Whatever a config holds, a guard
 /// is only built from one that [`Config::validate`] accepts.
@@ -184,6 +265,8 @@ pub struct Config {
     /// `SIGNATURE_TAG`, `REQUIRE_AUTHORITY`, `SIGNATURE_AUTHORITY`: what signatures must carry
     /// beyond the contract's minimum; nothing by default.
     pub signature_profile: SignatureProfile,
+    /// `SECRETS_DATA_KEY`, `SECRETS_MODE`: what HMAC secrets are sealed under.
+    pub secrets: SecretsAtRest,
 }
 
 /// The SDK's timeouts for DynamoDB calls.
@@ -267,6 +350,7 @@ impl Config {
             function_timeout: Duration::from_secs(10),
             problem_type_base: "/problems/".into(),
             signature_profile: SignatureProfile::default(),
+            secrets: SecretsAtRest::Development,
         }
     }
 
@@ -297,7 +381,8 @@ impl Config {
     /// `CLIENT_CACHE_SECONDS`, `MAX_BODY_BYTES`, `FUNCTION_TIMEOUT_SECONDS`,
     /// `PROBLEM_TYPE_BASE`, the signature profile (`SIGNATURE_TAG`, `REQUIRE_AUTHORITY` as
     /// `true` or `false`, `SIGNATURE_AUTHORITY`, each unset or empty by default: see
-    /// [`SignatureProfile`]) and the tables (see [`Tables::from_env`]) from the environment, the
+    /// [`SignatureProfile`]), the data key (`SECRETS_DATA_KEY`, `SECRETS_MODE`: see
+    /// [`SecretsAtRest::from_vars`]) and the tables (see [`Tables::from_env`]) from the environment, the
     /// rest as [`Config::new`] has them; a value that does not parse or that
     /// [`Config::validate`] refuses fails, naming the variable.
     ///
@@ -339,6 +424,9 @@ impl Config {
             config.problem_type_base = base;
         }
         config.signature_profile = signature_profile_from(|name| std::env::var(name).ok())?;
+        // Only signatures need secrets: behind an authorizer there are none to seal.
+        let needs_data_key = in_lambda() && config.auth == Auth::Signatures;
+        config.secrets = SecretsAtRest::from_vars(|name| std::env::var(name).ok(), needs_data_key)?;
         config.validate()?;
         Ok(config)
     }
@@ -450,6 +538,14 @@ impl Config {
                 host,
                 "not a lowercase host[:port] without scheme, path or the default port 443",
             )?;
+        }
+        #[cfg(not(feature = "kms"))]
+        if matches!(self.secrets, SecretsAtRest::Kms { .. }) {
+            return Err(ConfigError {
+                name: "SECRETS_DATA_KEY",
+                value: String::new(),
+                why: "this build has no KMS support (the replaysafe feature `kms`)",
+            });
         }
         Ok(())
     }

@@ -24,7 +24,8 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use payments::routes::{Consumer, Grant, Row, CONSUMERS, ENDPOINTS};
+use payments::routes::{Consumer, Grant, KmsGrant, Row, CONSUMERS, ENDPOINTS};
+use replaysafe::store::sealing::KMS_ENCRYPTION_CONTEXT;
 use serde_json::{json, Map, Value};
 
 /// Where the generated files come from, as they say at their top.
@@ -351,7 +352,13 @@ fn resources(timeout: u64) -> String {
 "#,
             environment(function, &[])
         );
-        log_group_and_role(&mut out, function, None, &row.all_grants());
+        log_group_and_role(
+            &mut out,
+            function,
+            None,
+            &row.all_grants(),
+            row.kms_grants(),
+        );
     }
     for consumer in CONSUMERS {
         let id = pascal(consumer.function);
@@ -417,6 +424,8 @@ fn resources(timeout: u64) -> String {
             function,
             Some(&format!("{id}Queue")),
             consumer.grants,
+            // A consumer verifies no signature: it never opens the data key.
+            &[],
         );
     }
     out
@@ -441,9 +450,16 @@ fn environment(function: &str, more: &[(&str, String)]) -> String {
     out
 }
 
-/// A function's log group and its role: its logs, receiving from `queue` (a consumer's), and
-/// exactly `grants` on DynamoDB.
-fn log_group_and_role(out: &mut String, function: &str, queue: Option<&str>, grants: &[Grant]) {
+/// A function's log group and its role: its logs, receiving from `queue` (a consumer's),
+/// exactly `grants` on DynamoDB, and `kms` on the secrets key (`SecretsKey`), only for the data
+/// key's encryption context.
+fn log_group_and_role(
+    out: &mut String,
+    function: &str,
+    queue: Option<&str>,
+    grants: &[Grant],
+    kms: &[KmsGrant],
+) {
     let id = pascal(function);
     let _ = write!(
         out,
@@ -487,6 +503,28 @@ fn log_group_and_role(out: &mut String, function: &str, queue: Option<&str>, gra
 "#,
             SQS_ACTIONS.join(", ")
         );
+    }
+    if !kms.is_empty() {
+        out.push_str(
+            r#"        - PolicyName: kms
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+"#,
+        );
+        let (name, value) = KMS_ENCRYPTION_CONTEXT;
+        for grant in kms {
+            let actions: Vec<String> = grant.actions.iter().map(|a| format!("kms:{a}")).collect();
+            let _ = write!(
+                out,
+                "              - Sid: {}\n                Effect: Allow\n                \
+                 Action: [{}]\n                Resource: !GetAtt SecretsKey.Arn\n                \
+                 Condition:\n                  StringEquals:\n                    \
+                 kms:EncryptionContext:{name}: {value}\n",
+                grant.sid,
+                actions.join(", "),
+            );
+        }
     }
     out.push_str(
         r#"        - PolicyName: dynamodb

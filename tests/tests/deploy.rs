@@ -6,6 +6,8 @@
 //! `make endpoints` derives from the endpoint and consumer tables (`payments/src/routes.rs`) is
 //! fresh.
 
+use replaysafe::store::grants::GUARD_KMS_GRANTS;
+use replaysafe::store::sealing::KMS_ENCRYPTION_CONTEXT;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -577,6 +579,7 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
             .to_owned();
         let mut dynamodb = BTreeSet::new();
         let mut sqs = BTreeSet::new();
+        let mut kms = BTreeSet::new();
         for policy in role["Properties"]["Policies"].as_array().expect("Policies") {
             for s in as_list(&policy["PolicyDocument"]["Statement"]) {
                 let resources: Vec<&str> = as_list(&s["Resource"])
@@ -588,6 +591,22 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
                     for resource in &resources {
                         if let Some(logical) = table_logical.get(resource) {
                             dynamodb.insert((logical.to_string(), action.to_owned()));
+                        } else if action.starts_with("kms:") {
+                            assert_eq!(
+                                *resource, "SecretsKey",
+                                "{}: {action} on {resource}, not the secrets key",
+                                f.role
+                            );
+                            // Only for the data key: not any ciphertext of the key.
+                            let (name, value) = KMS_ENCRYPTION_CONTEXT;
+                            assert_eq!(
+                                s["Condition"]["StringEquals"]
+                                    [format!("kms:EncryptionContext:{name}")],
+                                value,
+                                "{}: {action} without the data key's encryption context",
+                                f.role
+                            );
+                            kms.insert(action.to_owned());
                         } else if action.starts_with("sqs:") {
                             assert!(
                                 f.queues.contains(resource),
@@ -619,7 +638,57 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
             .flat_map(|q| SQS_ACTIONS.map(|a| (q.to_string(), a.to_owned())))
             .collect();
         assert_eq!(sqs, wanted, "{}: SQS actions", f.role);
+        // Every HTTP function verifies signatures, so opens the data key: Decrypt, nothing
+        // more; a consumer verifies none, so has nothing on the key.
+        let wanted: BTreeSet<String> = match CONSUMERS.iter().any(|c| c.function == f.binary) {
+            true => BTreeSet::new(),
+            false => GUARD_KMS_GRANTS
+                .iter()
+                .flat_map(|g| g.actions.iter().map(|a| format!("kms:{a}")))
+                .collect(),
+        };
+        assert_eq!(kms, wanted, "{}: KMS actions", f.role);
     }
+}
+
+#[test]
+fn every_function_seals_secrets_under_the_stacks_kms_key() {
+    let template = yaml("template.yaml");
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        reference(&globals["SECRETS_DATA_KEY"]),
+        Some("SecretsDataKey"),
+        "every function gets the data key"
+    );
+    // No function may run on the development key: nothing sets SECRETS_MODE.
+    let text = read("template.yaml");
+    assert!(
+        !text.contains("SECRETS_MODE:"),
+        "SECRETS_MODE in template.yaml"
+    );
+    for f in functions(&template) {
+        let vars = &f_properties(&template, f.id)["Environment"]["Variables"];
+        assert!(
+            vars["SECRETS_DATA_KEY"].is_null() && vars["SECRETS_MODE"].is_null(),
+            "{}: the data key is the stack's, from Globals",
+            f.id
+        );
+    }
+    let key = &template["Resources"]["SecretsKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(
+        key["DeletionPolicy"], "Retain",
+        "losing it loses every secret"
+    );
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    assert_eq!(key["Properties"]["KeySpec"], "SYMMETRIC_DEFAULT");
+    // The key policy only lets the account's IAM policies grant it (the AWS default): what a
+    // function may do with it is its role's, which the role test checks.
+    let statements = as_list(&key["Properties"]["KeyPolicy"]["Statement"]);
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Sid"], "AccountIamPoliciesGrantIt");
+    let parameter = &template["Parameters"]["SecretsDataKey"];
+    assert_eq!(parameter["Type"], "String");
 }
 
 fn f_properties<'a>(template: &'a Value, id: &str) -> &'a Value {

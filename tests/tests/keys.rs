@@ -406,3 +406,168 @@ async fn a_client_item_written_before_keys_existed_is_its_first_key() {
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+/// The clients table item stored under `id`, as DynamoDB holds it.
+async fn raw_item(app: &TestApp, id: &str) -> std::collections::HashMap<String, AttributeValue> {
+    app.store
+        .client()
+        .get_item()
+        .table_name(&app.store.tables().clients)
+        .key("client_id", AttributeValue::S(id.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the key's item")
+}
+
+/// Whether `secret` shows anywhere in `item`: as base64, or as raw bytes in any attribute's
+/// value, decoded from base64 or not.
+fn holds_secret(item: &std::collections::HashMap<String, AttributeValue>, secret: &[u8]) -> bool {
+    let encoded = STANDARD.encode(secret);
+    item.values().any(|value| {
+        let text = match value {
+            AttributeValue::S(s) => s.clone(),
+            other => format!("{other:?}"),
+        };
+        let decoded = STANDARD.decode(&text).unwrap_or_default();
+        text.contains(&encoded)
+            || [text.as_bytes(), &decoded]
+                .iter()
+                .any(|bytes| bytes.windows(secret.len()).any(|w| w == secret))
+    })
+}
+
+#[tokio::test]
+async fn secrets_are_sealed_at_rest_and_sign_end_to_end() {
+    let app = TestApp::new().await;
+    let first = &app.alice;
+    let second = new_key(&app, first, None).await;
+    for key in [first, &second] {
+        let item = raw_item(&app, &key.id).await;
+        assert!(
+            !item.contains_key("secret"),
+            "{} stored in plaintext",
+            key.id
+        );
+        assert!(item.contains_key("sealed_secret"));
+        assert!(!holds_secret(&item, &key.secret), "{} in its item", key.id);
+        // The whole table, for good measure.
+        for item in app.scan_all(&app.store.tables().clients).await {
+            assert!(!holds_secret(&item, &key.secret));
+        }
+    }
+    // The check can fail: a plaintext item is caught.
+    let mut plaintext = raw_item(&app, &first.id).await;
+    plaintext.insert(
+        "secret".into(),
+        AttributeValue::S(STANDARD.encode(&first.secret)),
+    );
+    assert!(holds_secret(&plaintext, &first.secret));
+
+    for (key, id) in [(first, "acc_sealed_a"), (&second, "acc_sealed_b")] {
+        let answer = app
+            .send(&app.signed(key, "POST", "/accounts", &account(id, 5)))
+            .await;
+        assert_eq!(answer.status, 201, "under {}: {}", key.id, answer.body);
+    }
+    // Listing keys opens no secret.
+    let listed = app.store.list_keys(&client_id(first)).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|k| k.material.is_empty()));
+}
+
+#[tokio::test]
+async fn a_sealed_secret_moved_or_tampered_with_makes_its_key_unusable() {
+    let app = TestApp::new().await;
+    let victim = app.new_client().await;
+    let other = new_key(&app, &victim, None).await;
+    let tampered = app.new_client().await;
+    // The other key's sealed secret copied into the first key's item: whoever holds the other
+    // key's secret must not sign as the first key.
+    let moved = raw_item(&app, &other.id).await["sealed_secret"].clone();
+    let mut flipped = STANDARD
+        .decode(
+            raw_item(&app, &tampered.id).await["sealed_secret"]
+                .as_s()
+                .unwrap(),
+        )
+        .unwrap();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    for (id, sealed) in [
+        (&victim.id, moved),
+        (&tampered.id, AttributeValue::S(STANDARD.encode(flipped))),
+    ] {
+        app.store
+            .client()
+            .update_item()
+            .table_name(&app.store.tables().clients)
+            .key("client_id", AttributeValue::S(id.clone()))
+            .update_expression("SET sealed_secret = :s")
+            .expression_attribute_values(":s", sealed)
+            .send()
+            .await
+            .unwrap();
+    }
+    let as_victim = TestClient {
+        id: victim.id.clone(),
+        secret: other.secret.clone(),
+    };
+    for (signer, what) in [
+        (&as_victim, "moved"),
+        (&victim, "moved, the right secret"),
+        (&tampered, "tampered"),
+    ] {
+        let answer = app
+            .send(&app.signed(signer, "GET", "/accounts/acc_none", ""))
+            .await;
+        answer.assert_problem_in(500, "internal", what);
+    }
+    // The key it was moved from still works.
+    let answer = app
+        .send(&app.signed(&other, "GET", "/accounts/acc_none", ""))
+        .await;
+    answer.assert_problem(404, "not-found");
+}
+
+#[tokio::test]
+async fn plaintext_secrets_are_sealed_in_place() {
+    let app = TestApp::new().await;
+    let id = ClientId::generate();
+    let secret = rand::random::<[u8; 32]>().to_vec();
+    app.store
+        .client()
+        .put_item()
+        .table_name(&app.store.tables().clients)
+        .item("client_id", AttributeValue::S(id.to_string()))
+        .item("secret", AttributeValue::S(STANDARD.encode(&secret)))
+        .item("status", AttributeValue::S("active".into()))
+        .send()
+        .await
+        .unwrap();
+    let old = TestClient {
+        id: id.to_string(),
+        secret: secret.clone(),
+    };
+    assert!(holds_secret(&raw_item(&app, &old.id).await, &secret));
+
+    assert_eq!(app.store.seal_plaintext_secrets().await.unwrap(), 1);
+    assert_eq!(
+        app.store.seal_plaintext_secrets().await.unwrap(),
+        0,
+        "again"
+    );
+    let item = raw_item(&app, &old.id).await;
+    assert!(!item.contains_key("secret"));
+    assert!(!holds_secret(&item, &secret));
+    // A guard that never saw the plaintext (a cold one) verifies with the sealed secret.
+    let cold = app.app_tuned(|_| {});
+    let answer = send_via(
+        &cold,
+        &app.signed(&old, "POST", "/accounts", &account("acc_m", 1)),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+}

@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::Client;
 use super::Guard;
 use crate::auth::{Ed25519, HmacSha256, KeyCache, KeySource, SignatureAlgorithm};
 use crate::clock::{Clock, SystemClock};
+use crate::config::SecretsAtRest;
 use crate::config::{Config, ConfigError};
+use crate::store::sealing::DataKey;
 use crate::store::{sdk_client_with, Store};
 
 /// Builds a [`Guard`]; made by [`Guard::builder`].
@@ -41,6 +43,9 @@ pub struct GuardBuilder {
     keys: Option<Arc<dyn KeySource>>,
     algorithms: Vec<Arc<dyn SignatureAlgorithm>>,
     warm_up: Option<bool>,
+    data_key: Option<DataKey>,
+    #[cfg(feature = "kms")]
+    kms: Option<aws_sdk_kms::Client>,
 }
 
 impl Guard {
@@ -54,6 +59,9 @@ impl Guard {
             keys: None,
             algorithms: vec![Arc::new(HmacSha256), Arc::new(Ed25519)],
             warm_up: None,
+            data_key: None,
+            #[cfg(feature = "kms")]
+            kms: None,
         }
     }
 }
@@ -88,10 +96,26 @@ impl GuardBuilder {
         self
     }
 
+    /// The data key HMAC secrets are sealed under, instead of the one [`Config::secrets`]
+    /// names.
+    pub fn data_key(mut self, data_key: DataKey) -> Self {
+        self.data_key = Some(data_key);
+        self
+    }
+
+    /// The KMS client that decrypts [`Config::secrets`]' data key, instead of one built from
+    /// the environment (feature `kms`).
+    #[cfg(feature = "kms")]
+    pub fn kms_client(mut self, client: aws_sdk_kms::Client) -> Self {
+        self.kms = Some(client);
+        self
+    }
+
     /// Whether `build` makes one read before returning, so the first request does not pay for
     /// the SDK's lazy set-up (see [`Store::warm_up`]). On by default with signatures and the
     /// clients table as the key source, off otherwise (the read is on the clients table, which
-    /// such a function may not be granted).
+    /// such a function may not be granted). The warm-up also opens the data key (with KMS, its
+    /// one `Decrypt`), in the init phase rather than on the first request.
     pub fn warm_up(mut self, warm_up: bool) -> Self {
         self.warm_up = Some(warm_up);
         self
@@ -115,10 +139,35 @@ impl GuardBuilder {
             Some(client) => client,
             None => sdk_client_with(None, Some(self.config.dynamodb_timeouts)).await,
         };
-        let store = Store::new(client, self.config.tables.clone());
+        let data_key = match (self.data_key, &self.config.secrets) {
+            (Some(data_key), _) => data_key,
+            (None, SecretsAtRest::Development) => DataKey::development(),
+            #[cfg(feature = "kms")]
+            (None, SecretsAtRest::Kms { encrypted_data_key }) => {
+                let kms = match self.kms {
+                    Some(kms) => kms,
+                    None => crate::store::sealing::kms_client().await,
+                };
+                DataKey::kms(kms, encrypted_data_key.clone())
+            }
+            // `Config::validate` refuses it without the feature; `build_unchecked` gets here.
+            #[cfg(not(feature = "kms"))]
+            (None, SecretsAtRest::Kms { .. }) => {
+                tracing::error!("SECRETS_DATA_KEY needs the `kms` feature: secrets will not open");
+                DataKey::fixed(crate::store::sealing::SecretSealer::new(rand::random()))
+            }
+        };
+        if data_key.is_development() && crate::config::in_lambda() {
+            tracing::warn!("client secrets are sealed under the DEVELOPMENT data key");
+        }
+        let store = Store::new(client, self.config.tables.clone()).with_data_key(data_key);
         let signed = self.config.auth == crate::config::Auth::Signatures;
         if self.warm_up.unwrap_or(signed && self.keys.is_none()) {
-            store.warm_up().await;
+            let open = async {
+                // Logged where it failed; the first request that needs it tries again.
+                let _ = store.data_key().sealer().await;
+            };
+            tokio::join!(store.warm_up(), open);
         }
         let keys = self.keys.unwrap_or_else(|| Arc::new(store.clone()));
         Guard {

@@ -5,9 +5,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::attrs::s;
 use super::failure::sdk_failure;
+use super::keys::SEALED_SECRET;
 use super::Store;
 use crate::error::GuardError;
-use crate::ids::ClientId;
+use crate::ids::{ClientId, KeyId};
 
 /// An item of the clients table: who may sign, with which secret. Its `Debug` leaves the secret
 /// out.
@@ -15,7 +16,7 @@ use crate::ids::ClientId;
 pub struct ClientRecord {
     /// The client, and the `keyid` its first key's signatures carry.
     pub client_id: ClientId,
-    /// The first key's HMAC-SHA256 secret, as raw bytes (base64 in the table).
+    /// The first key's HMAC-SHA256 secret, as raw bytes (sealed in the table).
     pub secret: Vec<u8>,
     /// `false` once the first key is revoked: its requests are then refused with 401
     /// `unknown-key`.
@@ -33,8 +34,10 @@ impl std::fmt::Debug for ClientRecord {
 }
 
 impl Store {
-    /// Writes a new client with its first key (active unless `record` says otherwise); refuses to overwrite an existing id, and a secret shorter
-    /// than [`MIN_SECRET_BYTES`](crate::auth::MIN_SECRET_BYTES) (the guard would refuse every
+    /// Writes a new client with its first key (active unless `record` says otherwise), its
+    /// secret sealed under the store's [data key](Store::with_data_key); refuses to overwrite an
+    /// existing id, and a secret shorter than
+    /// [`MIN_SECRET_BYTES`](crate::auth::MIN_SECRET_BYTES) (the guard would refuse every
     /// request it signs).
     pub async fn put_client(
         &self,
@@ -46,15 +49,18 @@ impl Store {
                 "a client secret shorter than 32 bytes",
             ));
         }
-        use base64::Engine;
+        // Sealed for the client's own item: its first key's id is the client id.
+        let sealer = self.data_key.sealer().await?;
+        let sealed = sealer.seal(
+            &record.secret,
+            &KeyId::first_of(&record.client_id),
+            &record.client_id,
+        );
         self.client
             .put_item()
             .table_name(&self.tables.clients)
             .item("client_id", s(record.client_id.as_str()))
-            .item(
-                "secret",
-                s(base64::engine::general_purpose::STANDARD.encode(&record.secret)),
-            )
+            .item(SEALED_SECRET, s(sealed))
             .item(
                 "status",
                 s(if record.active { "active" } else { "revoked" }),

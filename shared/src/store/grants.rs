@@ -1,5 +1,5 @@
-//! The IAM grants the guard's own DynamoDB calls need, as data: a deployment tool (this repo's
-//! `make endpoints`) adds them to every function's role beside the app's.
+//! The IAM grants the guard's own DynamoDB and KMS calls need, as data: a deployment tool (this
+//! repo's `make endpoints`) adds them to every function's role beside the app's.
 
 /// One statement of a function's IAM role: DynamoDB `actions` (without the `dynamodb:` prefix)
 /// on one `table`, by its logical name (`clients`, `nonces`, `idempotency`, or an app's), under
@@ -63,3 +63,31 @@ pub const GUARD_POST_GRANTS: [Grant; 1] = [Grant::new(
 /// conditional `UpdateItem`.
 pub const GUARD_LEASE_GRANTS: [Grant; 1] =
     [Grant::new("TakeOverLease", "idempotency", &["UpdateItem"])];
+
+/// One KMS statement of a function's IAM role: `actions` (without the `kms:` prefix) on the
+/// key that encrypts the guard's data key, under the statement id `sid`, allowed only with the
+/// data key's [encryption context](crate::store::sealing::KMS_ENCRYPTION_CONTEXT).
+///
+/// ```
+/// use replaysafe::store::grants::GUARD_KMS_GRANTS;
+/// use replaysafe::store::sealing::KMS_ENCRYPTION_CONTEXT;
+///
+/// assert_eq!(GUARD_KMS_GRANTS[0].actions, ["Decrypt"]);
+/// assert_eq!(KMS_ENCRYPTION_CONTEXT.0, "purpose");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KmsGrant {
+    /// The statement's `Sid`.
+    pub sid: &'static str,
+    /// KMS actions, e.g. `Decrypt`.
+    pub actions: &'static [&'static str],
+}
+
+/// What the guard calls once per warm function when it verifies signatures with the keys of
+/// the clients table and `SECRETS_DATA_KEY` is set: KMS `Decrypt` of its data key (see
+/// [`sealing`](crate::store::sealing)). Nothing else: no `Encrypt`, no `GenerateDataKey` (an
+/// operator's, with `replaysafe admin create-data-key`).
+pub const GUARD_KMS_GRANTS: [KmsGrant; 1] = [KmsGrant {
+    sid: "OpenSecretsDataKey",
+    actions: &["Decrypt"],
+}];

@@ -6,15 +6,27 @@
 //! (`client_id`, a name kept so that existing tables serve unchanged):
 //!
 //! - a client's own item (partition key = the client id) is the client and its first key:
-//!   `secret` (base64), `status` (`active` or `revoked`), `created_at`, and, once the client has
+//!   `sealed_secret` (see [`sealing`](super::sealing)), `status` (`active` or `revoked`), `created_at`, and, once the client has
 //!   had more keys, `key_ids` (a string set of its other keys' ids) and `keys_version` (a number
 //!   every key creation bumps, so that two at once cannot both pass the two-key rule).
 //! - each other key: its own item, partition key = its key id (`key_` and 32 hex digits), with
-//!   `owner` (the client id), `alg`, `secret` (HMAC) or `public_key` (Ed25519), `status`,
+//!   `owner` (the client id), `alg`, `sealed_secret` (HMAC) or `public_key` (Ed25519, base64:
+//!   nothing secret, so not sealed), `status`,
 //!   `created_at`, `expires_at` when it expires.
 //!
 //! Any item may carry `alg` (absent: `hmac-sha256`) and `last_used_at`. So a client item written
 //! before keys existed is read, as it is, as that client's first key: there is no migration.
+//!
+//! # Secrets at rest
+//!
+//! An HMAC secret is written sealed, as `sealed_secret`, under the store's data key and bound
+//! to its item (see [`sealing`](super::sealing)). An item written before secrets were sealed
+//! holds `secret`, the plaintext in base64: it is still read, and
+//! [`Store::seal_plaintext_secrets`] seals it in place. A sealed secret that does not open
+//! (tampered with, copied from another item, or sealed under another data key) makes the key
+//! unusable: its requests are answered 500 `internal` and the cause is logged with the key id,
+//! never the secret. Not 401: the fault is the deployment's, not the client's, and it must
+//! page someone rather than look like a client with a bad key.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -33,6 +45,9 @@ pub const MAX_ACTIVE_KEYS: usize = 2;
 
 /// The algorithm of every key written before keys had one.
 pub const DEFAULT_KEY_ALG: &str = "hmac-sha256";
+
+/// The attribute of a sealed HMAC secret.
+pub const SEALED_SECRET: &str = "sealed_secret";
 
 /// Times a key creation starts over when another change to the client's keys got there first.
 const CREATE_ATTEMPTS: u32 = 5;
@@ -68,8 +83,9 @@ pub struct KeyRecord {
     pub client_id: ClientId,
     /// Its RFC 9421 `alg`: `hmac-sha256`, or `ed25519`.
     pub alg: String,
-    /// The HMAC secret (`secret` in the table), or the Ed25519 public key (`public_key`), as raw
-    /// bytes.
+    /// The HMAC secret (opened from `sealed_secret`, or a legacy plaintext `secret`), or the
+    /// Ed25519 public key (`public_key`), as raw bytes. Empty for a sealed secret read by
+    /// [`Store::list_keys`], which never opens one.
     pub material: Vec<u8>,
     /// `false` once revoked.
     pub active: bool,
@@ -180,19 +196,37 @@ pub enum KeyError {
 impl Store {
     /// The key `key_id`, by an eventually consistent read; `None` when there is none. An item
     /// without base64 key material is an internal error.
+    /// A sealed secret is opened (see [`Store::with_data_key`]); one that does not open is an
+    /// internal error, logged.
     pub async fn get_key(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, GuardError> {
-        self.read_key(key_id, false).await
+        match self.read_key_item(key_id.as_str(), false).await? {
+            Some(item) => self.key_of(key_id, &item).await.map(Some),
+            None => Ok(None),
+        }
     }
 
-    async fn read_key(
-        &self,
-        key_id: &KeyId,
-        consistent: bool,
-    ) -> Result<Option<KeyRecord>, GuardError> {
-        match self.read_key_item(key_id.as_str(), consistent).await? {
+    /// The key, its sealed secret left sealed: `material` is empty (listing and counting keys
+    /// needs no data key, so an operator's role needs no `kms:Decrypt` for them).
+    async fn read_key_sealed(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, GuardError> {
+        match self.read_key_item(key_id.as_str(), true).await? {
             Some(item) => key_of(key_id, &item).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The key in `item`, the item stored under `key_id`, its secret opened.
+    async fn key_of(&self, key_id: &KeyId, item: &Item) -> Result<KeyRecord, GuardError> {
+        let mut key = key_of(key_id, item)?;
+        if let Some(sealed) = get_s(item, SEALED_SECRET) {
+            let sealer = self.data_key.sealer().await?;
+            key.material = sealer
+                .open(sealed, key_id, &key.client_id)
+                .map_err(|e| {
+                    tracing::error!(key_id = %key_id, error = %e, "a key's sealed secret does not open");
+                    GuardError::internal("a key's sealed secret does not open")
+                })?;
+        }
+        Ok(key)
     }
 
     async fn read_key_item(&self, id: &str, consistent: bool) -> Result<Option<Item>, GuardError> {
@@ -209,7 +243,8 @@ impl Store {
     }
 
     /// Every key of `client_id`, its first key first, then by creation (strongly consistent
-    /// reads). [`KeyError::NoSuchClient`] when there is no such client.
+    /// reads). [`KeyError::NoSuchClient`] when there is no such client. Sealed secrets are not
+    /// opened: their `material` is empty.
     pub async fn list_keys(&self, client_id: &ClientId) -> Result<Vec<KeyRecord>, KeyError> {
         Ok(self.client_keys(client_id).await?.keys)
     }
@@ -234,7 +269,7 @@ impl Store {
                 continue;
             };
             // A key is listed under the client it names as owner, whatever the set says.
-            if let Some(key) = self.read_key(&key_id, true).await? {
+            if let Some(key) = self.read_key_sealed(&key_id).await? {
                 if key.client_id == *client_id {
                     rest.push(key);
                 }
@@ -283,18 +318,23 @@ impl Store {
         now: i64,
     ) -> Result<(), Added> {
         let table = &self.tables.clients;
-        // An Ed25519 key is stored as what it is to the server: a public key.
-        let material_attribute = if key.alg == "ed25519" {
-            "public_key"
+        // An Ed25519 key is stored as what it is to the server: a public key. An HMAC secret
+        // is sealed for this item.
+        let material = if key.alg == "ed25519" {
+            ("public_key", STANDARD.encode(&key.material))
         } else {
-            "secret"
+            let sealer = self.data_key.sealer().await.map_err(Added::Failed)?;
+            (
+                SEALED_SECRET,
+                sealer.seal(&key.material, &key.key_id, client_id),
+            )
         };
         let mut put = Put::builder()
             .table_name(table)
             .item("client_id", s(key.key_id.as_str()))
             .item("owner", s(client_id.as_str()))
             .item("alg", s(&key.alg))
-            .item(material_attribute, s(STANDARD.encode(&key.material)))
+            .item(material.0, s(material.1))
             .item("status", s("active"))
             .item("created_at", n(now))
             .condition_expression("attribute_not_exists(client_id)");
@@ -382,6 +422,65 @@ impl Store {
         }
     }
 
+    /// Seals, in place, every HMAC secret of the clients table still stored as plaintext
+    /// (`secret`, written before secrets were sealed), under the store's data key: each item
+    /// by a conditional update that holds only while its `secret` is the one read, so a
+    /// concurrent change is never overwritten. Safe to repeat; returns how many it sealed. An
+    /// operator's command (`replaysafe admin seal-secrets`): it scans the table.
+    pub async fn seal_plaintext_secrets(&self) -> Result<usize, GuardError> {
+        let sealer = self.data_key.sealer().await?;
+        let mut sealed = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.tables.clients)
+                .filter_expression("attribute_exists(secret)")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_failure("seal_plaintext_secrets", e))?;
+            for item in page.items() {
+                let (Some(id), Some(plaintext)) = (get_s(item, "client_id"), get_s(item, "secret"))
+                else {
+                    continue;
+                };
+                let Ok(key_id) = KeyId::parse(id) else {
+                    continue;
+                };
+                let key = key_of(&key_id, item)?;
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.tables.clients)
+                    .key("client_id", s(id))
+                    .update_expression("SET #sealed = :sealed REMOVE secret")
+                    .condition_expression("secret = :plaintext")
+                    .expression_attribute_names("#sealed", SEALED_SECRET)
+                    .expression_attribute_values(
+                        ":sealed",
+                        s(sealer.seal(&key.material, &key_id, &key.client_id)),
+                    )
+                    .expression_attribute_values(":plaintext", s(plaintext))
+                    .send()
+                    .await;
+                match update {
+                    Ok(_) => sealed += 1,
+                    Err(e) => match e.as_service_error() {
+                        // Changed since the scan (re-keyed, sealed by another run): left as is.
+                        Some(UpdateItemError::ConditionalCheckFailedException(_)) => {}
+                        _ => return Err(sdk_failure("seal_plaintext_secrets", e)),
+                    },
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(sealed),
+            }
+        }
+    }
+
     /// Records that `key_id` verified a request at `at` (unix seconds): never moves
     /// `last_used_at` back, never creates an item.
     pub async fn record_key_use(&self, key_id: &KeyId, at: i64) -> Result<(), GuardError> {
@@ -426,7 +525,8 @@ fn built(e: aws_sdk_dynamodb::error::BuildError) -> GuardError {
     GuardError::internal(format!("building a key write failed: {e}"))
 }
 
-/// The key in `item`, the item stored under `key_id`.
+/// The key in `item`, the item stored under `key_id`; a sealed secret's material is left empty
+/// for [`Store::key_of`] to open.
 fn key_of(key_id: &KeyId, item: &Item) -> Result<KeyRecord, GuardError> {
     let client_id = match get_s(item, "owner") {
         Some(owner) => ClientId::parse(owner)
@@ -436,10 +536,14 @@ fn key_of(key_id: &KeyId, item: &Item) -> Result<KeyRecord, GuardError> {
             .map_err(|_| GuardError::internal("a clients item's id is not a client id"))?,
     };
     let alg = get_s(item, "alg").unwrap_or(DEFAULT_KEY_ALG).to_owned();
-    let material = get_s(item, "secret")
-        .or_else(|| get_s(item, "public_key"))
-        .and_then(|v| STANDARD.decode(v).ok())
-        .ok_or_else(|| GuardError::internal("a key item has no base64 key material"))?;
+    let material = if item.contains_key(SEALED_SECRET) {
+        Vec::new()
+    } else {
+        get_s(item, "secret")
+            .or_else(|| get_s(item, "public_key"))
+            .and_then(|v| STANDARD.decode(v).ok())
+            .ok_or_else(|| GuardError::internal("a key item has no base64 key material"))?
+    };
     Ok(KeyRecord {
         key_id: key_id.clone(),
         client_id,

@@ -12,6 +12,7 @@ pub mod keys;
 mod leases;
 pub mod nonces;
 pub mod schema;
+pub mod sealing;
 pub mod size;
 pub(crate) mod transact;
 mod warm_up;
@@ -26,6 +27,7 @@ pub use failure::sdk_failure;
 pub use transact::Write;
 
 use crate::config::{DynamoDbTimeouts, Tables};
+use sealing::DataKey;
 
 /// The SDK client and the names of the guard's tables.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct Store {
     /// Timeouts that override the client's for the guard's calls: what is left of a request's
     /// time budget.
     limits: Option<DynamoDbTimeouts>,
+    /// What HMAC secrets are sealed under in the clients table (see [`sealing`]).
+    data_key: DataKey,
 }
 
 impl Store {
@@ -55,12 +59,38 @@ impl Store {
     /// # let _ = store;
     /// # }
     /// ```
+    /// Secrets are sealed under the development data key until
+    /// [`Store::with_data_key`] says otherwise.
     pub fn new(client: Client, tables: Tables) -> Self {
         Self {
             client,
             tables,
             limits: None,
+            data_key: DataKey::development(),
         }
+    }
+
+    /// The same store, sealing and opening HMAC secrets under `data_key` (see [`sealing`]).
+    ///
+    /// ```no_run
+    /// use replaysafe::store::sealing::{DataKey, SecretSealer};
+    /// use replaysafe::{Store, Tables};
+    ///
+    /// # async fn init() {
+    /// let sdk = replaysafe::store::sdk_client(None).await;
+    /// let store = Store::new(sdk, Tables::with_prefix("shop-"))
+    ///     .with_data_key(DataKey::fixed(SecretSealer::new([7; 32])));
+    /// # let _ = store;
+    /// # }
+    /// ```
+    pub fn with_data_key(mut self, data_key: DataKey) -> Self {
+        self.data_key = data_key;
+        self
+    }
+
+    /// What HMAC secrets are sealed under.
+    pub fn data_key(&self) -> &DataKey {
+        &self.data_key
     }
 
     /// The same store, its calls bounded by `limits` (a request's remaining budget).
@@ -150,6 +180,13 @@ fn timeouts(t: DynamoDbTimeouts) -> TimeoutConfig {
         .operation_attempt_timeout(t.attempt)
         .operation_timeout(t.operation)
         .build()
+}
+
+/// Whether the DynamoDB the SDK will call is a local one, over `http://` (DynamoDB Local):
+/// `endpoint_url`, else the environment's (see [`sdk_client_with`]). An operator's tool refuses
+/// to seal secrets under the development data key for anything else.
+pub fn dynamodb_is_local(endpoint_url: Option<&str>) -> bool {
+    endpoint_is_plain_http(endpoint_url, |name| std::env::var(name).ok())
 }
 
 /// Whether the endpoint the SDK will use for DynamoDB is `http://`: `endpoint_url`, else
