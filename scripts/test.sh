@@ -16,7 +16,7 @@ cd "$ROOT"
 
 if (($# > 0)) && [[ "${AWS_ENDPOINT_URL_DYNAMODB:-}" =~ ^http://(127\.0\.0\.1|localhost): ]]; then
   log "cargo test $* (DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB)"
-  "$ROOT/scripts/bootstrap.sh" lambda
+  for tool in lambda sqs interop; do "$ROOT/scripts/bootstrap.sh" "$tool"; done
   sqs_session test-sqs "${SQS_TEST_PORT:-$(free_port)}"
   cargo test "$@"
   exit
