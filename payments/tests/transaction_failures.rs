@@ -39,7 +39,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
 use lambda_http::{Body, Context, Request, RequestExt};
-use payments::routes::Endpoint;
+use payments::routes::Route;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::idempotency::Fingerprint;
 use replaysafe::{Config, Guard, ManualClock, Tables};
@@ -169,7 +169,7 @@ impl Answer {
 }
 
 async fn send(app: &Payments, req: &Request) -> Answer {
-    let response = Endpoint::CreateTransfer.serve(app, req).await;
+    let response = Route::CreateTransfer.serve(app, req).await;
     let (parts, body) = response.into_parts();
     let body = match body {
         Body::Text(t) => t,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use payments::routes::Endpoint;
+use payments::routes::Route;
 use payments::{PaymentsStore, PaymentsTables};
 use replaysafe::config::Tables;
 use replaysafe::idempotency::StoredResponse;
@@ -315,11 +315,11 @@ async fn an_edited_method_is_refused_with_signature_invalid() {
     let read = read_account(&app, &app.alice, "acc_alice");
     let mut req = read.request();
     *req.method_mut() = http::Method::DELETE;
-    let answer = Answer::of(Endpoint::GetAccount.serve(&app.app, &req).await);
+    let answer = Answer::of(Route::GetAccount.serve(&app.app, &req).await);
     assert_problem(&answer, 401, "signature-invalid");
 
     // Control: the same request, unedited, is accepted.
-    let answer = Answer::of(Endpoint::GetAccount.serve(&app.app, &read.request()).await);
+    let answer = Answer::of(Route::GetAccount.serve(&app.app, &read.request()).await);
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
@@ -1066,11 +1066,11 @@ async fn the_signed_path_is_the_path_api_gateway_received_not_a_normalised_one()
     let raw = "/accounts/x/../acc_alice";
 
     let as_sent = gateway_get(&app, &app.alice, raw, raw);
-    let answer = Endpoint::GetAccount.serve(&app.app, &as_sent).await;
+    let answer = Route::GetAccount.serve(&app.app, &as_sent).await;
     assert_eq!(answer.status(), 200, "{:?}", answer.body());
 
     // Signed over what a normaliser would make of it: not what the server received.
     let normalised = gateway_get(&app, &app.alice, raw, "/accounts/acc_alice");
-    let answer = Endpoint::GetAccount.serve(&app.app, &normalised).await;
+    let answer = Route::GetAccount.serve(&app.app, &normalised).await;
     assert_eq!(answer.status(), 401);
 }
