@@ -36,12 +36,6 @@ async fn assert_balances(app: &TestApp, alice: u64, bob: u64) {
     assert_eq!(app.balance("acc_bob").await, bob, "acc_bob");
 }
 
-/// An RFC 9457 problem with the contract's status and code.
-#[track_caller]
-fn assert_problem(answer: &Answer, status: u16, code: &str) {
-    answer.assert_problem(status, code);
-}
-
 /// A 201 that did its own work (not a replay).
 #[track_caller]
 fn assert_fresh(answer: &Answer) {
@@ -72,7 +66,7 @@ async fn an_exact_replay_is_refused_with_nonce_reused_and_moves_no_money() {
 
     app.clock.advance(2);
     let replay = app.send(&first.replayed()).await;
-    assert_problem(&replay, 401, "nonce-reused");
+    replay.assert_problem(401, "nonce-reused");
     assert_balances(&app, 8_500, 1_500).await;
     assert_eq!(transfers(&app).await, 1);
 }
@@ -108,7 +102,7 @@ async fn the_same_key_with_another_body_is_refused_as_reused_and_has_no_effect()
         &TestApp::transfer_body("acc_alice", "acc_bob", 2000),
     );
     let refused = app.send(&other.resigned(T0 + 1)).await;
-    assert_problem(&refused, 422, "idempotency-key-reused");
+    refused.assert_problem(422, "idempotency-key-reused");
     assert_balances(&app, 8_500, 1_500).await;
     assert_eq!(transfers(&app).await, 1);
 
@@ -189,7 +183,7 @@ async fn concurrent_requests_with_one_key_have_exactly_one_effect() {
         if a.status == 201 {
             assert_eq!(a.body, fresh[0].body);
         } else {
-            assert_problem(a, 409, "request-in-progress");
+            a.assert_problem(409, "request-in-progress");
         }
     }
     assert_balances(&app, 8_500, 1_500).await;
@@ -209,7 +203,9 @@ async fn a_request_created_longer_ago_than_the_window_is_stale() {
     assert_fresh(&app.send(&at_edge).await);
 
     let too_old = pay(&app, 100).resigned(now - WINDOW - 1);
-    assert_problem(&app.send(&too_old).await, 401, "stale-request");
+    app.send(&too_old)
+        .await
+        .assert_problem(401, "stale-request");
     assert_balances(&app, 9_900, 100).await;
 }
 
@@ -222,7 +218,9 @@ async fn a_request_created_further_ahead_than_the_window_is_stale() {
     assert_fresh(&app.send(&at_edge).await);
 
     let too_new = pay(&app, 100).resigned(now + WINDOW + 1);
-    assert_problem(&app.send(&too_new).await, 401, "stale-request");
+    app.send(&too_new)
+        .await
+        .assert_problem(401, "stale-request");
     assert_balances(&app, 9_900, 100).await;
 }
 
@@ -233,7 +231,9 @@ async fn a_capture_replayed_after_the_window_is_refused_as_stale() {
     assert_fresh(&app.send(&first).await);
 
     app.clock.advance(WINDOW + 1);
-    assert_problem(&app.send(&first.replayed()).await, 401, "stale-request");
+    app.send(&first.replayed())
+        .await
+        .assert_problem(401, "stale-request");
     assert_balances(&app, 8_500, 1_500).await;
 }
 
@@ -244,7 +244,9 @@ async fn a_signature_whose_expires_has_passed_is_stale() {
     let full = ["@method", "@path", "content-digest", "idempotency-key"];
 
     let expired = pay(&app, 100).sign_covering(&full, &format!(";expires={}", now - 1));
-    assert_problem(&app.send(&expired).await, 401, "stale-request");
+    app.send(&expired)
+        .await
+        .assert_problem(401, "stale-request");
     assert_balances(&app, 10_000, 0).await;
 
     // The same hand-made signature, still valid: the refusal above was the expiry.
@@ -263,9 +265,13 @@ async fn a_capture_replayed_after_its_expires_is_refused_as_stale_even_inside_th
     assert_fresh(&app.send(&first).await);
 
     app.clock.advance(10);
-    assert_problem(&app.send(&first.replayed()).await, 401, "nonce-reused");
+    app.send(&first.replayed())
+        .await
+        .assert_problem(401, "nonce-reused");
     app.clock.advance(1);
-    assert_problem(&app.send(&first.replayed()).await, 401, "stale-request");
+    app.send(&first.replayed())
+        .await
+        .assert_problem(401, "stale-request");
     assert_balances(&app, 9_900, 100).await;
 }
 
@@ -280,7 +286,9 @@ async fn a_body_edited_in_flight_with_the_old_digest_is_refused_with_digest_mism
         &genuine,
         &TestApp::transfer_body("acc_alice", "acc_bob", 9_000),
     );
-    assert_problem(&app.send(&edited).await, 400, "digest-mismatch");
+    app.send(&edited)
+        .await
+        .assert_problem(400, "digest-mismatch");
     assert_balances(&app, 10_000, 0).await;
     assert_eq!(transfers(&app).await, 0);
 }
@@ -292,7 +300,9 @@ async fn a_body_edited_with_a_recomputed_digest_is_refused_with_signature_invali
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 9_000);
     let digest = replaysafe_signing::content_digest(body.as_bytes());
     let edited = with_body(&genuine, &body).edit_header("content-digest", |_| digest.clone());
-    assert_problem(&app.send(&edited).await, 401, "signature-invalid");
+    app.send(&edited)
+        .await
+        .assert_problem(401, "signature-invalid");
     assert_balances(&app, 10_000, 0).await;
 }
 
@@ -302,11 +312,15 @@ async fn an_edited_path_is_refused_with_signature_invalid() {
     app.open_account(&app.alice, "acc_alice_2", "EUR", 1).await;
     let mut read = read_account(&app, &app.alice, "acc_alice");
     read.path = "/accounts/acc_alice_2".into();
-    assert_problem(&app.send(&read).await, 401, "signature-invalid");
+    app.send(&read)
+        .await
+        .assert_problem(401, "signature-invalid");
 
     let mut post = app.signed(&app.alice, "POST", "/accounts", r#"{"currency":"EUR"}"#);
     post.path = "/transfers".into();
-    assert_problem(&app.send(&post).await, 401, "signature-invalid");
+    app.send(&post)
+        .await
+        .assert_problem(401, "signature-invalid");
 }
 
 #[tokio::test]
@@ -316,7 +330,7 @@ async fn an_edited_method_is_refused_with_signature_invalid() {
     let mut req = read.request();
     *req.method_mut() = http::Method::DELETE;
     let answer = Answer::of(Route::GetAccount.serve(&app.app, &req).await);
-    assert_problem(&answer, 401, "signature-invalid");
+    answer.assert_problem(401, "signature-invalid");
 
     // Control: the same request, unedited, is accepted.
     let answer = Answer::of(Route::GetAccount.serve(&app.app, &read.request()).await);
@@ -330,7 +344,9 @@ async fn an_edited_idempotency_key_is_refused_with_signature_invalid() {
     assert_fresh(&app.send(&first).await);
     // A capture resent under another key would otherwise execute a second time.
     let edited = with_key(&first.replayed(), "attacker-chosen-key");
-    assert_problem(&app.send(&edited).await, 401, "signature-invalid");
+    app.send(&edited)
+        .await
+        .assert_problem(401, "signature-invalid");
     assert_balances(&app, 9_900, 100).await;
 }
 
@@ -345,7 +361,9 @@ async fn an_edited_created_is_refused_with_signature_invalid() {
         v.replace(&format!("created={T0}"), &format!("created={}", T0 + 1_000))
     });
     assert_ne!(freshened.headers, first.headers);
-    assert_problem(&app.send(&freshened).await, 401, "signature-invalid");
+    app.send(&freshened)
+        .await
+        .assert_problem(401, "signature-invalid");
     assert_balances(&app, 9_900, 100).await;
 }
 
@@ -357,9 +375,13 @@ async fn a_tampered_copy_does_not_burn_the_genuine_requests_nonce() {
         &genuine,
         &TestApp::transfer_body("acc_alice", "acc_bob", 9_000),
     );
-    assert_problem(&app.send(&tampered).await, 400, "digest-mismatch");
+    app.send(&tampered)
+        .await
+        .assert_problem(400, "digest-mismatch");
     let forged = with_key(&genuine, "forged");
-    assert_problem(&app.send(&forged).await, 401, "signature-invalid");
+    app.send(&forged)
+        .await
+        .assert_problem(401, "signature-invalid");
 
     assert_fresh(&app.send(&genuine).await);
     assert_balances(&app, 9_900, 100).await;
@@ -376,14 +398,14 @@ async fn an_unknown_keyid_is_refused_with_unknown_key() {
         secret: vec![9; 32],
     };
     let read = read_account(&app, &stranger, "acc_alice");
-    assert_problem(&app.send(&read).await, 401, "unknown-key");
+    app.send(&read).await.assert_problem(401, "unknown-key");
 
     let malformed = TestClient {
         id: "not a client id".into(),
         secret: vec![9; 32],
     };
     let read = read_account(&app, &malformed, "acc_alice");
-    assert_problem(&app.send(&read).await, 401, "unknown-key");
+    app.send(&read).await.assert_problem(401, "unknown-key");
 }
 
 #[tokio::test]
@@ -401,12 +423,10 @@ async fn a_revoked_client_is_refused_with_unknown_key() {
     app.store.put_client(&record, T0).await.unwrap();
 
     let create = app.signed(&revoked, "POST", "/accounts", r#"{"currency":"EUR"}"#);
-    assert_problem(&app.send(&create).await, 401, "unknown-key");
-    assert_problem(
-        &app.send(&read_account(&app, &revoked, "acc_alice")).await,
-        401,
-        "unknown-key",
-    );
+    app.send(&create).await.assert_problem(401, "unknown-key");
+    app.send(&read_account(&app, &revoked, "acc_alice"))
+        .await
+        .assert_problem(401, "unknown-key");
 }
 
 #[tokio::test]
@@ -422,7 +442,9 @@ async fn a_request_without_signature_headers_is_refused_with_signature_missing()
         for name in removed {
             call = call.without_header(name);
         }
-        assert_problem(&app.send(&call).await, 401, "signature-missing");
+        app.send(&call)
+            .await
+            .assert_problem(401, "signature-missing");
     }
     assert_balances(&app, 10_000, 0).await;
 }
@@ -432,7 +454,9 @@ async fn a_query_string_not_covered_by_query_is_refused_with_signature_invalid()
     let World { app, .. } = World::open().await;
     let mut uncovered = read_account(&app, &app.alice, "acc_alice");
     uncovered.path.push_str("?expand=owner");
-    assert_problem(&app.send(&uncovered).await, 401, "signature-invalid");
+    app.send(&uncovered)
+        .await
+        .assert_problem(401, "signature-invalid");
 
     let covered = app.signed(&app.alice, "GET", "/accounts/acc_alice?expand=owner", "");
     let answer = app.send(&covered).await;
@@ -440,16 +464,22 @@ async fn a_query_string_not_covered_by_query_is_refused_with_signature_invalid()
 
     let mut edited = covered.resigned(T0);
     edited.path = "/accounts/acc_alice?expand=everything".into();
-    assert_problem(&app.send(&edited).await, 401, "signature-invalid");
+    app.send(&edited)
+        .await
+        .assert_problem(401, "signature-invalid");
 }
 
 #[tokio::test]
 async fn a_post_not_covering_its_idempotency_key_or_digest_is_refused_with_signature_invalid() {
     let World { app, .. } = World::open().await;
     let no_key = pay(&app, 100).sign_covering(&["@method", "@path", "content-digest"], "");
-    assert_problem(&app.send(&no_key).await, 401, "signature-invalid");
+    app.send(&no_key)
+        .await
+        .assert_problem(401, "signature-invalid");
     let no_digest = pay(&app, 100).sign_covering(&["@method", "@path", "idempotency-key"], "");
-    assert_problem(&app.send(&no_digest).await, 401, "signature-invalid");
+    app.send(&no_digest)
+        .await
+        .assert_problem(401, "signature-invalid");
     assert_balances(&app, 10_000, 0).await;
 
     // The same hand-made signature covering everything, in any order, is accepted.
@@ -469,12 +499,16 @@ async fn a_post_without_an_idempotency_key_is_refused_with_idempotency_key_missi
     let World { app, .. } = World::open().await;
     let mut call = pay(&app, 100);
     call.idempotency_key = None;
-    assert_problem(&app.send(&call).await, 400, "idempotency-key-missing");
+    app.send(&call)
+        .await
+        .assert_problem(400, "idempotency-key-missing");
     // Before the signature is even looked at.
     let unsigned = call
         .without_header("signature")
         .without_header("signature-input");
-    assert_problem(&app.send(&unsigned).await, 400, "idempotency-key-missing");
+    app.send(&unsigned)
+        .await
+        .assert_problem(400, "idempotency-key-missing");
     assert_balances(&app, 10_000, 0).await;
 }
 
@@ -483,7 +517,9 @@ async fn a_malformed_idempotency_key_is_refused_with_idempotency_key_invalid() {
     let World { app, .. } = World::open().await;
     for bad in ["", "two words", "tab\there", &"k".repeat(256)] {
         let call = with_key(&pay(&app, 100), bad).sign();
-        assert_problem(&app.send(&call).await, 400, "idempotency-key-invalid");
+        app.send(&call)
+            .await
+            .assert_problem(400, "idempotency-key-invalid");
     }
     let longest = with_key(&pay(&app, 100), &"k".repeat(255)).sign();
     assert_fresh(&app.send(&longest).await);
@@ -499,7 +535,7 @@ async fn a_body_over_64_kib_is_refused_with_413_before_anything_else() {
     let call = call
         .without_header("signature")
         .without_header("signature-input");
-    assert_problem(&app.send(&call).await, 413, "body-too-large");
+    app.send(&call).await.assert_problem(413, "body-too-large");
 }
 
 #[tokio::test]
@@ -516,14 +552,18 @@ async fn a_missing_key_is_reported_before_a_bad_signature() {
     let World { app, .. } = World::open().await;
     let mut call = pay(&app, 100).edit_header("signature", |_| "sig1=:AAAA:".into());
     call.idempotency_key = None;
-    assert_problem(&app.send(&call).await, 400, "idempotency-key-missing");
+    app.send(&call)
+        .await
+        .assert_problem(400, "idempotency-key-missing");
 }
 
 #[tokio::test]
 async fn a_stale_request_with_a_bad_signature_is_reported_as_signature_invalid() {
     let World { app, .. } = World::open().await;
     let stale = with_key(&pay(&app, 100).resigned(T0 - 1_000), "edited");
-    assert_problem(&app.send(&stale).await, 401, "signature-invalid");
+    app.send(&stale)
+        .await
+        .assert_problem(401, "signature-invalid");
 }
 
 #[tokio::test]
@@ -536,7 +576,7 @@ async fn an_unknown_key_is_reported_before_a_wrong_digest() {
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 1);
     let call = app.signed(&stranger, "POST", "/transfers", &body);
     let call = with_body(&call, &TestApp::transfer_body("acc_alice", "acc_bob", 2));
-    assert_problem(&app.send(&call).await, 401, "unknown-key");
+    app.send(&call).await.assert_problem(401, "unknown-key");
 }
 
 #[tokio::test]
@@ -544,16 +584,20 @@ async fn a_stale_request_with_a_wrong_digest_is_reported_as_digest_mismatch() {
     let World { app, .. } = World::open().await;
     let stale = pay(&app, 100).resigned(T0 - 1_000);
     let edited = with_body(&stale, &TestApp::transfer_body("acc_alice", "acc_bob", 200));
-    assert_problem(&app.send(&edited).await, 400, "digest-mismatch");
+    app.send(&edited)
+        .await
+        .assert_problem(400, "digest-mismatch");
 }
 
 #[tokio::test]
 async fn a_replayed_request_with_an_invalid_body_is_refused_as_nonce_reused() {
     let World { app, .. } = World::open().await;
     let broken = app.signed(&app.alice, "POST", "/transfers", r#"{"from":"acc_alice","#);
-    assert_problem(&app.send(&broken).await, 400, "invalid-json");
+    app.send(&broken).await.assert_problem(400, "invalid-json");
     // The nonce was consumed although the request failed.
-    assert_problem(&app.send(&broken.replayed()).await, 401, "nonce-reused");
+    app.send(&broken.replayed())
+        .await
+        .assert_problem(401, "nonce-reused");
 }
 
 #[tokio::test]
@@ -562,20 +606,20 @@ async fn an_invalid_body_is_reported_before_the_key_is_found_reused() {
     let first = pay(&app, 100);
     assert_fresh(&app.send(&first).await);
     let broken = with_body(&first, "{").resigned(T0 + 1);
-    assert_problem(&app.send(&broken).await, 400, "invalid-json");
+    app.send(&broken).await.assert_problem(400, "invalid-json");
     let same = with_body(&first, &TestApp::transfer_body("acc_alice", "acc_alice", 1));
-    assert_problem(
-        &app.send(&same.resigned(T0 + 2)).await,
-        400,
-        "validation-failed",
-    );
+    app.send(&same.resigned(T0 + 2))
+        .await
+        .assert_problem(400, "validation-failed");
 }
 
 #[tokio::test]
 async fn a_request_refused_for_its_body_can_be_fixed_and_retried_with_the_same_key() {
     let World { app, .. } = World::open().await;
     let zero = pay(&app, 0);
-    assert_problem(&app.send(&zero).await, 400, "validation-failed");
+    app.send(&zero)
+        .await
+        .assert_problem(400, "validation-failed");
     let key = zero.idempotency_key.clone().unwrap();
     assert!(app.idempotency_record(&app.alice, &key).await.is_none());
 
@@ -595,7 +639,9 @@ async fn insufficient_funds_store_nothing_so_a_retry_succeeds_once_funded_and_th
         .await;
     let first = pay(&app, 20_000);
     let key = first.idempotency_key.clone().unwrap();
-    assert_problem(&app.send(&first).await, 409, "insufficient-funds");
+    app.send(&first)
+        .await
+        .assert_problem(409, "insufficient-funds");
     assert!(app.idempotency_record(&app.alice, &key).await.is_none());
     assert_eq!(transfers(&app).await, 0);
 
@@ -611,7 +657,7 @@ async fn insufficient_funds_store_nothing_so_a_retry_succeeds_once_funded_and_th
     assert_fresh(&retry);
 
     let replay = app.send(&first.replayed()).await;
-    assert_problem(&replay, 401, "nonce-reused");
+    replay.assert_problem(401, "nonce-reused");
     let again = app.send(&first.resigned(T0 + 10)).await;
     assert!(again.replayed());
     assert_eq!(again.body, retry.body);
@@ -629,13 +675,13 @@ async fn other_business_refusals_are_problem_details() {
     let answer = app
         .send(&app.signed(&app.alice, "POST", "/transfers", &to_usd))
         .await;
-    assert_problem(&answer, 409, "currency-mismatch");
+    answer.assert_problem(409, "currency-mismatch");
 
     let to_nowhere = TestApp::transfer_body("acc_alice", "acc_nobody", 100);
     let answer = app
         .send(&app.signed(&app.alice, "POST", "/transfers", &to_nowhere))
         .await;
-    assert_problem(&answer, 404, "not-found");
+    answer.assert_problem(404, "not-found");
 
     for bad in [
         r#"{"from":"acc_alice","to":"acc_bob","amount":1.5,"currency":"EUR"}"#,
@@ -645,7 +691,7 @@ async fn other_business_refusals_are_problem_details() {
         let answer = app
             .send(&app.signed(&app.alice, "POST", "/transfers", bad))
             .await;
-        assert_problem(&answer, 400, "validation-failed");
+        answer.assert_problem(400, "validation-failed");
     }
     assert_balances(&app, 10_000, 0).await;
     assert_eq!(transfers(&app).await, 0);
@@ -662,13 +708,13 @@ async fn a_stranger_cannot_see_anothers_account_or_transfer() {
     let location = answer.header("location").unwrap().to_owned();
 
     let missing = app.send(&read_account(&app, &bob, "acc_nobody")).await;
-    assert_problem(&missing, 404, "not-found");
+    missing.assert_problem(404, "not-found");
     let account = app.send(&read_account(&app, &bob, "acc_alice")).await;
-    assert_problem(&account, 404, "not-found");
+    account.assert_problem(404, "not-found");
     assert_eq!(account.body, missing.body, "indistinguishable from absent");
 
     let transfer = app.send(&app.signed(&bob, "GET", &location, "")).await;
-    assert_problem(&transfer, 404, "not-found");
+    transfer.assert_problem(404, "not-found");
     let owner = app
         .send(&app.signed(&app.alice, "GET", &location, ""))
         .await;
@@ -681,7 +727,7 @@ async fn a_stranger_cannot_debit_anothers_account_and_the_404_stores_nothing() {
     let body = TestApp::transfer_body("acc_alice", "acc_bob", 1_000);
     let theft = app.signed(&bob, "POST", "/transfers", &body);
     let key = theft.idempotency_key.clone().unwrap();
-    assert_problem(&app.send(&theft).await, 404, "not-found");
+    app.send(&theft).await.assert_problem(404, "not-found");
     assert_balances(&app, 10_000, 0).await;
     assert!(app.idempotency_record(&bob, &key).await.is_none());
 
@@ -736,7 +782,7 @@ async fn a_stranger_with_the_owners_etag_gets_404_not_304() {
     let tag = etag(&app, &app.alice).await;
     for tag in [tag.as_str(), "*"] {
         let call = read_account(&app, &bob, "acc_alice").with_header("if-none-match", tag);
-        assert_problem(&app.send(&call).await, 404, "not-found");
+        app.send(&call).await.assert_problem(404, "not-found");
     }
 }
 
@@ -855,24 +901,32 @@ async fn a_nonce_is_reusable_only_after_every_request_carrying_it_has_gone_stale
 
     // Until the capture is stale it is refused for its nonce...
     app.clock.set(T0 + WINDOW);
-    assert_problem(&app.send(&first.replayed()).await, 401, "nonce-reused");
+    app.send(&first.replayed())
+        .await
+        .assert_problem(401, "nonce-reused");
     // ...and after, for its age.
     app.clock.set(T0 + WINDOW + 1);
-    assert_problem(&app.send(&first.replayed()).await, 401, "stale-request");
+    app.send(&first.replayed())
+        .await
+        .assert_problem(401, "stale-request");
 
     // The nonce record lives until created + window + 60.
     app.clock.set(T0 + WINDOW + 59);
     let early = reusing(T0 + WINDOW + 59);
-    assert_problem(&app.send(&early).await, 401, "nonce-reused");
+    app.send(&early).await.assert_problem(401, "nonce-reused");
 
     // Then the client itself may sign a new request with it; the capture stays refused.
     app.clock.set(T0 + WINDOW + 60);
-    assert_problem(&app.send(&first.replayed()).await, 401, "stale-request");
+    app.send(&first.replayed())
+        .await
+        .assert_problem(401, "stale-request");
     let reuse = reusing(T0 + WINDOW + 60);
     let answer = app.send(&reuse).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     // And that request's own replay is refused in turn.
-    assert_problem(&app.send(&reuse.replayed()).await, 401, "nonce-reused");
+    app.send(&reuse.replayed())
+        .await
+        .assert_problem(401, "nonce-reused");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -911,7 +965,7 @@ async fn creating_an_account_with_a_taken_id_is_refused_with_account_exists() {
     let body = r#"{"account_id":"acc_alice","currency":"EUR","initial_balance":99}"#;
     for client in [&app.alice, &bob] {
         let call = app.signed(client, "POST", "/accounts", body);
-        assert_problem(&app.send(&call).await, 409, "account-exists");
+        app.send(&call).await.assert_problem(409, "account-exists");
         let key = call.idempotency_key.clone().unwrap();
         assert!(app.idempotency_record(client, &key).await.is_none());
     }
@@ -947,7 +1001,9 @@ async fn when_the_key_and_the_account_both_exist_the_idempotency_answer_wins() {
 
     let changed = r#"{"account_id":"acc_new","currency":"EUR","initial_balance":6}"#;
     let reused = with_body(&create, changed).resigned(T0 + 1);
-    assert_problem(&app.send(&reused).await, 422, "idempotency-key-reused");
+    app.send(&reused)
+        .await
+        .assert_problem(422, "idempotency-key-reused");
     assert_eq!(app.balance("acc_new").await, 5);
 }
 
@@ -1011,7 +1067,7 @@ async fn an_unreachable_database_answers_503_with_retry_after_and_no_internals()
         app.signed(&app.alice, "POST", "/accounts", r#"{"currency":"EUR"}"#),
     ] {
         let answer = app.send(&call).await;
-        assert_problem(&answer, 503, "unavailable");
+        answer.assert_problem(503, "unavailable");
         for secret in [
             "tunreachable",
             "127.0.0.1",
