@@ -255,7 +255,7 @@ impl World {
     }
 }
 
-/// The endpoint with an id under the path's first segment (`GET /accounts/` → get-account):
+/// The route with an id under the path's first segment (`GET /accounts/` → get-account):
 /// API Gateway answers such paths itself, but the handlers must refuse their ids all the same.
 fn by_collection(method: &str, path: &str) -> Option<Route> {
     let collection = path.split('/').nth(1)?;
@@ -274,8 +274,8 @@ fn by_collection(method: &str, path: &str) -> Option<Route> {
 pub async fn send_via(app: &Payments, call: &Call) -> Answer {
     let req = call.request();
     let path = call.path.split('?').next().unwrap_or("");
-    let endpoint = Route::matching(&call.method, path)
+    let route = Route::matching(&call.method, path)
         .or_else(|| by_collection(&call.method, path))
         .unwrap_or_else(|| panic!("no route for {} {path}", call.method));
-    Answer::of(endpoint.serve(app, &req).await)
+    Answer::of(route.serve(app, &req).await)
 }

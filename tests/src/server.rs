@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::http_request::{read_request, RawRequest};
 
-/// The four endpoints on `127.0.0.1:<port>`; stops when dropped.
+/// Every endpoint of the API on `127.0.0.1:<port>`; stops when dropped.
 pub struct ApiServer {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:<port>`
@@ -67,7 +67,7 @@ async fn serve_connection(mut stream: TcpStream, app: &Payments) {
 
 async fn handle(app: &Payments, raw: RawRequest) -> Vec<u8> {
     let path = raw.target.split('?').next().unwrap_or_default().to_owned();
-    let Some(endpoint) = Route::matching(&raw.method, &path) else {
+    let Some(route) = Route::matching(&raw.method, &path) else {
         let body = format!("no route for {} {path}\n", raw.method);
         return write_response(404, &[("content-type", b"text/plain")], body.as_bytes());
     };
@@ -88,7 +88,7 @@ async fn handle(app: &Payments, raw: RawRequest) -> Vec<u8> {
         return write_response(400, &[], b"malformed request\n");
     };
     let request = request.with_lambda_context(context);
-    let response = endpoint.serve(app, &request).await;
+    let response = route.serve(app, &request).await;
     let (parts, body) = response.into_parts();
     let body: Vec<u8> = match body {
         Body::Text(t) => t.into_bytes(),
