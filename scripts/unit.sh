@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What `make unit` runs: every test that needs no database, in seconds once built. Unit tests
-# and doc tests of every crate, the aws-smithy-mocks tests of the guard, the client's retry tests
-# against a stub HTTP server, the CLI's jwt-mode tests (cli/tests/jwt_mode.rs). Not the suites
-# run against DynamoDB Local (`make test` runs those).
+# and doc tests of every crate, the aws-smithy-mocks tests of the guard
+# (tests/tests/transaction_failures.rs), the client's retry tests against a stub HTTP server, the
+# CLI's jwt-mode tests (cli/tests/jwt_mode.rs). Not the suites run against DynamoDB Local (`make
+# test` runs those).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,5 +28,5 @@ cargo test --workspace --lib --bins
 log "cargo test: integration and doc tests of every crate but ${DB_PACKAGES[*]}"
 cargo test --workspace "${exclude[@]}" --test '*'
 cargo test --workspace "${exclude[@]}" --doc
-log "cargo test: the CLI's jwt-mode tests (a stub server, no database)"
-cargo test --workspace --test jwt_mode
+log "cargo test: the guard's mocked failure paths and the CLI's jwt-mode tests (no database)"
+cargo test --workspace --test transaction_failures --test jwt_mode

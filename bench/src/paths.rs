@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use lambda_http::Request;
-use payments::routes::Endpoint;
+use payments::routes::Route;
 use payments::Payments;
 use replaysafe::testing;
 use replaysafe::{Clock, SystemClock};
@@ -138,9 +138,9 @@ pub const SUB: &str = "alice";
 /// `req` through the endpoint API Gateway routes it to, as its function serves it.
 pub async fn serve(app: &Payments, req: &Request) -> Answer {
     let path = req.uri().path().to_owned();
-    let endpoint = Endpoint::route(req.method().as_str(), &path)
+    let route = Route::matching(req.method().as_str(), &path)
         .unwrap_or_else(|| panic!("no route for {path}"));
-    Answer::of(endpoint.serve(app, req).await)
+    Answer::of(route.serve(app, req).await)
 }
 
 const TRANSFER: &str = r#"{"from":"acc_a","to":"acc_b","amount":1,"currency":"EUR"}"#;

@@ -300,7 +300,7 @@ impl ApiArgs {
 
 /// A first (not replayed) business refusal of a POST: in jwt mode the API stores it under the
 /// key (contract-modes §1), so the same key gets it again. A replayed one says so itself.
-fn stored_refusal(p: &replaysafe_client::Problem) -> bool {
+fn stored_refusal(p: &replaysafe_client::ProblemDetails) -> bool {
     use replaysafe_client::ProblemCode::*;
     p.idempotency_key.is_some()
         && !p.replayed

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::Command;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use replaysafe_tests::server::read_request;
+use replaysafe_tests::http_request::read_request;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -292,19 +292,15 @@ impl Stub {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let (log, script) = (log.clone(), script.clone());
                 tokio::spawn(async move {
-                    let Some(request) = read_request(&mut stream).await else {
+                    let Some(request) = read_request(&mut stream, &mut Vec::new()).await else {
                         return;
                     };
                     let (status, headers, body) = {
                         let mut log = log.lock().unwrap();
                         log.push(Seen {
+                            headers: request.text_headers(),
                             method: request.method,
                             target: request.target,
-                            headers: request
-                                .headers
-                                .into_iter()
-                                .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
-                                .collect(),
                             body: request.body,
                         });
                         script[(log.len() - 1).min(script.len() - 1)].clone()

@@ -118,7 +118,7 @@ impl fmt::Display for ProblemCode {
 
 /// An RFC 9457 problem the API answered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub struct ProblemDetails {
     pub status: u16,
     pub code: ProblemCode,
     pub title: String,
@@ -132,9 +132,9 @@ pub struct Problem {
     /// stored under the key like a success: the same key gets it again for the whole
     /// retention, with no effect. To try again once the cause is fixed, use a new key.
     pub replayed: bool,
-    /// Whether this answer settles its POST (see [`Problem::outcome_unknown`]): set by the
+    /// Whether this answer settles its POST (see [`ProblemDetails::outcome_unknown`]): set by the
     /// client from the status and code, the replay mark, its mode and the attempts before
-    /// this one. [`Problem::from_answer`] judges by status and code alone, as for a signing
+    /// this one. [`ProblemDetails::from_answer`] judges by status and code alone, as for a signing
     /// client's only attempt.
     pub settles: bool,
 }
@@ -149,12 +149,12 @@ struct ProblemBody {
     detail: String,
 }
 
-impl Problem {
+impl ProblemDetails {
     /// The problem in an error answer. An answer that is not a problem document (a proxy's
     /// HTML page, say) still becomes one, with an empty code and the start of its text.
     pub fn from_answer(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
         match serde_json::from_slice::<ProblemBody>(body) {
-            Ok(p) if !p.code.is_empty() => Problem {
+            Ok(p) if !p.code.is_empty() => ProblemDetails {
                 status,
                 settles: settles(status, Some(&ProblemCode::parse(&p.code))),
                 code: ProblemCode::parse(&p.code),
@@ -168,7 +168,7 @@ impl Problem {
                 let text = String::from_utf8_lossy(body);
                 let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
                 let detail: String = text.chars().take(200).collect();
-                Problem {
+                ProblemDetails {
                     status,
                     code: ProblemCode::Other(String::new()),
                     title: reason(status).to_owned(),
@@ -211,7 +211,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for ProblemDetails {
     /// One line: `409 insufficient-funds: the balance does not cover the amount`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let code = match self.code.as_str() {
@@ -233,7 +233,7 @@ impl fmt::Display for Problem {
 struct Unknown<'a>(Option<&'a IdempotencyKey>);
 
 impl<'a> Unknown<'a> {
-    fn of(problem: &'a Problem) -> Self {
+    fn of(problem: &'a ProblemDetails) -> Self {
         Unknown(
             problem
                 .idempotency_key
@@ -244,7 +244,7 @@ impl<'a> Unknown<'a> {
 }
 
 /// The words a replayed refusal ends with: it is the key's final answer.
-struct Stored<'a>(&'a Problem);
+struct Stored<'a>(&'a ProblemDetails);
 
 impl fmt::Display for Stored<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -282,7 +282,7 @@ pub enum Error {
     /// The API answered with an error status. For a retryable problem (409
     /// `request-in-progress`, 5xx) this is the last answer, after the retry policy gave up.
     #[error("{}{}{}", .0, Stored(.0), Unknown::of(.0))]
-    Api(Problem),
+    Api(ProblemDetails),
     /// No answer arrived: connection refused or reset, timeout, or the answer was cut off.
     #[error("no answer from {url} after {attempts} attempt(s): {message}{}", Unknown(.idempotency_key.as_ref()))]
     Transport {
@@ -335,7 +335,7 @@ impl Error {
     }
 
     /// A POST whose outcome is unknown: no answer, an answer that is not one (see
-    /// [`Problem::outcome_unknown`]), or an unreadable one. Resume it with
+    /// [`ProblemDetails::outcome_unknown`]), or an unreadable one. Resume it with
     /// [`Error::idempotency_key`]. False for a refusal: that is final (a signing client's
     /// refusal is fenced by the server, a bearer-token client's comes after the API checked the
     /// key), nothing happened, and no earlier attempt of the operation ever will.
@@ -367,7 +367,7 @@ mod tests {
     #[test]
     fn problem_from_problem_json() {
         let body = br#"{"type":"https://replaysafe.dev/problems/insufficient-funds","title":"Insufficient funds","status":409,"detail":"the balance does not cover the amount","code":"insufficient-funds"}"#;
-        let p = Problem::from_answer(409, body, None);
+        let p = ProblemDetails::from_answer(409, body, None);
         assert_eq!(p.code, ProblemCode::InsufficientFunds);
         assert_eq!(p.title, "Insufficient funds");
         assert_eq!(
@@ -378,13 +378,13 @@ mod tests {
 
     #[test]
     fn problem_from_anything_else() {
-        let p = Problem::from_answer(502, b"<html>\n<b>Bad   gateway</b></html>", None);
+        let p = ProblemDetails::from_answer(502, b"<html>\n<b>Bad   gateway</b></html>", None);
         assert_eq!(p.code, ProblemCode::Other(String::new()));
         assert_eq!(
             p.to_string(),
             "502 Bad Gateway: <html> <b>Bad gateway</b></html>"
         );
-        let p = Problem::from_answer(503, b"", Some(Duration::from_secs(2)));
+        let p = ProblemDetails::from_answer(503, b"", Some(Duration::from_secs(2)));
         assert_eq!(p.to_string(), "503 Service Unavailable (retry after 2 s)");
     }
 
@@ -392,7 +392,7 @@ mod tests {
     fn an_open_outcome_says_so_and_names_the_key() {
         let key = IdempotencyKey::parse("inv-42").unwrap();
         let body = br#"{"code":"unavailable","detail":"try later"}"#;
-        let mut p = Problem::from_answer(503, body, None);
+        let mut p = ProblemDetails::from_answer(503, body, None);
         assert!(!p.outcome_unknown(), "a GET has no outcome to lose");
         p.idempotency_key = Some(key.clone());
         assert!(p.outcome_unknown());
@@ -406,16 +406,20 @@ mod tests {
             "503 unavailable: try later; the outcome is unknown: resume it with the same \
              Idempotency-Key inv-42 (a new key could execute it twice)"
         );
-        let refused = Problem {
+        let refused = ProblemDetails {
             idempotency_key: Some(key.clone()),
-            ..Problem::from_answer(409, br#"{"code":"insufficient-funds","detail":"d"}"#, None)
+            ..ProblemDetails::from_answer(
+                409,
+                br#"{"code":"insufficient-funds","detail":"d"}"#,
+                None,
+            )
         };
         assert!(!refused.outcome_unknown());
         assert_eq!(
             Error::Api(refused.clone()).to_string(),
             "409 insufficient-funds: d"
         );
-        let stored = Problem {
+        let stored = ProblemDetails {
             replayed: true,
             ..refused
         };

@@ -55,7 +55,7 @@
 //! Results say what happened: [`Created::replayed`] is true when the answer is the stored answer
 //! of an earlier request with the same key (`Idempotent-Replayed: true`), and
 //! [`Created::idempotency_key`] is the key to quote when asking about the operation. Failures
-//! are typed: [`Error::Api`] carries the RFC 9457 [`Problem`] with the contract's
+//! are typed: [`Error::Api`] carries the RFC 9457 [`ProblemDetails`] with the contract's
 //! [`ProblemCode`]; [`Error::Transport`] means no answer arrived.
 //!
 //! ```no_run
@@ -106,7 +106,7 @@
 //! - **a refusal is stored**: the API stores a business refusal (404 `not-found`, 409
 //!   `account-exists`, `currency-mismatch`, `insufficient-funds`) under the key as its final
 //!   answer, and replays it with `Idempotent-Replayed: true`. The client takes any replayed
-//!   answer as final and settled, never retries it, and marks it ([`Problem::replayed`], and
+//!   answer as final and settled, never retries it, and marks it ([`ProblemDetails::replayed`], and
 //!   the error's text says so). Asking again with the same key gets the same refusal for the
 //!   whole retention: once the cause is fixed, a new operation needs a **new** key. (A signing
 //!   client's refusal is not stored, which is why it may retry the same key.) A 400 and a 5xx
@@ -114,7 +114,7 @@
 //! - **the authorizer answers before the API**: its 401 or 403 (a missing, bad or expired token)
 //!   means that attempt reached no function. On the first attempt it settles the operation
 //!   (nothing happened); after an attempt that got no settling answer it does not, and the
-//!   error says the outcome is unknown ([`Problem::settles`]);
+//!   error says the outcome is unknown ([`ProblemDetails::settles`]);
 //! - a 401 `signature-*` or `nonce-reused` (a `signature`-mode API) is final: nothing to sign.
 //!
 //! What `jwt` mode does not protect against: a captured request with a valid token, sent again
@@ -130,9 +130,9 @@
 //! signing implementation, which the server's verifier also uses (the contract's test vector is
 //! checked on both sides), so client and server cannot drift apart.
 
+mod api;
 mod attempts;
 mod auth;
-mod client;
 mod credentials;
 mod error;
 pub mod events;
@@ -141,10 +141,10 @@ mod retry;
 mod transport;
 mod types;
 
+pub use api::{check_path, Client, ClientBuilder, RawResponse, RetryEvent};
 pub use auth::{Auth, BearerToken, MAX_TOKEN_BYTES};
-pub use client::{check_path, Client, ClientBuilder, RawResponse, RetryEvent};
 pub use credentials::Credentials;
-pub use error::{Error, Problem, ProblemCode};
+pub use error::{Error, ProblemCode, ProblemDetails};
 pub use prepared::{now_unix, wait_past, PreparedRequest};
 pub use retry::{RetryPolicy, EXPIRES_MARGIN};
 pub use transport::MAX_ANSWER_BYTES;

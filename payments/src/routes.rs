@@ -25,8 +25,8 @@ const fn grant(sid: &'static str, table: &'static str, actions: &'static [&'stat
 /// One row of the endpoint table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
-    /// The endpoint.
-    pub endpoint: Endpoint,
+    /// The endpoint, as the variant that serves it.
+    pub endpoint: Route,
     /// HTTP method, upper case.
     pub method: &'static str,
     /// The route as API Gateway spells it: `{param}` matches one non-empty segment.
@@ -65,16 +65,17 @@ impl Row {
 }
 
 /// The endpoint table: each row names its variant, method, route, function and handler, and
-/// the grants the handler's own DynamoDB calls need. Expands to [`Endpoint`], [`ENDPOINTS`]
-/// and [`Endpoint::serve`], so a row is the only place an endpoint is listed.
+/// the grants the handler's own DynamoDB calls need. Expands to [`Route`], [`ENDPOINTS`]
+/// and [`Route::serve`], so a row is the only place an endpoint is listed.
 macro_rules! endpoints {
     ($(
         $variant:ident: $method:literal $route:literal => $function:literal, $handler:ident,
             grants [$($grant:expr),* $(,)?];
     )*) => {
-        /// One endpoint of the API.
+        /// One endpoint of the API, by its route (not to be confused with the library's
+        /// `replaysafe::lambda::Endpoint`, the handler trait each of these serves through).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Endpoint {
+        pub enum Route {
             $(
                 #[doc = concat!("`", $method, " ", $route, "`: `", stringify!($handler), "`")]
                 $variant,
@@ -84,7 +85,7 @@ macro_rules! endpoints {
         /// Every endpoint, in the order the generated files list them.
         pub const ENDPOINTS: &[Row] = &[$(
             Row {
-                endpoint: Endpoint::$variant,
+                endpoint: Route::$variant,
                 method: $method,
                 route: $route,
                 function: $function,
@@ -93,12 +94,12 @@ macro_rules! endpoints {
             },
         )*];
 
-        impl Endpoint {
+        impl Route {
             /// Serves `req` with this endpoint's handler, as its function does.
             pub async fn serve(self, app: &Payments, req: &Request) -> Response<Body> {
                 use replaysafe::lambda::serve;
                 match self {
-                    $(Endpoint::$variant => serve(app, req, crate::$handler).await,)*
+                    $(Route::$variant => serve(app, req, crate::$handler).await,)*
                 }
             }
         }
@@ -166,10 +167,10 @@ pub const CONSUMERS: &[Consumer] = &[Consumer {
     ],
 }];
 
-impl Endpoint {
-    /// The endpoint serving `method` `path` (no query string), as API Gateway routes it: a
+impl Route {
+    /// The route serving `method` `path` (no query string), as API Gateway routes it: a
     /// `{param}` matches one non-empty segment.
-    pub fn route(method: &str, path: &str) -> Option<Self> {
+    pub fn matching(method: &str, path: &str) -> Option<Self> {
         ENDPOINTS
             .iter()
             .find(|row| replaysafe::http::route_matches(&row.route_key(), method, path))
@@ -191,14 +192,11 @@ mod tests {
 
     #[test]
     fn routes_match_the_watch_router() {
-        let route = Endpoint::route;
-        assert_eq!(route("POST", "/accounts"), Some(Endpoint::CreateAccount));
-        assert_eq!(route("GET", "/accounts/acc_a"), Some(Endpoint::GetAccount));
-        assert_eq!(route("POST", "/transfers"), Some(Endpoint::CreateTransfer));
-        assert_eq!(
-            route("GET", "/transfers/trf_1"),
-            Some(Endpoint::GetTransfer)
-        );
+        let route = Route::matching;
+        assert_eq!(route("POST", "/accounts"), Some(Route::CreateAccount));
+        assert_eq!(route("GET", "/accounts/acc_a"), Some(Route::GetAccount));
+        assert_eq!(route("POST", "/transfers"), Some(Route::CreateTransfer));
+        assert_eq!(route("GET", "/transfers/trf_1"), Some(Route::GetTransfer));
         for (m, p) in [
             ("GET", "/accounts"),
             ("POST", "/accounts/acc_a"),

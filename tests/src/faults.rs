@@ -37,7 +37,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::server::{read_request, RawRequest};
+use crate::http_request::{read_request, RawRequest};
 
 /// What the proxy does to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,10 +287,11 @@ impl FaultProxy {
 /// One request of the function's connection: the SDK sees `connection: close` on every answer,
 /// so it opens a new connection for the next call.
 async fn relay(mut client: TcpStream, state: Arc<State>) {
-    let Some(request) = read_request(&mut client).await else {
+    let Some(request) = read_request(&mut client, &mut Vec::new()).await else {
         return;
     };
-    let operation = header(&request, "x-amz-target")
+    let operation = request
+        .header("x-amz-target")
         .and_then(|t| t.rsplit('.').next().map(str::to_owned))
         .unwrap_or_default();
     if let Some(hook) = state.take_hook(&operation, &request) {
@@ -335,14 +336,6 @@ async fn relay(mut client: TcpStream, state: Arc<State>) {
 fn table_name(request: &RawRequest) -> Option<String> {
     let body: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
     body.get("TableName")?.as_str().map(str::to_owned)
-}
-
-fn header<'a>(request: &'a RawRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| std::str::from_utf8(v).ok())
 }
 
 /// Closes with a TCP reset (RST), as a crashed peer or a load balancer does.

@@ -1,18 +1,20 @@
 //! A minimal Lambda Runtime API (the 2018-06-01 interface a function's runtime polls), enough to
 //! run a function binary, or the peer's Python loop, as Lambda does: `invocation/next` hands out
 //! the queued events, `invocation/{id}/response` and `/error` answer them, `init/error` reports
-//! a failed init. HTTP/1.1 with keep-alive, read with `httparse` over tokio (no server features
-//! added to hyper: that would rebuild the SDK's HTTP stack for every workspace build).
+//! a failed init. HTTP/1.1 with keep-alive, read with [`crate::http_request`] (no server
+//! features added to hyper: that would rebuild the SDK's HTTP stack for every workspace build).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+use crate::http_request::{read_request, RawRequest};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
@@ -133,14 +135,6 @@ impl Runtime {
     }
 }
 
-/// One request as read off the wire.
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
 async fn serve(mut stream: TcpStream, pending: Queue, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut stream, &mut buf).await {
@@ -159,11 +153,11 @@ async fn serve(mut stream: TcpStream, pending: Queue, state: Arc<Mutex<State>>) 
 }
 
 async fn route(
-    req: Request,
+    req: RawRequest,
     pending: &Queue,
     state: &Mutex<State>,
 ) -> (&'static str, Vec<(&'static str, String)>, Vec<u8>) {
-    let path = req.path.strip_prefix(PREFIX).unwrap_or("");
+    let path = req.target.strip_prefix(PREFIX).unwrap_or("");
     match (req.method.as_str(), path) {
         ("GET", "/invocation/next") => {
             state
@@ -215,11 +209,7 @@ async fn route(
             let Some((polled_at, reply)) = state.lock().unwrap().open.remove(id) else {
                 return ("400 Bad Request", vec![], vec![]);
             };
-            let timing = req
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("x-bench-timing"))
-                .map(|(_, v)| v.clone());
+            let timing = req.header("x-bench-timing").map(str::to_owned);
             let _ = reply.send(Reply {
                 body: req.body,
                 error,
@@ -230,59 +220,5 @@ async fn route(
             ("202 Accepted", vec![], b"{}".to_vec())
         }
         _ => ("404 Not Found", vec![], vec![]),
-    }
-}
-
-/// The next request on a keep-alive connection; `None` when the peer closed it or sent
-/// something this emulator does not read (chunked bodies, malformed heads).
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut parsed = httparse::Request::new(&mut headers);
-        if let httparse::Status::Complete(head_len) = parsed.parse(buf).ok()? {
-            let method = parsed.method?.to_owned();
-            let path = parsed.path?.to_owned();
-            let headers: Vec<(String, String)> = parsed
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_ascii_lowercase(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            if headers.iter().any(|(n, _)| n == "transfer-encoding") {
-                return None;
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .and_then(|(_, v)| v.trim().parse().ok())
-                .unwrap_or(0);
-            while buf.len() < head_len + length {
-                read_more(stream, buf).await?;
-            }
-            let body = buf[head_len..head_len + length].to_vec();
-            buf.drain(..head_len + length);
-            return Some(Request {
-                method,
-                path,
-                headers,
-                body,
-            });
-        }
-        read_more(stream, buf).await?;
-    }
-}
-
-async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<()> {
-    let mut chunk = [0u8; 16 * 1024];
-    match stream.read(&mut chunk).await {
-        Ok(0) | Err(_) => None,
-        Ok(n) => {
-            buf.extend_from_slice(&chunk[..n]);
-            Some(())
-        }
     }
 }

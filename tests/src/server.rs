@@ -3,9 +3,9 @@
 //! becomes a `lambda_http::Request` and goes to `replaysafe::lambda::serve` with the endpoint the
 //! workspace's watch router (Cargo.toml) names for its method and path.
 //!
-//! HTTP/1.1 is read with `httparse` over a tokio listener on 127.0.0.1:0, one request per
-//! connection (`connection: close`): enough for a test, and it adds no features to `hyper`,
-//! which would rebuild the AWS SDK's HTTP stack for every build of the workspace.
+//! HTTP/1.1 is read with [`crate::http_request`] over a tokio listener on 127.0.0.1:0, one
+//! request per connection (`connection: close`): enough for a test, and it adds no features to
+//! `hyper`, which would rebuild the AWS SDK's HTTP stack for every build of the workspace.
 //!
 //! [`DroppingProxy`] stands between a client and a server and loses answers on purpose.
 
@@ -14,16 +14,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use lambda_http::{Body, Context, RequestExt};
-use payments::routes::Endpoint;
+use payments::routes::Route;
 use payments::Payments;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// Bodies larger than this are not read (the guard refuses anything over 64 KiB anyway).
-const MAX_BODY: usize = 1024 * 1024;
+use crate::http_request::{read_request, RawRequest};
 
-/// The four endpoints on `127.0.0.1:<port>`; stops when dropped.
+/// Every endpoint of the API on `127.0.0.1:<port>`; stops when dropped.
 pub struct ApiServer {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:<port>`
@@ -57,65 +56,8 @@ impl ApiServer {
     }
 }
 
-/// One request as read off the wire: its head parsed, and every byte kept.
-pub struct RawRequest {
-    pub method: String,
-    /// Path with any query string.
-    pub target: String,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
-    /// Head and body exactly as received.
-    pub bytes: Vec<u8>,
-}
-
-/// Reads one HTTP/1.1 request (Content-Length bodies). `None` when the peer closes first or
-/// sends something that is not HTTP/1.1.
-pub async fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        if let httparse::Status::Complete(head) = req.parse(&buf).ok()? {
-            let headers: Vec<(String, Vec<u8>)> = req
-                .headers
-                .iter()
-                .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-                .collect();
-            let length = match headers.iter().find(|(n, _)| n == "content-length") {
-                Some((_, v)) => std::str::from_utf8(v).ok()?.trim().parse().ok()?,
-                None => 0usize,
-            };
-            if length > MAX_BODY {
-                return None;
-            }
-            let (method, target) = (req.method?.to_owned(), req.path?.to_owned());
-            while buf.len() < head + length {
-                let n = stream.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            buf.truncate(head + length);
-            return Some(RawRequest {
-                method,
-                target,
-                headers,
-                body: buf[head..].to_vec(),
-                bytes: buf,
-            });
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 async fn serve_connection(mut stream: TcpStream, app: &Payments) {
-    let Some(raw) = read_request(&mut stream).await else {
+    let Some(raw) = read_request(&mut stream, &mut Vec::new()).await else {
         return;
     };
     let response = handle(app, raw).await;
@@ -125,7 +67,7 @@ async fn serve_connection(mut stream: TcpStream, app: &Payments) {
 
 async fn handle(app: &Payments, raw: RawRequest) -> Vec<u8> {
     let path = raw.target.split('?').next().unwrap_or_default().to_owned();
-    let Some(endpoint) = Endpoint::route(&raw.method, &path) else {
+    let Some(route) = Route::matching(&raw.method, &path) else {
         let body = format!("no route for {} {path}\n", raw.method);
         return write_response(404, &[("content-type", b"text/plain")], body.as_bytes());
     };
@@ -146,7 +88,7 @@ async fn handle(app: &Payments, raw: RawRequest) -> Vec<u8> {
         return write_response(400, &[], b"malformed request\n");
     };
     let request = request.with_lambda_context(context);
-    let response = endpoint.serve(app, &request).await;
+    let response = route.serve(app, &request).await;
     let (parts, body) = response.into_parts();
     let body: Vec<u8> = match body {
         Body::Text(t) => t.into_bytes(),
@@ -216,7 +158,7 @@ impl DroppingProxy {
             while let Ok((mut client, _)) = listener.accept().await {
                 let (f, l, to_lose) = (f.clone(), l.clone(), to_lose.clone());
                 tokio::spawn(async move {
-                    let Some(raw) = read_request(&mut client).await else {
+                    let Some(raw) = read_request(&mut client, &mut Vec::new()).await else {
                         return;
                     };
                     let Ok(mut server) = TcpStream::connect(upstream).await else {

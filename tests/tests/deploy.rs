@@ -1794,3 +1794,49 @@ fn docs_contract_holds_the_teams_contract() {
         );
     }
 }
+
+/// The project's own contract documents its own API, checked against the repository alone (so it
+/// can fail in a fresh clone, where the team's folder is absent): every problem code of
+/// `openapi.yaml` in one of the contract's code tables, and every path of `openapi.yaml` and
+/// every route of the endpoint table spelt as they are.
+#[test]
+fn docs_contract_documents_every_code_path_and_route() {
+    let contract = read("docs/contract.md");
+    // The code tables' rows: `| 409 | `a`, `b` (a note) |`.
+    let tabled: BTreeSet<&str> = contract
+        .lines()
+        .filter(|line| {
+            let status = line.strip_prefix("| ").and_then(|l| l.get(..3));
+            status.is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .flat_map(|row| row.split('`').skip(1).step_by(2))
+        .collect();
+    let openapi = yaml("openapi.yaml");
+    let codes = openapi["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("Problem.code enum");
+    assert!(!codes.is_empty(), "openapi.yaml lists no problem code");
+    for code in codes {
+        let code = code.as_str().expect("a code is a string");
+        assert!(
+            tabled.contains(code),
+            "docs/contract.md has `{code}` in none of its code tables"
+        );
+    }
+    let paths = openapi["paths"].as_object().expect("openapi.yaml paths");
+    assert!(!paths.is_empty(), "openapi.yaml lists no path");
+    for path in paths.keys() {
+        assert!(
+            contract.contains(&format!("{path}`")) || contract.contains(&format!("{path} ")),
+            "docs/contract.md never names {path}"
+        );
+    }
+    for row in ENDPOINTS {
+        assert!(
+            contract.contains(&format!("{} {}", row.method, row.route))
+                || contract.contains(&format!("| {} | {} |", row.method, row.route)),
+            "docs/contract.md never names {}",
+            row.route_key()
+        );
+    }
+}

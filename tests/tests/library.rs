@@ -295,7 +295,7 @@ async fn a_lambda_or_iam_authorizers_principal_plugs_in_by_json_pointer() {
     };
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;
-    use payments::routes::Endpoint;
+    use payments::routes::Route;
     use replaysafe::Auth;
     use replaysafe_tests::Answer;
 
@@ -308,7 +308,7 @@ async fn a_lambda_or_iam_authorizers_principal_plugs_in_by_json_pointer() {
         let req = call
             .request()
             .with_request_context(RequestContext::ApiGatewayV2(context));
-        Answer::of(Endpoint::CreateAccount.serve(payments, &req).await)
+        Answer::of(Route::CreateAccount.serve(payments, &req).await)
     };
 
     // A Lambda authorizer's context, `principalId` in it.

@@ -88,8 +88,11 @@ impl Shop {
 }
 
 impl Answer {
+    /// The adopter's problem: status, code and its own problem type. Not the harness's
+    /// `Answer::assert_problem`: this test uses the library's test kit alone, as an adopter
+    /// would, and its stored refusals are replayed (the harness's problems never are).
     #[track_caller]
-    fn assert_problem(&self, status: u16, code: &str) {
+    fn assert_shop_problem(&self, status: u16, code: &str) {
         assert_eq!(
             (self.status, self.body["code"].as_str()),
             (status, Some(code))
@@ -133,10 +136,10 @@ async fn a_signed_order_refused_for_a_taken_id_stays_refused() {
     let held = alice.post("/orders", ORDER, "k2", T0);
     shop.clock.advance(1);
     let refused = shop.send(alice.post("/orders", ORDER, "k2", T0 + 1)).await;
-    refused.assert_problem(409, "order-exists");
+    refused.assert_shop_problem(409, "order-exists");
     shop.send(held)
         .await
-        .assert_problem(409, "attempt-superseded");
+        .assert_shop_problem(409, "attempt-superseded");
     assert_eq!(shop.order_count().await, 1);
 }
 
@@ -161,7 +164,7 @@ async fn a_bad_order_body_is_a_clear_400_and_writes_no_order_in_either_mode() {
             };
             shop.send(req)
                 .await
-                .assert_problem(400, "validation-failed");
+                .assert_shop_problem(400, "validation-failed");
         }
         assert_eq!(shop.order_count().await, 0, "{auth:?}");
     }
@@ -186,7 +189,7 @@ async fn behind_an_authorizer_an_order_is_created_once_per_key_and_principal() {
     // Bob's key of the same name is his own operation: the id is taken, refused, no effect.
     shop.send(post("k1", "bob"))
         .await
-        .assert_problem(409, "order-exists");
+        .assert_shop_problem(409, "order-exists");
     assert_eq!(shop.order_count().await, 1);
 }
 
@@ -197,10 +200,10 @@ async fn behind_an_authorizer_a_refusal_is_the_keys_final_answer() {
     assert_eq!(shop.send(post("k1")).await.status, 201);
 
     let refused = shop.send(post("k2")).await;
-    refused.assert_problem(409, "order-exists");
+    refused.assert_shop_problem(409, "order-exists");
     assert!(!refused.replayed);
     let again = shop.send(post("k2")).await;
-    again.assert_problem(409, "order-exists");
+    again.assert_shop_problem(409, "order-exists");
     assert!(again.replayed, "the stored refusal, replayed");
     assert_eq!(again.body, refused.body);
     assert_eq!(shop.order_count().await, 1);
@@ -214,10 +217,10 @@ async fn behind_an_authorizer_a_request_without_a_principal_is_401_and_changes_n
     let signed = alice.post("/orders", ORDER, "k1", T0);
     shop.send(signed)
         .await
-        .assert_problem(401, "unauthenticated");
+        .assert_shop_problem(401, "unauthenticated");
     let no_sub = testing::authorized("POST", "/orders", ORDER, Some("k1"), "");
     shop.send(no_sub)
         .await
-        .assert_problem(401, "unauthenticated");
+        .assert_shop_problem(401, "unauthenticated");
     assert_eq!(shop.order_count().await, 0);
 }

@@ -1,10 +1,17 @@
 //! The stub server of the client's tests: on 127.0.0.1:0, it answers from a script and records
 //! every request it receives.
 
+// The tests crate's request reader, included rather than depended on: `replaysafe-tests`
+// depends on this crate, and a dev-dependency back on it would link the AWS SDK into the
+// client's tests.
+#[path = "../../../tests/src/http_request.rs"]
+#[allow(dead_code)] // the stub reads no single header
+mod http_request;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// What the stub does with one request.
@@ -195,48 +202,14 @@ pub async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Seen>>>, script: Ve
     }
 }
 
-pub async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut req = httparse::Request::new(&mut headers);
-        if let httparse::Status::Complete(head) = req.parse(&buf).ok()? {
-            let headers: Vec<(String, String)> = req
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_ascii_lowercase(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .map(|(_, v)| v.parse().unwrap())
-                .unwrap_or(0);
-            let (method, path) = (req.method?.to_owned(), req.path?.to_owned());
-            while buf.len() < head + length {
-                let n = stream.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some(Seen {
-                method,
-                path,
-                headers,
-                body: buf[head..head + length].to_vec(),
-                at: Instant::now(),
-            });
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
+/// The next request on `stream`, as the stub saw it.
+async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    let request = http_request::read_request(stream, &mut Vec::new()).await?;
+    Some(Seen {
+        headers: request.text_headers(),
+        method: request.method,
+        path: request.target,
+        body: request.body,
+        at: Instant::now(),
+    })
 }

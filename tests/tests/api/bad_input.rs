@@ -30,16 +30,11 @@ async fn populated(app: TestApp) -> TestApp {
     app
 }
 
-#[track_caller]
-fn assert_problem(answer: &Answer, status: u16, code: &str, what: &str) {
-    answer.assert_problem_in(status, code, what);
-}
-
 /// Sends `call`, expects the problem, and checks that the store and the key are untouched.
 async fn refused(app: &TestApp, call: &Call, status: u16, code: &str, what: &str) -> Answer {
     let before = app.snapshot().await;
     let answer = app.send(call).await;
-    assert_problem(&answer, status, code, what);
+    answer.assert_problem_in(status, code, what);
     assert_eq!(app.snapshot().await, before, "{what}: the store changed");
     if let Some(key) = &call.idempotency_key {
         assert!(
@@ -482,7 +477,7 @@ async fn a_transfer_refused_for_funds_succeeds_when_retried_with_the_same_key_af
 
     // The captured first attempt cannot be replayed into success now that funds arrived.
     let replay = app.send(&first.replayed()).await;
-    assert_problem(&replay, 401, "nonce-reused", "replay after funding");
+    replay.assert_problem_in(401, "nonce-reused", "replay after funding");
     assert_eq!(app.balance("acc_alice").await, 30_000);
 
     app.clock.advance(3);
@@ -803,7 +798,7 @@ async fn malformed_ids_in_a_get_path_are_refused() {
             "GET {path}: {}",
             answer.body
         );
-        assert_problem(&answer, answer.status, &code, &path);
+        answer.assert_problem_in(answer.status, &code, &path);
         assert_eq!(app.snapshot().await, before, "GET {path}");
     }
 }

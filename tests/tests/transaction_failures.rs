@@ -1,7 +1,8 @@
-//! The failure paths DynamoDB Local never produces (transaction conflicts, throttling, SDK
-//! retries of writes that had committed, dispatch failures and timeouts), driven through the
-//! real `POST /transfers` handler over an SDK client whose responses come from
-//! `aws-smithy-mocks`.
+//! The library's failure paths that DynamoDB Local never produces (transaction conflicts,
+//! throttling, SDK retries of writes that had committed, dispatch failures and timeouts), driven
+//! through the real `POST /transfers` handler over an SDK client whose responses come from
+//! `aws-smithy-mocks`: no DynamoDB Local needed. Requests are the harness's [`Call`]s, answers
+//! its [`Answer`]s.
 //!
 //! SDK retries: every client here is built with `RetryConfig::disabled()` unless a test says
 //! otherwise, so a rule's `num_calls()` counts exactly the calls the guard made. One test turns
@@ -38,16 +39,17 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
-use lambda_http::{Body, Context, Request, RequestExt};
-use payments::routes::Endpoint;
+use lambda_http::{Context, Request, RequestExt};
+use payments::routes::Route;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::idempotency::Fingerprint;
 use replaysafe::{Config, Guard, ManualClock, Tables};
-use replaysafe_signing::{random_nonce, Signer};
+use replaysafe_signing::Signer;
+use replaysafe_tests::{Answer, Call, T0};
 use serde_json::Value;
 
-/// 2025-11-22T12:00:00Z, the contract's test-vector time.
-const T: i64 = 1_763_812_800;
+/// The contract's test-vector time, which the mocked guard's clock reads.
+const T: i64 = T0;
 const CLIENT_ID: &str = "cli_mocked";
 const KEY: &str = "5b1c6a1e-3f0e-4a43-9d8e-0c3c1f5e7a21";
 const BODY: &str = r#"{"from":"acc_alice","to":"acc_bob","amount":1500,"currency":"EUR"}"#;
@@ -73,31 +75,16 @@ fn tables() -> Tables {
 /// A correctly signed `POST /transfers` (fresh nonce) arriving as Lambda invocation
 /// `request_id`.
 fn transfer_request(request_id: &str, body: &str) -> Request {
-    let nonce = random_nonce();
-    let signed = Signer::new(CLIENT_ID, secret()).sign(
+    let mut call = Call::new(
+        Signer::new(CLIENT_ID, secret()),
         "POST",
         "/transfers",
-        body.as_bytes(),
-        Some(KEY),
+        body,
         T,
-        &nonce,
     );
-    let mut context = Context::default();
-    context.request_id = request_id.to_owned();
-    http::Request::builder()
-        .method("POST")
-        .uri("/transfers")
-        .header("content-type", "application/json")
-        .header("idempotency-key", KEY)
-        .header(
-            "content-digest",
-            signed.content_digest.expect("a body has a digest"),
-        )
-        .header("signature-input", signed.signature_input)
-        .header("signature", signed.signature)
-        .body(Body::Binary(body.as_bytes().to_vec()))
-        .expect("valid request")
-        .with_lambda_context(context)
+    call.idempotency_key = Some(KEY.to_owned());
+    call.request_id = request_id.to_owned();
+    call.sign().request()
 }
 
 /// `POST /transfers` as API Gateway hands it on after its JWT authorizer accepted a token for
@@ -109,78 +96,47 @@ fn authorized_request(request_id: &str, body: &str) -> Request {
         .with_lambda_context(context)
 }
 
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: http::HeaderMap,
-    body: String,
+/// What no answer may say: the SDK's words, its error text, the tables and the account.
+const INTERNALS: &[&str] = &[
+    "sdk-internal-detail",
+    "arn:aws",
+    "dynamodb",
+    "t-accounts",
+    "t-idempotency",
+    "t-nonces",
+    "t-clients",
+    "t-transfers",
+    "exception",
+    "throttl",
+    "cancel",
+    "dispatch",
+    "timeout",
+    "connector",
+];
+
+/// The contract's problem (see [`Answer::assert_problem`]), saying nothing of the SDK or the
+/// tables.
+#[track_caller]
+fn assert_opaque_problem(answer: &Answer, status: u16, code: &str) {
+    answer.assert_problem(status, code);
+    let lower = answer.body.to_lowercase();
+    for leak in INTERNALS {
+        assert!(
+            !lower.contains(leak),
+            "{leak:?} leaked into {}",
+            answer.body
+        );
+    }
 }
 
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// A problem response with this status and code, saying nothing of the SDK or the tables.
-    fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
-        let json = self.json();
-        assert_eq!(json["code"], code, "{}", self.body);
-        assert_eq!(json["status"], status, "{}", self.body);
-        let lower = self.body.to_lowercase();
-        for leak in [
-            "sdk-internal-detail",
-            "arn:aws",
-            "dynamodb",
-            "t-accounts",
-            "t-idempotency",
-            "t-nonces",
-            "t-clients",
-            "t-transfers",
-            "exception",
-            "throttl",
-            "cancel",
-            "dispatch",
-            "timeout",
-            "connector",
-        ] {
-            assert!(!lower.contains(leak), "{leak:?} leaked into {}", self.body);
-        }
-        if matches!(code, "request-in-progress" | "unavailable") {
-            assert!(
-                self.header("retry-after").is_some(),
-                "{status} {code} without Retry-After"
-            );
-        }
-    }
-
-    fn assert_unavailable(&self) {
-        self.assert_problem(503, "unavailable");
-        assert_eq!(self.header("retry-after"), Some("1"));
-    }
+#[track_caller]
+fn assert_unavailable(answer: &Answer) {
+    assert_opaque_problem(answer, 503, "unavailable");
+    assert_eq!(answer.header("retry-after"), Some("1"));
 }
 
 async fn send(app: &Payments, req: &Request) -> Answer {
-    let response = Endpoint::CreateTransfer.serve(app, req).await;
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8(b).expect("utf-8 body"),
-        _ => String::new(),
-    };
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    }
+    Answer::of(Route::CreateTransfer.serve(app, req).await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,7 +375,7 @@ async fn a_transaction_conflict_on_the_idempotency_record_is_request_in_progress
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(409, "request-in-progress");
+    assert_opaque_problem(&answer, 409, "request-in-progress");
     assert_eq!(answer.header("retry-after"), Some("1"));
     assert_eq!(
         transact.num_calls(),
@@ -439,7 +395,7 @@ async fn a_conflict_on_an_account_every_time_is_retried_a_bounded_number_of_time
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_unavailable();
+    assert_unavailable(&answer);
     assert_eq!(transact.num_calls(), attempts);
     assert_eq!(nonce.num_calls(), 1, "the nonce is consumed once");
 }
@@ -474,7 +430,7 @@ async fn a_request_stops_calling_dynamodb_in_time_to_answer_before_lambdas_deadl
 
     let answer = send(&guard, &req).await;
 
-    answer.assert_unavailable();
+    assert_unavailable(&answer);
     assert_eq!(transact.num_calls(), 3, "no attempt past the budget");
 }
 
@@ -547,7 +503,7 @@ async fn a_throttled_transaction_is_unavailable_and_says_nothing_of_the_sdk() {
 
         let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-        answer.assert_unavailable();
+        assert_unavailable(&answer);
         // A service error is not a cancellation: the guard leaves its retries to the SDK
         // (disabled here).
         assert_eq!(transact.num_calls(), 1);
@@ -579,7 +535,7 @@ async fn a_throttled_transaction_is_retried_by_the_sdk_a_bounded_number_of_times
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_unavailable();
+    assert_unavailable(&answer);
     assert_eq!(transact.num_calls(), 3, "the SDK's three attempts, no more");
 }
 
@@ -603,7 +559,7 @@ async fn a_cancellation_for_throttling_is_retried_a_bounded_number_of_times_then
 
             let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-            answer.assert_unavailable();
+            assert_unavailable(&answer);
             assert_eq!(
                 transact.num_calls(),
                 attempts,
@@ -655,7 +611,7 @@ async fn another_invocations_record_with_a_different_fingerprint_is_key_reused()
     // Same key, another body: the record's fingerprint is not this request's.
     let answer = send(&guard, &transfer_request("inv-1", OTHER_BODY)).await;
 
-    answer.assert_problem(422, "idempotency-key-reused");
+    assert_opaque_problem(&answer, 422, "idempotency-key-reused");
     assert_eq!(answer.header("idempotent-replayed"), None);
     assert_eq!(transact.num_calls(), 1);
 }
@@ -671,7 +627,7 @@ async fn a_held_record_that_cannot_be_read_is_internal() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(500, "internal");
+    assert_opaque_problem(&answer, 500, "internal");
     assert_eq!(transact.num_calls(), 1);
 }
 
@@ -703,7 +659,7 @@ async fn a_nonce_record_of_another_invocation_is_nonce_reused() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(401, "nonce-reused");
+    assert_opaque_problem(&answer, 401, "nonce-reused");
     assert_eq!(transact.num_calls(), 0, "no effect");
 }
 
@@ -793,7 +749,7 @@ async fn an_idempotency_read_that_cannot_reach_dynamodb_is_unavailable() {
 
         let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-        answer.assert_unavailable();
+        assert_unavailable(&answer);
         assert_eq!(read.num_calls(), 1, "{broken:?}");
         assert_eq!(transact.num_calls(), 0, "{broken:?}: no effect");
     }
@@ -818,7 +774,7 @@ async fn an_idempotency_read_failing_inside_dynamodb_is_unavailable() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_unavailable();
+    assert_unavailable(&answer);
     assert_eq!(transact.num_calls(), 0);
 }
 
@@ -837,7 +793,7 @@ async fn a_transaction_failing_for_a_reason_not_worth_retrying_is_internal() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(500, "internal");
+    assert_opaque_problem(&answer, 500, "internal");
     assert_eq!(answer.header("retry-after"), None);
     assert_eq!(transact.num_calls(), 1);
 }
@@ -857,7 +813,7 @@ async fn a_cancellation_for_an_unknown_reason_is_internal_and_not_retried() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(500, "internal");
+    assert_opaque_problem(&answer, 500, "internal");
     assert_eq!(transact.num_calls(), 1);
 }
 
@@ -963,7 +919,7 @@ async fn a_refusal_is_answered_once_its_fence_is_written() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(409, "insufficient-funds");
+    assert_opaque_problem(&answer, 409, "insufficient-funds");
     assert_eq!(fence.num_calls(), 1, "one extra call for a refusal");
 }
 
@@ -986,7 +942,7 @@ async fn a_fence_write_re_sent_by_the_sdk_after_it_was_applied_answers_the_refus
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(409, "insufficient-funds");
+    assert_opaque_problem(&answer, 409, "insufficient-funds");
     assert_eq!(fence.num_calls(), 2);
 }
 
@@ -1001,7 +957,7 @@ async fn a_fence_write_meeting_a_later_attempts_fence_answers_the_refusal() {
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-    answer.assert_problem(409, "insufficient-funds");
+    assert_opaque_problem(&answer, 409, "insufficient-funds");
 }
 
 #[tokio::test]
@@ -1017,7 +973,7 @@ async fn a_fence_write_that_fails_transiently_is_unavailable_never_the_refusal()
 
         let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
-        answer.assert_unavailable();
+        assert_unavailable(&answer);
     }
 }
 
@@ -1052,7 +1008,7 @@ async fn a_bad_body_whose_fence_meets_a_success_answers_through_the_fingerprint_
     )
     .await;
 
-    answer.assert_problem(422, "idempotency-key-reused");
+    assert_opaque_problem(&answer, 422, "idempotency-key-reused");
     assert_eq!(fence.num_calls(), 1);
 }
 
@@ -1120,7 +1076,7 @@ fn payouts(rules: &[&Rule]) -> payments::Payouts {
     payments::Payouts::new(guard, store, 86_400).expect("retention within the TTL")
 }
 
-fn payout_event(ids: &[&str]) -> aws_lambda_events::event::sqs::SqsEvent {
+fn payout_event(ids: &[&str]) -> lambda_http::aws_lambda_events::event::sqs::SqsEvent {
     let records: Vec<Value> = ids
         .iter()
         .map(|id| {

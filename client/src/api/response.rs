@@ -6,7 +6,7 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use crate::auth::Scheme;
-use crate::error::{Error, Problem, ProblemCode};
+use crate::error::{Error, ProblemCode, ProblemDetails};
 use crate::retry::{parse_retry_after, settles_for, verdict_for, Answer, Verdict};
 use crate::types::IdempotencyKey;
 
@@ -21,7 +21,7 @@ pub struct RawResponse {
     /// The key the request carried (a POST).
     pub idempotency_key: Option<IdempotencyKey>,
     /// Whether this answer settles the request's operation (a POST): the client's judgement,
-    /// which [`RawResponse::problem`] passes on ([`Problem::settles`]).
+    /// which [`RawResponse::problem`] passes on ([`ProblemDetails::settles`]).
     pub settles: bool,
 }
 
@@ -41,13 +41,13 @@ impl RawResponse {
 
     /// The problem, for an error status, with the request's key, whether it was replayed, and
     /// whether it settles the operation.
-    pub fn problem(&self) -> Problem {
+    pub fn problem(&self) -> ProblemDetails {
         let retry_after = self.header("retry-after").and_then(parse_retry_after);
-        Problem {
+        ProblemDetails {
             idempotency_key: self.idempotency_key.clone(),
             replayed: self.replayed(),
             settles: self.settles,
-            ..Problem::from_answer(self.status, &self.body, retry_after)
+            ..ProblemDetails::from_answer(self.status, &self.body, retry_after)
         }
     }
 
