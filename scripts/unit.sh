@@ -18,6 +18,8 @@ DB_PACKAGES=(replaysafe-tests replaysafe-cli replaysafe-gateway)
 # then fails here with the harness's message instead of quietly passing.
 unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL
 
+"$ROOT/scripts/bootstrap.sh" interop
+
 exclude=()
 for p in "${DB_PACKAGES[@]}"; do exclude+=(--exclude "$p"); done
 
