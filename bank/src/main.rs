@@ -16,11 +16,21 @@ struct Args {
     /// Address to listen on; port 0 takes a free one (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: String,
+    /// Exit when standard input closes: a test that started the bank and died (killed, so no
+    /// destructor ran) closes the pipe, and the bank goes with it instead of outliving it.
+    #[arg(long)]
+    exit_with_stdin: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = Args::parse();
+    if args.exit_with_stdin {
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            std::process::exit(0);
+        });
+    }
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

@@ -28,12 +28,13 @@ pub struct BankProcess {
 
 impl BankProcess {
     /// Starts `binary` with `--listen 127.0.0.1:0` and waits for its `listening on` line. Its
-    /// logs go to this process's stderr, at `warn` unless `RUST_LOG` says otherwise.
+    /// logs go to this process's stderr, at `warn` unless `RUST_LOG` says otherwise. It exits
+    /// when this process does, however this one ends: its standard input is a pipe from here.
     pub async fn start(binary: &Path) -> io::Result<Self> {
         let mut command = Command::new(binary);
         command
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
+            .args(["--listen", "127.0.0.1:0", "--exit-with-stdin"])
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if std::env::var_os("RUST_LOG").is_none() {
