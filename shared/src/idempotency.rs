@@ -290,9 +290,14 @@ impl Lease {
             return GuardError::IdempotencyKeyReused;
         }
         GuardError::LeaseHeld {
-            retry_after: u32::try_from((self.until - now).max(1)).unwrap_or(u32::MAX),
+            retry_after: seconds_until(self.until, now),
         }
     }
+}
+
+/// Whole seconds from `now` until `until`, at least one: a `Retry-After` for a lease.
+pub(crate) fn seconds_until(until: i64, now: i64) -> u32 {
+    u32::try_from((until - now).max(1)).unwrap_or(u32::MAX)
 }
 
 /// What the idempotency table holds under one client's key, when something live does.

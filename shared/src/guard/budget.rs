@@ -44,7 +44,7 @@ impl Budget {
         step: &'static str,
     ) -> Result<DynamoDbTimeouts, GuardError> {
         self.allows(Duration::ZERO, step)?;
-        let left = self.ends.saturating_duration_since(Instant::now());
+        let left = self.left();
         Ok(DynamoDbTimeouts {
             connect: base.connect.min(left),
             attempt: base.attempt.min(left),

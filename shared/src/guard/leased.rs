@@ -10,7 +10,7 @@ use super::{answer, superseded, Admitted, Committed, Guard};
 use crate::config::Auth;
 use crate::error::{Error, GuardError, Problem};
 use crate::http::{problem_answer, stored, Incoming, Reply};
-use crate::idempotency::{IdempotencyRecord, KeyState, Lease, StoredResponse};
+use crate::idempotency::{seconds_until, IdempotencyRecord, KeyState, Lease, StoredResponse};
 use crate::lease::{Hold, LeaseTerms, Leased, Settle};
 use crate::store::idempotency::KeyWrite;
 use crate::store::Write;
@@ -283,6 +283,6 @@ impl Guard {
 /// 503 until the lease ends: a retry before then would only meet it.
 fn unsettled<H>(leased: &Leased<H>, now: i64) -> GuardError {
     GuardError::Unsettled {
-        retry_after: u32::try_from((leased.until - now).max(1)).unwrap_or(u32::MAX),
+        retry_after: seconds_until(leased.until, now),
     }
 }
