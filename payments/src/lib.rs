@@ -9,6 +9,7 @@ pub mod bank;
 pub mod domain;
 pub mod endpoints;
 mod error;
+pub mod metrics;
 pub mod routes;
 pub mod store;
 

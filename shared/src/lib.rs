@@ -26,6 +26,7 @@ pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod lease;
+pub mod metrics;
 pub mod principal;
 #[cfg(feature = "lambda")]
 pub mod records;

@@ -43,6 +43,9 @@ impl PaymentsStore {
             .item("owner", s(account.owner.as_str()))
             .item("currency", s(account.currency.as_str()))
             .item("balance", n(account.balance))
+            // What the balance started at, never changed: `admin audit` reconciles each
+            // account's balance against it and the operations that name the account.
+            .item("initial_balance", n(account.balance))
             .item("version", n(account.version))
             .item("created_at", n(account.created_at))
             .item("updated_at", n(account.updated_at))
