@@ -28,7 +28,7 @@ fn dead_letter_queues(template: &Value) -> BTreeSet<&str> {
 }
 
 /// An `AWS/SQS` metric's queue: the dead-letter queue a `QueueName` names, by logical id.
-fn queue_named<'a>(value: &'a Value) -> Option<&'a str> {
+fn queue_named(value: &Value) -> Option<&str> {
     let parts = value.get("Fn::GetAtt")?.as_array()?;
     (parts.len() == 2 && parts[1] == "QueueName")
         .then(|| parts[0].as_str())
