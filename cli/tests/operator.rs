@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use replaysafe::idempotency::{IdempotencyKey, KeyState};
+use replaysafe::store::inspect::KeyDelete;
 use replaysafe::store::AttributeValue;
 use replaysafe::Principal;
 use replaysafe_tests::outside::{deliver, payout_body, sqs_event, Message, QUEUE_ARN};
@@ -362,4 +363,65 @@ async fn audit_exits_2_when_it_cannot_read_the_tables() {
     let out = run(admin_at(&closed_port_url(), "replaysafe-", &["audit"])).await;
     assert_exit(&out, 2);
     error_line(&out);
+}
+
+#[tokio::test]
+async fn a_lease_is_shown_and_never_purged_without_force_and_a_changed_item_is_not_deleted() {
+    let app = TestApp::with_system_clock().await;
+    opened(&app).await;
+    // The bank is down: the withdrawal holds its funds under a lease and answers 503.
+    let payments = app.with_bank(&closed_port_url(), 10, 3).await;
+    let body = format!(
+        r#"{{"from":"{}","amount":100,"currency":"EUR","iban":"DE89370400440532013000"}}"#,
+        World::ALICE
+    );
+    let call = app.signed(&app.alice, "POST", "/withdrawals", &body);
+    let answer = replaysafe_tests::send_via(&payments, &call).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    let key = call.idempotency_key.clone().unwrap();
+    let (printed, shown) = show(&app, &key, &[]).await;
+    assert_eq!(shown["state"], "leased", "{shown}");
+    assert!(shown["lease"]["held_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        !printed.contains("DE89370400440532013000"),
+        "held state printed"
+    );
+    assert!(shown["purgeable_from"].is_null());
+
+    let out = run(admin(
+        &app,
+        &[
+            "idempotency",
+            "purge",
+            "--client",
+            &app.alice.id,
+            "--key",
+            &key,
+            "--yes",
+        ],
+    ))
+    .await;
+    assert_exit(&out, 1);
+    assert!(error_line(&out).contains("holds a lease"));
+    let leased = stored(&app, &key).await.expect("still leased");
+
+    // What was read is what goes: once the item changed (a lease taken over has a new token),
+    // a delete of what was read deletes nothing.
+    let alice = Principal::from_stored(app.alice.id.clone());
+    let parsed = IdempotencyKey::parse(Some(key.as_str())).unwrap();
+    let KeyState::Leased(mut lease) = leased.clone() else {
+        panic!("a lease: {leased:?}")
+    };
+    lease.token = "another-token".into();
+    let stale = KeyState::Leased(lease);
+    let outcome = app.store.delete_key_state(&alice, &parsed, &stale).await;
+    assert_eq!(outcome.unwrap(), KeyDelete::Changed);
+    assert_eq!(
+        stored(&app, &key).await,
+        Some(leased.clone()),
+        "not deleted"
+    );
+    let outcome = app.store.delete_key_state(&alice, &parsed, &leased).await;
+    assert_eq!(outcome.unwrap(), KeyDelete::Deleted);
+    assert_eq!(stored(&app, &key).await, None);
 }
