@@ -116,6 +116,20 @@ async fn show(app: &TestApp, key: &str, extra: &[&str]) -> (String, Value) {
     (stdout(&out), shown)
 }
 
+/// `admin idempotency purge` of alice's `key` with `extra` arguments.
+async fn purge(app: &TestApp, key: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "idempotency",
+        "purge",
+        "--client",
+        &app.alice.id,
+        "--key",
+        key,
+    ];
+    args.extend_from_slice(extra);
+    run(admin(app, &args)).await
+}
+
 #[tokio::test]
 async fn show_prints_the_record_without_its_body_or_any_secret_and_the_fence_of_a_refusal() {
     let app = TestApp::with_system_clock().await;
@@ -157,20 +171,7 @@ async fn purge_refuses_inside_the_replay_window_needs_yes_without_a_terminal_and
     let app = TestApp::with_system_clock().await;
     opened(&app).await;
     let key = transfer(&app, 1500, 201).await;
-    let purge = |extra: &[&str]| {
-        let mut args = vec![
-            "idempotency",
-            "purge",
-            "--client",
-            &app.alice.id,
-            "--key",
-            &key,
-        ];
-        args.extend_from_slice(extra);
-        admin(&app, &args)
-    };
-
-    let out = run(purge(&["--yes"])).await;
+    let out = purge(&app, &key, &["--yes"]).await;
     assert_exit(&out, 1);
     let error = error_line(&out);
     assert!(error.contains("inside the replay window"), "{error}");
@@ -178,18 +179,18 @@ async fn purge_refuses_inside_the_replay_window_needs_yes_without_a_terminal_and
     assert!(stored(&app, &key).await.is_some(), "nothing deleted");
 
     // No terminal and no --yes: nothing is deleted, even with --force.
-    let out = run(purge(&["--force"])).await;
+    let out = purge(&app, &key, &["--force"]).await;
     assert_exit(&out, 2);
     assert!(error_line(&out).contains("--yes"), "{}", stderr(&out));
     assert!(stored(&app, &key).await.is_some(), "nothing deleted");
 
-    let out = run(purge(&["--force", "--yes"])).await;
+    let out = purge(&app, &key, &["--force", "--yes"]).await;
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("purged"), "{}", stderr(&out));
     assert!(stored(&app, &key).await.is_none(), "the record is gone");
 
     // Gone: a second purge finds nothing, and says so.
-    let out = run(purge(&["--force", "--yes"])).await;
+    let out = purge(&app, &key, &["--force", "--yes"]).await;
     assert_exit(&out, 1);
     assert!(error_line(&out).contains("nothing is stored"));
 }
@@ -388,19 +389,7 @@ async fn a_lease_is_shown_and_never_purged_without_force_and_a_changed_item_is_n
     );
     assert!(shown["purgeable_from"].is_null());
 
-    let out = run(admin(
-        &app,
-        &[
-            "idempotency",
-            "purge",
-            "--client",
-            &app.alice.id,
-            "--key",
-            &key,
-            "--yes",
-        ],
-    ))
-    .await;
+    let out = purge(&app, &key, &["--yes"]).await;
     assert_exit(&out, 1);
     assert!(error_line(&out).contains("holds a lease"));
     let leased = stored(&app, &key).await.expect("still leased");
