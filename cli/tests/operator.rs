@@ -414,3 +414,18 @@ async fn a_lease_is_shown_and_never_purged_without_force_and_a_changed_item_is_n
     assert_eq!(outcome.unwrap(), KeyDelete::Deleted);
     assert_eq!(stored(&app, &key).await, None);
 }
+
+#[tokio::test]
+async fn show_exits_3_in_one_line_when_dynamodb_cannot_answer() {
+    let args = ["idempotency", "show", "--client", "cli_a", "--key", "k"];
+    let out = run(admin_at(&closed_port_url(), "replaysafe-", &args)).await;
+    assert_exit(&out, 3);
+    assert!(error_line(&out).contains("DynamoDB"));
+    let out = run(admin_at(&endpoint(), "no-such-stack-", &args)).await;
+    assert_exit(&out, 3);
+    assert!(
+        error_line(&out).contains("ResourceNotFound"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -353,6 +353,11 @@ fn principal(args: &KeyArgs) -> Result<Principal, Failure> {
     Ok(Principal::from_stored(stored))
 }
 
+/// A store call that failed (exit 3), with its cause: the guard's own errors say only
+/// "internal error" or "busy", as a client must see them.
 fn unreachable(e: GuardError) -> Failure {
-    Failure::Unreachable(format!("DynamoDB failed: {e}"))
+    match e.cause() {
+        Some(cause) => Failure::Unreachable(format!("DynamoDB failed: {cause}")),
+        None => Failure::Unreachable(format!("DynamoDB did not answer in time: {e}")),
+    }
 }
