@@ -16,6 +16,9 @@ use replaysafe::store::{dynamodb_is_local, sdk_client};
 use replaysafe::{ClientId, Clock, KeyId, Store, SystemClock, Tables};
 use replaysafe_client::Credentials;
 
+mod audit;
+mod idempotency;
+
 use crate::jwt::{self, TokenArgs};
 use crate::queue;
 use crate::Failure;
@@ -59,6 +62,15 @@ pub enum Admin {
     /// redrive after 5 receives); keeps those that exist. Prints {"queue_url", "dlq_url",
     /// "queue_arn", "dlq_arn"}.
     CreateQueues(queue::CreateQueues),
+    /// What the idempotency table holds under one key (show), and removing it (purge).
+    #[command(subcommand)]
+    Idempotency(idempotency::IdempotencyCmd),
+    /// Reconcile the payments app's tables: every balance against its initial balance and the
+    /// transfers and withdrawals that name its account, money per currency, no negative
+    /// balance, no operation on a missing account. Exit 0 clean, 1 violations (listed), 2 it
+    /// could not run.
+    #[command(after_help = audit::EXAMPLES)]
+    Audit(audit::Audit),
 }
 
 const TOKEN_EXAMPLES: &str = "Examples:
@@ -226,6 +238,8 @@ pub async fn run(admin: Admin) -> Result<(), Failure> {
             Ok(())
         }
         Admin::Token(args) => jwt::token(args),
+        Admin::Idempotency(cmd) => idempotency::run(cmd).await,
+        Admin::Audit(args) => audit::run(args).await,
         Admin::CreateQueues(args) => queue::create_queues(args).await,
         Admin::CreateDataKey(args) => {
             let kms = sealing::kms_client().await;

@@ -3,7 +3,7 @@
 //!
 //! Exit codes: 0 success (2xx or 304), 1 the API answered with an error status or an admin
 //! command was refused, 2 bad usage or configuration, 3 the API or DynamoDB could not be
-//! reached.
+//! reached. `admin audit` exits as `diff` does: 0 clean, 1 violations, 2 it could not run.
 
 mod admin;
 mod call;
@@ -47,7 +47,8 @@ Exit codes:
   1  the API answered with an error (one line on stderr; with --json, {\"error\": …} on stdout),
      or an admin command was refused (a third active key, an unknown client or key)
   2  bad usage or configuration (arguments, client file, idempotency key)
-  3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached";
+  3  the API, or DynamoDB or SQS for `admin` and `payout`, could not be reached
+`admin audit` exits as `diff` does: 0 clean, 1 violations, 2 it could not run.";
 
 #[derive(Parser)]
 #[command(
@@ -99,6 +100,8 @@ pub enum Failure {
     Refused(String),
     Usage(String),
     Unreachable(String),
+    /// A check could not run to its end (`admin audit`: exit 2, as `diff` has it).
+    CouldNotRun(String),
 }
 
 impl From<std::io::Error> for Failure {
@@ -149,6 +152,10 @@ async fn main() -> ExitCode {
         Err(Failure::Unreachable(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(3)
+        }
+        Err(Failure::CouldNotRun(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
         }
     }
 }

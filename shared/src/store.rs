@@ -8,6 +8,7 @@ pub mod clients;
 mod failure;
 pub mod grants;
 pub mod idempotency;
+pub mod inspect;
 pub mod keys;
 mod leases;
 pub mod nonces;

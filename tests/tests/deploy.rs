@@ -40,6 +40,9 @@ use replaysafe_tests::generate::{
 use replaysafe_tests::{endpoint, guard_on, Answer, TestApp, TestClient};
 use serde_json::{json, Value};
 
+#[path = "deploy/alarms.rs"]
+mod alarms;
+
 /// The env var that names each table, as `shared/src/config.rs` and `payments/src/store`
 /// read them, in `TABLE_SPECS` order (the guard's, then the app's).
 const TABLE_ENV: [(&str, &str); 7] = [

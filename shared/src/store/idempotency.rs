@@ -54,6 +54,19 @@ impl Store {
         key: &IdempotencyKey,
         now: i64,
     ) -> Result<Option<KeyState>, GuardError> {
+        let item = self
+            .key_item(principal, key, "get_idempotency_record")
+            .await?;
+        Ok(item.and_then(|item| self.live(&item, now)))
+    }
+
+    /// The item under the key as it is (strongly consistent), expired or not.
+    pub(super) async fn key_item(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+        operation: &'static str,
+    ) -> Result<Option<Item>, GuardError> {
         let out = self
             .client
             .get_item()
@@ -64,8 +77,8 @@ impl Store {
             .config_override(self.bounded())
             .send()
             .await
-            .map_err(|e| sdk_failure("get_idempotency_record", e))?;
-        Ok(out.item.and_then(|item| self.live(&item, now)))
+            .map_err(|e| sdk_failure(operation, e))?;
+        Ok(out.item)
     }
 
     /// The conditional put that claims the key inside a transaction for an attempt signed at
