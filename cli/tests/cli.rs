@@ -740,6 +740,86 @@ async fn demo_runs_every_scenario() {
     assert_eq!(stack.app.transfers().await.len(), 2 + rotation_payments);
 }
 
+/// What `make run` plus `replaysafe demo` writes besides its story: one CloudWatch metric
+/// document per request (`replaysafe::metrics`), valid EMF, each counting what the demo did to
+/// it: the replayed capture is `NonceReused`, the retry after a lost answer `Replayed`.
+#[tokio::test]
+async fn demo_writes_one_metric_document_per_request_counting_each_scenario() {
+    let stack = Stack::start().await;
+    let out = stack
+        .run(&["demo", "--duplicates", "4", "--no-rotation"])
+        .await;
+    out.clone().assert().success();
+    let docs = stack.app.documents();
+    let seen: Vec<(&str, &str)> = docs
+        .iter()
+        .map(|d| (d["Route"].as_str().unwrap(), d["Outcome"].as_str().unwrap()))
+        .collect();
+    let (accounts, account, transfers) = (
+        "POST /accounts",
+        "GET /accounts/{account_id}",
+        "POST /transfers",
+    );
+    let story = [
+        (accounts, "ok"),
+        (accounts, "ok"),
+        (account, "ok"),
+        (account, "ok"),
+        (transfers, "ok"),
+        (transfers, "nonce-reused"),
+        (transfers, "stale-request"),
+        (transfers, "signature-invalid"),
+        (transfers, "digest-mismatch"),
+        (transfers, "replayed"),
+    ];
+    assert!(seen.len() >= story.len() + 4 + 2, "{seen:?}");
+    assert_eq!(seen[..story.len()], story, "{}", stdout(&out));
+    // The duplicates: one executed, the others the stored answer (after 409s, if they raced).
+    let duplicates = &seen[story.len()..seen.len() - 2];
+    assert_eq!(
+        duplicates
+            .iter()
+            .filter(|s| **s == (transfers, "ok"))
+            .count(),
+        1
+    );
+    let answered = duplicates
+        .iter()
+        .filter(|s| **s == (transfers, "replayed"))
+        .count();
+    assert_eq!(answered, 3, "{duplicates:?}");
+    assert!(duplicates
+        .iter()
+        .all(|(_, o)| ["ok", "replayed", "request-in-progress"].contains(o)));
+    assert_eq!(seen[seen.len() - 2..], [(account, "ok"), (account, "ok")]);
+
+    let total = |metric: &str| {
+        docs.iter()
+            .map(|d| d[metric].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(total("Requests"), docs.len() as u64);
+    assert_eq!(total("NonceReused"), 1);
+    assert_eq!(total("RequestStale"), 1);
+    assert_eq!(total("SignatureInvalid"), 2);
+    assert_eq!(total("Replayed"), 4, "step 5 and three duplicates");
+    for quiet in [
+        "KeyUnknown",
+        "KeyReused",
+        "AttemptSuperseded",
+        "ServerErrors",
+        "Unavailable",
+    ] {
+        assert_eq!(total(quiet), 0, "{quiet}");
+    }
+    let retried = &docs[9];
+    assert_eq!(
+        (&retried["Replayed"], &retried["Status"]),
+        (&1.into(), &201.into())
+    );
+    assert_eq!(retried["Principal"], stack.app.alice.id.as_str());
+}
+
 #[tokio::test]
 async fn admin_creates_tables_and_a_client_the_api_accepts() {
     let prefix = format!("a{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);

@@ -104,13 +104,14 @@ pub struct Payouts {
 impl Payouts {
     /// A consumer of a queue that keeps messages `retention_seconds`; refused when the
     /// guard's `IDEMPOTENCY_TTL_SECONDS` is shorter (a payout could come back after its key).
+    /// Outside Lambda its metric `Route` is `sqs payouts`.
     pub fn new(
         guard: Guard,
         store: PaymentsStore,
         retention_seconds: i64,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
-            consumer: Consumer::new(guard, Sqs::retention(retention_seconds))?,
+            consumer: Consumer::new(guard, Sqs::retention(retention_seconds))?.named("payouts"),
             store,
         })
     }

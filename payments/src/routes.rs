@@ -95,11 +95,14 @@ macro_rules! endpoints {
         )*];
 
         impl Route {
-            /// Serves `req` with this endpoint's handler, as its function does.
+            /// Serves `req` with this endpoint's handler, as its function does (its metric
+            /// document names this route).
             pub async fn serve(self, app: &Payments, req: &Request) -> Response<Body> {
-                use replaysafe::lambda::serve;
+                use replaysafe::lambda::serve_route;
                 match self {
-                    $(Route::$variant => serve(app, req, crate::$handler).await,)*
+                    $(Route::$variant => {
+                        serve_route(app, concat!($method, " ", $route), req, crate::$handler).await
+                    })*
                 }
             }
         }

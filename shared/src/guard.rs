@@ -46,7 +46,7 @@ pub(crate) use budget::Budget;
 pub use builder::GuardBuilder;
 pub(crate) use outcome::Committed;
 #[cfg(feature = "lambda")]
-pub(crate) use record::Settled;
+pub(crate) use record::{Ended, Settled};
 
 /// Private, so that only the guard makes one; the test kit re-exports it to name what its
 /// `commit` step returns.
@@ -108,6 +108,8 @@ pub struct Guard {
     keys: KeyCache,
     /// What signatures are verified with, by the key's `alg`.
     algorithms: Vec<Arc<dyn crate::auth::SignatureAlgorithm>>,
+    /// Where each request's or record's metric document goes.
+    metrics: crate::metrics::Metrics,
 }
 
 impl AsRef<Guard> for Guard {
@@ -189,6 +191,11 @@ impl Guard {
     /// The settings it runs with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Where its metric documents go, and what they are named by.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// A POST, the whole way: authenticate, `parse` the body, then the key's stored answer if it

@@ -25,7 +25,7 @@ use lambda_http::{service_fn, Body, Request, RequestExt};
 
 use crate::error::{GuardError, Problem};
 use crate::guard::Guard;
-use crate::http::{conclude, respond, route_matches, Incoming, Reply, Response};
+use crate::http::{conclude, respond_route, route_matches, At, Incoming, Reply, Response};
 
 /// An endpoint: an async fn of the app (anything that lends the [`Guard`]) and a request,
 /// answering a response or an error. Implemented for every such function.
@@ -74,7 +74,8 @@ where
 /// every invocation for `route` (`"POST /orders"`, `"GET /orders/{order_id}"`). Any other
 /// method or path gets 404 `not-found` before the guard or the endpoint run: API Gateway
 /// routes already, and this keeps a function to its own route wherever it is reached from.
-/// Errors become RFC 9457 problems; nothing reaches Lambda as a failure.
+/// Errors become RFC 9457 problems; nothing reaches Lambda as a failure. Every invocation, the
+/// 404s included, writes one metric document whose `Route` is `route` (see [`crate::metrics`]).
 pub async fn run<A, E, F>(
     app: A,
     route: &'static str,
@@ -93,23 +94,31 @@ where
     lambda_http::run(service_fn(move |req: Request| async move {
         let incoming = Incoming::from_lambda(&req);
         if !route_matches(route, incoming.method, incoming.path) {
-            let request_id = incoming.request_id.clone();
-            let at = (incoming.method, incoming.path, request_id.as_str());
+            let at = At {
+                method: incoming.method,
+                path: incoming.path,
+                request_id: incoming.request_id.clone(),
+                route: Some(route),
+            };
             let refused: Reply = Err(GuardError::NotFound.into());
             return Ok::<_, lambda_http::Error>(to_lambda(conclude(
                 app.as_ref(),
-                at,
+                &at,
                 Instant::now(),
                 refused,
+                Default::default(),
             )));
         }
-        Ok(to_lambda(respond(app, incoming, endpoint).await))
+        Ok(to_lambda(
+            respond_route(app, route, incoming, endpoint).await,
+        ))
     }))
     .await
 }
 
-/// Serves one API Gateway request with `endpoint` on `app` (see [`respond`]), whatever its
-/// route: call it to serve several endpoints from one function.
+/// Serves one API Gateway request with `endpoint` on `app` (see [`crate::http::respond`]), whatever its
+/// route: call it to serve several endpoints from one function. [`serve_route`] names the
+/// route in the request's metric document.
 ///
 /// ```
 /// use lambda_http::{Body, Request};
@@ -152,7 +161,24 @@ where
     F: FnOnce(&'a A, Incoming<'a>) -> Fut,
     Fut: Future<Output = Reply<E>>,
 {
-    to_lambda(respond(app, Incoming::from_lambda(req), endpoint).await)
+    serve_route(app, None, req, endpoint).await
+}
+
+/// [`serve`] for a request on `route` (`"GET /health"`): its metric document's `Route` (see
+/// [`crate::http::respond_route`]).
+pub async fn serve_route<'a, A, E, F, Fut>(
+    app: &'a A,
+    route: impl Into<Option<&'a str>>,
+    req: &'a Request,
+    endpoint: F,
+) -> lambda_http::Response<Body>
+where
+    A: AsRef<Guard>,
+    E: Problem,
+    F: FnOnce(&'a A, Incoming<'a>) -> Fut,
+    Fut: Future<Output = Reply<E>>,
+{
+    to_lambda(respond_route(app, route, Incoming::from_lambda(req), endpoint).await)
 }
 
 /// An empty body goes out as no body at all (a 304), any other as text.

@@ -74,15 +74,16 @@
 mod source;
 
 use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::config::ConfigError;
 use crate::effect::Effect;
 use crate::error::{Error, Problem};
-use crate::guard::{Admitted, Guard, Settled};
+use crate::guard::{Admitted, Ended, Guard, Settled};
 use crate::idempotency::IdempotencyKey;
+use crate::metrics::{tallied, Document, RecordOutcome, LOCAL_FUNCTION};
 use crate::principal::Principal;
 
 pub use source::{
@@ -171,11 +172,14 @@ impl<T, E> Job<T, E> {
 }
 
 /// A guard consuming one event source: built once per cold start, after checking that the
-/// key's records outlive the source's redelivery horizon.
+/// key's records outlive the source's redelivery horizon. Each record ends with one metric
+/// document (see [`crate::metrics`]), its `Route` the source and the function: `sqs payouts`.
 pub struct Consumer<S> {
     guard: Guard,
     source: S,
     concurrency: usize,
+    /// Its documents' `Route`.
+    route: String,
 }
 
 impl<S: Source> Consumer<S> {
@@ -193,11 +197,41 @@ impl<S: Source> Consumer<S> {
                       key's record expired would run twice",
             });
         }
+        let function = guard
+            .metrics()
+            .scheme()
+            .function()
+            .unwrap_or(LOCAL_FUNCTION);
         Ok(Self {
+            route: route(S::NAME, function),
             guard,
             source,
             concurrency: DEFAULT_CONCURRENCY,
         })
+    }
+
+    /// Names the consumer `function` in its documents' `Route` when it runs outside Lambda
+    /// (a local event source mapping, a test); in Lambda the function's own name stands.
+    ///
+    /// ```
+    /// # async fn doc(guard: replaysafe::Guard) -> Result<(), replaysafe::config::ConfigError> {
+    /// use replaysafe::records::{Consumer, Sqs};
+    ///
+    /// let consumer = Consumer::new(guard, Sqs::retention(4 * 86_400))?.named("payouts");
+    /// // Outside Lambda:
+    /// assert_eq!(consumer.route(), "sqs payouts");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn named(mut self, function: &str) -> Self {
+        let function = self.guard.metrics().scheme().function().unwrap_or(function);
+        self.route = route(S::NAME, function);
+        self
+    }
+
+    /// Its documents' `Route`: the source and the function.
+    pub fn route(&self) -> &str {
+        &self.route
     }
 
     /// At most `n` records of an unordered batch at once (at least 1).
@@ -260,7 +294,7 @@ impl<S: Source> Consumer<S> {
         S::respond(failed)
     }
 
-    /// One record: parsed, then executed and committed, or stored as refused.
+    /// One record, with its metric document.
     async fn one<T, E: Problem>(
         &self,
         record: &S::Record,
@@ -268,9 +302,39 @@ impl<S: Source> Consumer<S> {
         parse: &impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
         execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
     ) -> (String, Settled) {
+        let started = Instant::now();
+        // Boxed, as in `http::respond`: a record's future is as large as an endpoint's.
+        let settle = Box::pin(self.settle(record, budget, parse, execute));
+        let (ended, tally) = tallied(settle).await;
+        let id = S::id(record).unwrap_or_default();
+        let refusal = ended.refusal.as_ref().map(|(s, c)| (*s, c.as_str()));
+        let metrics = self.guard.metrics();
+        metrics.emit(Document::record(
+            metrics.scheme(),
+            &self.route,
+            Some(id).filter(|id| !id.is_empty()),
+            ended.outcome,
+            refusal,
+            tally,
+            started.elapsed(),
+        ));
+        (id.to_owned(), ended.settled())
+    }
+
+    /// One record: parsed, then executed and committed, or stored as refused.
+    async fn settle<T, E: Problem>(
+        &self,
+        record: &S::Record,
+        budget: &crate::guard::Budget,
+        parse: &impl Fn(&Delivery<'_, S::Record>) -> Result<Job<T, E>, E>,
+        execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
+    ) -> Ended {
         let Some(id) = S::id(record) else {
             tracing::error!("a record without an id: the batch is retried whole");
-            return (String::new(), Settled::Failed);
+            return Ended {
+                outcome: RecordOutcome::Failed,
+                refusal: None,
+            };
         };
         let delivery = Delivery {
             record,
@@ -278,14 +342,18 @@ impl<S: Source> Consumer<S> {
             origin: S::origin(record),
             content: S::content(record),
         };
-        let settled = match parse(&delivery) {
+        match parse(&delivery) {
             Err(e) => self.guard.unparsed(id, Error::App(e)),
             Ok(job) => {
                 self.guard
                     .settle_record(job, &delivery, budget, execute)
                     .await
             }
-        };
-        (id.to_owned(), settled)
+        }
     }
+}
+
+/// `"sqs payouts"`.
+fn route(source: &str, function: &str) -> String {
+    format!("{source} {function}")
 }

@@ -1,7 +1,8 @@
 //! The test kit (feature `testing`): what a first test of a guarded endpoint needs, against
 //! DynamoDB Local. Requests signed as a client signs them or vouched for as API Gateway's
 //! authorizer does, the guard's tables, a client with a key, and the guard's own steps for
-//! staging races. A settable clock is [`ManualClock`].
+//! staging races. A settable clock is [`ManualClock`]; the metric documents a guard writes are
+//! kept by a [`CapturedMetrics`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -26,6 +27,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client as SdkClient;
 use lambda_http::aws_lambda_events::apigw::{
@@ -42,6 +44,7 @@ use crate::error::{Error, GuardError, Problem};
 use crate::guard::{Admitted, Guard};
 use crate::http::Incoming;
 use crate::ids::ClientId;
+use crate::metrics::{Metrics, Scheme};
 use crate::store::clients::ClientRecord;
 use crate::store::schema::{create_tables as create, SchemaError};
 use crate::store::Store;
@@ -207,4 +210,71 @@ pub async fn commit<E: Problem>(
     effect: Effect<E>,
 ) -> Result<Committed, Error<E>> {
     guard.commit(admitted, effect).await
+}
+
+/// The metric documents of a guard built with [`CapturedMetrics::metrics`], kept in memory in
+/// the order they were written, each as the EMF line stdout would have got. A capture per
+/// guard, so that tests running at once see only their own.
+///
+/// ```
+/// use replaysafe::metrics::Scheme;
+/// use replaysafe::testing::CapturedMetrics;
+/// use replaysafe::{Config, Guard};
+///
+/// # async fn doc() {
+/// let captured = CapturedMetrics::new();
+/// let guard = Guard::builder(Config::builder().build().unwrap())
+///     .metrics(captured.metrics(Scheme::new("replaysafe", "test")))
+///     .build()
+///     .await
+///     .unwrap();
+/// // ... requests through `replaysafe::http::respond` ...
+/// for doc in captured.documents() {
+///     assert_eq!(doc["Requests"], 1);
+/// }
+/// # let _ = guard;
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CapturedMetrics(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedMetrics {
+    /// An empty capture.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A destination writing here, named by `scheme`: give it to
+    /// [`GuardBuilder::metrics`](crate::guard::GuardBuilder::metrics).
+    pub fn metrics(&self, scheme: Scheme) -> Metrics {
+        Metrics::to_writer(scheme, self.clone())
+    }
+
+    /// Every document written so far, each as its line.
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().expect("not poisoned");
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every document written so far, parsed.
+    pub fn documents(&self) -> Vec<serde_json::Value> {
+        self.lines()
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("a document is one JSON line"))
+            .collect()
+    }
+}
+
+impl std::io::Write for CapturedMetrics {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

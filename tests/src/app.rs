@@ -8,9 +8,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use payments::routes::{Route, ENDPOINTS};
 use payments::{Payments, PaymentsStore, PaymentsTables};
+use replaysafe::guard::GuardBuilder;
+use replaysafe::metrics::{Scheme, DEFAULT_NAMESPACE, DEFAULT_SERVICE};
 use replaysafe::store::clients::ClientRecord;
 use replaysafe::store::schema::create_tables;
 use replaysafe::store::sdk_client;
+use replaysafe::testing::CapturedMetrics;
 use replaysafe::{Clock, Config, Guard, ManualClock, Store, Tables};
 use replaysafe_signing::Signer;
 
@@ -45,6 +48,9 @@ pub struct TestApp {
     /// The app's tables (accounts, transfers).
     pub ledger: PaymentsStore,
     pub alice: TestClient,
+    /// The metric documents of every guard this app builds (its own, `app_on`, the payouts
+    /// consumer, the withdrawals app): one per request or record, in order.
+    pub metrics: CapturedMetrics,
 }
 
 impl TestApp {
@@ -85,7 +91,8 @@ impl TestApp {
         config.problem_type_base = payments::PROBLEM_TYPE_BASE.into();
         tune(&mut config);
         let clock = Arc::new(ManualClock::new(T0));
-        let guard = guard_on(store.clone(), config, clock.clone()).await;
+        let metrics = CapturedMetrics::new();
+        let guard = guard_captured(store.clone(), config, clock.clone(), &metrics).await;
         let alice = new_client(&store).await;
         Self {
             app: Payments::new(guard, ledger.clone()),
@@ -93,12 +100,37 @@ impl TestApp {
             store,
             ledger,
             alice,
+            metrics,
         }
     }
 
     /// The guard the endpoints run under.
     pub fn guard(&self) -> &Guard {
         self.app.guard()
+    }
+
+    /// The metric documents this app's guards wrote so far, each checked against the EMF
+    /// specification ([`crate::emf`]).
+    pub fn documents(&self) -> Vec<serde_json::Value> {
+        let docs = self.metrics.documents();
+        crate::emf::assert_valid(&docs);
+        docs
+    }
+
+    /// The one document of the request `call` (by its request id).
+    pub fn document_of(&self, call: &Call) -> serde_json::Value {
+        let docs: Vec<_> = self
+            .documents()
+            .into_iter()
+            .filter(|d| d["RequestId"] == call.request_id.as_str())
+            .collect();
+        assert_eq!(
+            docs.len(),
+            1,
+            "one document for {}: {docs:?}",
+            call.request_id
+        );
+        docs.into_iter().next().expect("one")
     }
 
     /// The same app, but its guard on `store` (e.g. tables that do not exist, an SDK client
@@ -113,8 +145,11 @@ impl TestApp {
             auth,
             ..self.guard().config().clone()
         };
-        let guard =
-            futures::executor::block_on(guard_on(self.store.clone(), config, self.clock.clone()));
+        let guard = futures::executor::block_on(self.guard_on(
+            self.store.clone(),
+            config,
+            self.clock.clone(),
+        ));
         Payments::new(guard, self.ledger.clone())
     }
 
@@ -124,8 +159,11 @@ impl TestApp {
     pub fn app_tuned(&self, tune: impl FnOnce(&mut Config)) -> Payments {
         let mut config = self.guard().config().clone();
         tune(&mut config);
-        let guard =
-            futures::executor::block_on(guard_on(self.store.clone(), config, self.clock.clone()));
+        let guard = futures::executor::block_on(self.guard_on(
+            self.store.clone(),
+            config,
+            self.clock.clone(),
+        ));
         Payments::new(guard, self.ledger.clone())
     }
 
@@ -135,8 +173,13 @@ impl TestApp {
             tables: store.tables().clone(),
             ..self.guard().config().clone()
         };
-        let guard = futures::executor::block_on(guard_on(store, config, clock));
+        let guard = futures::executor::block_on(self.guard_on(store, config, clock));
         Payments::new(guard, ledger)
+    }
+
+    /// [`guard_on`], its metric documents into [`TestApp::metrics`].
+    pub async fn guard_on(&self, store: Store, config: Config, clock: Arc<dyn Clock>) -> Guard {
+        guard_captured(store, config, clock, &self.metrics).await
     }
 
     pub async fn new_client(&self) -> TestClient {
@@ -206,12 +249,27 @@ impl TestApp {
 /// A guard over `store` with `config` as the test tuned it (a retention of a minute, say: no
 /// deployment may have one, so it is built unchecked) and `clock`.
 pub async fn guard_on(store: Store, config: Config, clock: Arc<dyn Clock>) -> Guard {
+    builder_on(store, config, clock).build_unchecked().await
+}
+
+/// [`guard_on`], its metric documents kept by `metrics`.
+async fn guard_captured(
+    store: Store,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    metrics: &CapturedMetrics,
+) -> Guard {
+    builder_on(store, config, clock)
+        .metrics(metrics.metrics(Scheme::new(DEFAULT_NAMESPACE, DEFAULT_SERVICE)))
+        .build_unchecked()
+        .await
+}
+
+fn builder_on(store: Store, config: Config, clock: Arc<dyn Clock>) -> GuardBuilder {
     Guard::builder(config)
         .sdk_client(store.client().clone())
         .clock(clock)
         .warm_up(false)
-        .build_unchecked()
-        .await
 }
 
 async fn new_client(store: &Store) -> TestClient {

@@ -9,6 +9,7 @@ mod idempotency;
 mod snapshot;
 
 pub mod crash;
+pub mod emf;
 pub mod faults;
 pub mod function;
 pub mod generate;

@@ -12,7 +12,7 @@ use replaysafe::lease::LeaseTerms;
 use serde_json::json;
 
 use crate::server::ApiServer;
-use crate::{guard_on, TestApp};
+use crate::TestApp;
 
 /// The ARN of the standard payouts queue the events come from.
 pub const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:000000000000:replaysafe-payouts";
@@ -67,12 +67,13 @@ pub fn failed(response: &SqsBatchResponse) -> Vec<String> {
 impl TestApp {
     /// The payouts consumer on this app's tables and clock, for a queue keeping messages a day.
     pub async fn payouts(&self) -> Payouts {
-        let guard = guard_on(
-            self.store.clone(),
-            self.guard().config().clone(),
-            self.clock.clone(),
-        )
-        .await;
+        let guard = self
+            .guard_on(
+                self.store.clone(),
+                self.guard().config().clone(),
+                self.clock.clone(),
+            )
+            .await;
         Payouts::new(guard, self.ledger.clone(), 86_400).expect("retention within the TTL")
     }
 
@@ -104,7 +105,9 @@ impl TestApp {
         call_seconds: u64,
         clock: Arc<dyn replaysafe::Clock>,
     ) -> Payments {
-        let guard = guard_on(self.store.clone(), self.guard().config().clone(), clock).await;
+        let guard = self
+            .guard_on(self.store.clone(), self.guard().config().clone(), clock)
+            .await;
         let lease = LeaseTerms::new(
             Duration::from_secs(lease_seconds),
             Duration::from_secs(call_seconds),

@@ -43,9 +43,11 @@ use lambda_http::{Context, Request, RequestExt};
 use payments::routes::Route;
 use payments::{Payments, PaymentsStore, PaymentsTables};
 use replaysafe::idempotency::Fingerprint;
+use replaysafe::metrics::Scheme;
+use replaysafe::testing::CapturedMetrics;
 use replaysafe::{Config, Guard, ManualClock, Tables};
 use replaysafe_signing::Signer;
-use replaysafe_tests::{Answer, Call, T0};
+use replaysafe_tests::{emf, Answer, Call, T0};
 use serde_json::Value;
 
 /// The contract's test-vector time, which the mocked guard's clock reads.
@@ -149,6 +151,8 @@ struct Sdk {
     retry: Option<RetryConfig>,
     http: Option<SharedHttpClient>,
     timeout: Option<TimeoutConfig>,
+    /// Where the guard's metric documents go (`None`: nowhere).
+    metrics: Option<CapturedMetrics>,
 }
 
 fn guard(rules: &[&Rule]) -> Payments {
@@ -167,6 +171,7 @@ fn guard_tuned(
     // The guard notes when a key was last used, off the request's path: any answer will do.
     let key_used = key_used();
     let rules: Vec<&Rule> = rules.iter().copied().chain([&key_used]).collect();
+    let metrics = sdk.metrics.clone();
     let client: Client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
@@ -185,13 +190,15 @@ fn guard_tuned(
     let config = tune(Config::builder().tables(tables()))
         .build()
         .expect("a valid config");
-    let guard = Guard::builder(config)
+    let mut guard = Guard::builder(config)
         .sdk_client(client.clone())
         .clock(ManualClock::new(T))
-        .warm_up(false)
-        .build();
+        .warm_up(false);
+    if let Some(metrics) = &metrics {
+        guard = guard.metrics(metrics.metrics(Scheme::new("replaysafe", "mocked")));
+    }
     // Nothing to wait for: the SDK client is given and nothing is warmed up.
-    let guard = futures::executor::block_on(guard).expect("a valid config");
+    let guard = futures::executor::block_on(guard.build()).expect("a valid config");
     Payments::new(
         guard,
         PaymentsStore::new(client, PaymentsTables::with_prefix("t-")),
@@ -456,12 +463,22 @@ async fn a_conflict_on_an_account_once_then_success_commits_on_the_retry() {
         .error(conflict_on_account)
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
-    let guard = guard(&[&clients, &nonce, &read, &transact]);
+    let captured = CapturedMetrics::new();
+    let sdk = Sdk {
+        metrics: Some(captured.clone()),
+        ..Sdk::default()
+    };
+    let guard = guard_with(&[&clients, &nonce, &read, &transact], sdk);
 
     let answer = send(&guard, &transfer_request("inv-1", BODY)).await;
 
     assert_eq!(answer.status, 201, "{}", answer.body);
     assert_eq!(answer.header("idempotent-replayed"), None);
+    let docs = captured.documents();
+    emf::assert_valid(&docs);
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0]["TransactionRetries"], 1, "{}", docs[0]);
+    assert_eq!(docs[0]["Outcome"], "ok");
     let json = answer.json();
     assert_eq!(json["amount"], 1500);
     assert_eq!(json["from"], "acc_alice");
@@ -1054,8 +1071,8 @@ async fn the_sdk_sends_one_client_request_token_across_its_retries_of_a_transact
 // ---------------------------------------------------------------------------------------------
 // The payouts consumer
 
-/// The payouts consumer over the mocked client.
-fn payouts(rules: &[&Rule]) -> payments::Payouts {
+/// The payouts consumer over the mocked client, its metric documents into `metrics`.
+fn payouts(rules: &[&Rule], metrics: &CapturedMetrics) -> payments::Payouts {
     let client: Client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
@@ -1070,6 +1087,7 @@ fn payouts(rules: &[&Rule]) -> payments::Payouts {
         .sdk_client(client.clone())
         .clock(ManualClock::new(T))
         .warm_up(false)
+        .metrics(metrics.metrics(Scheme::new("replaysafe", "mocked")))
         .build();
     let guard = futures::executor::block_on(guard).expect("a valid config");
     let store = PaymentsStore::new(client, PaymentsTables::with_prefix("t-"));
@@ -1115,7 +1133,8 @@ async fn a_payout_whose_transaction_keeps_conflicting_is_reported_alone_for_rede
             ])
         });
     let ok = transact_ok();
-    let consumer = payouts(&[&conflicting, &on_its_key, &ok]);
+    let captured = CapturedMetrics::new();
+    let consumer = payouts(&[&conflicting, &on_its_key, &ok], &captured);
     let event = payout_event(&["m-1", "m-2", "m-3", "m-4"]);
 
     let answer = payments::consume_payouts(
@@ -1137,4 +1156,28 @@ async fn a_payout_whose_transaction_keeps_conflicting_is_reported_alone_for_rede
         "a conflict on an account is retried within the budget"
     );
     assert_eq!(on_its_key.num_calls(), 1, "a conflict on the key is not");
+
+    // One document per record, each counting only its own record's retries although the four
+    // ran at once.
+    let docs = captured.documents();
+    emf::assert_valid(&docs);
+    let doc = |id: &str| {
+        let of: Vec<_> = docs.iter().filter(|d| d["RecordId"] == id).collect();
+        assert_eq!(of.len(), 1, "{id}: {docs:?}");
+        of[0].clone()
+    };
+    let retries = consumer.consumer().guard().config().transaction_attempts - 1;
+    for (id, outcome, retried, in_progress) in [
+        ("m-1", "executed", 0, 0),
+        ("m-2", "failed", retries, 0),
+        ("m-3", "failed", 0, 1),
+        ("m-4", "executed", 0, 0),
+    ] {
+        let d = doc(id);
+        assert_eq!(d["Route"], "sqs payouts", "{d}");
+        assert_eq!(d["Outcome"], outcome, "{d}");
+        assert_eq!(d["TransactionRetries"], retried, "{d}");
+        assert_eq!(d["InProgress"], in_progress, "{d}");
+        assert_eq!(d["Unavailable"], u32::from(outcome == "failed"), "{d}");
+    }
 }

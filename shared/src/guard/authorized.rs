@@ -32,12 +32,15 @@ impl Guard {
         req: &Incoming<'_>,
         pointer: &str,
     ) -> Result<Principal, GuardError> {
-        req.authorizer
+        let principal = req
+            .authorizer
             .as_ref()
             .and_then(|authorizer| authorizer.pointer(pointer))
             .and_then(|value| value.as_str())
             .and_then(Principal::authorized)
-            .ok_or(GuardError::Unauthenticated)
+            .ok_or(GuardError::Unauthenticated)?;
+        crate::metrics::note(|t| t.principal = Some(principal.to_string()));
+        Ok(principal)
     }
 
     /// Checks a POST behind an authorizer: size, principal, key, digest when sent.

@@ -1,5 +1,6 @@
 //! Assembling a [`Guard`]: a validated config, an SDK client (yours or one it builds), and the
-//! parts an app may swap: the clock, where keys come from, the signature algorithm.
+//! parts an app may swap: the clock, where keys come from, the signature algorithm, where its
+//! metrics go.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::auth::{Ed25519, HmacSha256, KeyCache, KeySource, SignatureAlgorithm};
 use crate::clock::{Clock, SystemClock};
 use crate::config::SecretsAtRest;
 use crate::config::{Config, ConfigError};
+use crate::metrics::Metrics;
 use crate::store::sealing::DataKey;
 use crate::store::{sdk_client_with, Store};
 
@@ -44,6 +46,7 @@ pub struct GuardBuilder {
     algorithms: Vec<Arc<dyn SignatureAlgorithm>>,
     warm_up: Option<bool>,
     data_key: Option<DataKey>,
+    metrics: Option<Metrics>,
     #[cfg(feature = "kms")]
     kms: Option<aws_sdk_kms::Client>,
 }
@@ -60,6 +63,7 @@ impl Guard {
             algorithms: vec![Arc::new(HmacSha256), Arc::new(Ed25519)],
             warm_up: None,
             data_key: None,
+            metrics: None,
             #[cfg(feature = "kms")]
             kms: None,
         }
@@ -100,6 +104,22 @@ impl GuardBuilder {
     /// names.
     pub fn data_key(mut self, data_key: DataKey) -> Self {
         self.data_key = Some(data_key);
+        self
+    }
+
+    /// Where the guard's metric documents go (see [`crate::metrics`]), instead of
+    /// [`Metrics::from_env`] (stdout in Lambda, nowhere elsewhere).
+    ///
+    /// ```
+    /// use replaysafe::metrics::{Metrics, Scheme};
+    /// use replaysafe::{Config, Guard};
+    ///
+    /// let builder = Guard::builder(Config::builder().build().unwrap())
+    ///     .metrics(Metrics::stdout(Scheme::new("shop", "orders-api")));
+    /// # drop(builder);
+    /// ```
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -176,6 +196,7 @@ impl GuardBuilder {
             config: self.config,
             clock: self.clock,
             algorithms: self.algorithms,
+            metrics: self.metrics.unwrap_or_else(Metrics::from_env),
         }
     }
 }

@@ -82,6 +82,9 @@ impl Guard {
             let items = std::iter::once(key_item(now)?)
                 .chain(writes.iter().map(|w| w.item.clone()))
                 .collect();
+            if attempt > 1 {
+                crate::metrics::note(|t| t.transaction_retries += 1);
+            }
             let cancelled = match store.transact(items).await {
                 Ok(()) => return Ok(Landed::Written),
                 Err(TransactError::Failed(e)) => return Err(e.into()),

@@ -221,6 +221,7 @@ impl Guard {
         {
             KeyWrite::Written => {
                 tracing::info!("took over a lease that had run out");
+                crate::metrics::note(|t| t.lease_takeovers += 1);
                 Ok(Ok(
                     self.leased_as(op, terms, state, new.token, new.until, true)
                 ))

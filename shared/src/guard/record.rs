@@ -7,16 +7,41 @@ use super::{Admitted, Budget, Committed, Guard};
 use crate::effect::Effect;
 use crate::error::{Error, GuardError, Kind, Problem};
 use crate::idempotency::Fingerprint;
+use crate::metrics::RecordOutcome;
 use crate::records::{Delivery, Job};
 use crate::store::Write;
 
-/// How a record ended.
+/// Whether a record is done or comes again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Settled {
     /// Done: its effect committed now, or under its key before, or its refusal is stored.
     Done,
     /// To be delivered again: invalid, or a transient failure. Nothing was written.
     Failed,
+}
+
+/// How a record ended: its outcome, and the status and code it was refused or failed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ended {
+    pub outcome: RecordOutcome,
+    pub refusal: Option<(u16, String)>,
+}
+
+impl Ended {
+    fn new<E: Problem>(outcome: RecordOutcome, refusal: Option<&Error<E>>) -> Self {
+        Self {
+            outcome,
+            refusal: refusal.map(|e| (e.status(), e.code().to_owned())),
+        }
+    }
+
+    /// Done, or to be delivered again.
+    pub(crate) fn settled(&self) -> Settled {
+        match self.outcome {
+            RecordOutcome::Invalid | RecordOutcome::Failed => Settled::Failed,
+            _ => Settled::Done,
+        }
+    }
 }
 
 impl Guard {
@@ -26,9 +51,9 @@ impl Guard {
     }
 
     /// A record `parse` refused: never stored, delivered again until its dead-letter queue.
-    pub(crate) fn unparsed<E: Problem>(&self, id: &str, refusal: Error<E>) -> Settled {
+    pub(crate) fn unparsed<E: Problem>(&self, id: &str, refusal: Error<E>) -> Ended {
         tracing::warn!(record = id, code = refusal.code(), "invalid record");
-        Settled::Failed
+        Ended::new(RecordOutcome::Invalid, Some(&refusal))
     }
 
     /// `execute`s the record's input and commits its effect with the key's record, or stores
@@ -39,8 +64,9 @@ impl Guard {
         delivery: &Delivery<'_, R>,
         budget: &Budget,
         execute: &(impl AsyncFnOnce(&Admitted, T) -> Result<Effect<E>, Error<E>> + Clone),
-    ) -> Settled {
+    ) -> Ended {
         let (owner, key, input, on_refusal) = job.into_parts();
+        crate::metrics::note(|t| t.principal = Some(owner.to_string()));
         let op = Admitted {
             principal: owner,
             key,
@@ -71,19 +97,19 @@ impl Guard {
         match outcome {
             Ok(Committed::Fresh(_)) => {
                 tracing::info!(record = id, outcome = "executed", "record settled");
-                Settled::Done
+                Ended::new::<E>(RecordOutcome::Executed, None)
             }
             Ok(Committed::Replayed(_)) => {
                 tracing::info!(record = id, outcome = "duplicate", "record settled");
-                Settled::Done
+                Ended::new::<E>(RecordOutcome::Duplicate, None)
             }
-            Err(Error::Guard(GuardError::IdempotencyKeyReused)) => {
+            Err(e @ Error::Guard(GuardError::IdempotencyKeyReused)) => {
                 tracing::warn!(
                     record = id,
                     outcome = "key-reused",
                     "the key already holds another body: the first one stands"
                 );
-                Settled::Done
+                Ended::new(RecordOutcome::KeyReused, Some(&e))
             }
             Err(e) if e.kind() == Kind::Refusal => {
                 tracing::info!(
@@ -92,13 +118,13 @@ impl Guard {
                     code = e.code(),
                     "record settled"
                 );
-                Settled::Done
+                Ended::new(RecordOutcome::Refused, Some(&e))
             }
             Err(e) if e.kind() == Kind::Invalid => self.unparsed(id, e),
             Err(e) => {
                 let cause = e.cause().unwrap_or_default();
                 tracing::warn!(record = id, code = e.code(), %cause, "record failed; to be delivered again");
-                Settled::Failed
+                Ended::new(RecordOutcome::Failed, Some(&e))
             }
         }
     }

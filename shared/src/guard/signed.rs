@@ -77,7 +77,9 @@ impl Guard {
             max_body_bytes: self.config.max_body_bytes,
             profile: &self.config.signature_profile,
         };
-        verifier.verify(req, self.clock.now()).await
+        let signed = verifier.verify(req, self.clock.now()).await?;
+        crate::metrics::note(|t| t.principal = Some(signed.client_id.to_string()));
+        Ok(signed)
     }
 
     /// A signed read: verifies, then consumes the nonce while `read` runs.

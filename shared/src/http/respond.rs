@@ -4,11 +4,14 @@ use std::time::Instant;
 use super::{finish, Incoming, Reply, Response};
 use crate::error::Problem;
 use crate::guard::Guard;
+use crate::metrics::{tallied, Document, Tally, UNROUTED};
 
 /// Runs one endpoint on `app` (anything that lends the [`Guard`]) and logs one structured line
 /// for it: never a header value, a body, a secret or a signature. An error becomes its RFC 9457
 /// problem; every response gets `Cache-Control: no-store`. The Lambda adapter calls it for each
-/// invocation; call it yourself from any other HTTP stack.
+/// invocation; call it yourself from any other HTTP stack. Its metric document (see
+/// [`crate::metrics`]) names the Lambda function as its `Route`, or `unrouted`: to name the
+/// route, call [`respond_route`].
 ///
 /// ```
 /// use replaysafe::http::{json, respond, Incoming, Reply};
@@ -59,34 +62,101 @@ where
     F: FnOnce(&'a A, Incoming<'a>) -> Fut,
     Fut: Future<Output = Reply<E>>,
 {
-    let started = Instant::now();
-    let (method, path, request_id) = (req.method, req.path, req.request_id.clone());
-    let reply = endpoint(app, req).await;
-    conclude(app.as_ref(), (method, path, &request_id), started, reply)
+    respond_route(app, None, req, endpoint).await
 }
 
-/// The response for `reply`, and the request's one log line (with the cause of an internal
-/// error, which the response never carries).
+/// [`respond`], for a request on `route` (`"POST /orders"`, as API Gateway names a route): the
+/// `Route` of its metric document (`None`: as [`respond`]).
+///
+/// ```
+/// use replaysafe::http::{json, respond_route, Incoming, Reply, Response};
+/// use replaysafe::Guard;
+///
+/// async fn health(guard: &Guard, req: Incoming<'_>) -> Reply {
+///     guard.read(&req, async { Ok(()) }).await?;
+///     Ok(json(200, &"ok"))
+/// }
+///
+/// /// What another HTTP stack's handler for `GET /health` calls, with the request it received.
+/// async fn on_health(guard: &Guard, req: Incoming<'_>) -> Response {
+///     respond_route(guard, "GET /health", req, health).await
+/// }
+/// ```
+pub async fn respond_route<'a, A, E, F, Fut>(
+    app: &'a A,
+    route: impl Into<Option<&'a str>>,
+    req: Incoming<'a>,
+    endpoint: F,
+) -> Response
+where
+    A: AsRef<Guard>,
+    E: Problem,
+    F: FnOnce(&'a A, Incoming<'a>) -> Fut,
+    Fut: Future<Output = Reply<E>>,
+{
+    let started = Instant::now();
+    let at = At {
+        method: req.method,
+        path: req.path,
+        request_id: req.request_id.clone(),
+        route: route.into(),
+    };
+    // Boxed: an endpoint's future is large, and held inline under the tally's scope it grew
+    // every future awaiting this one until a debug build overflowed a 2 MiB thread stack.
+    let (reply, tally) = tallied(Box::pin(endpoint(app, req))).await;
+    conclude(app.as_ref(), &at, started, reply, tally)
+}
+
+/// Where a request was received: what its log line and its metric document name it by.
+pub(crate) struct At<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub request_id: String,
+    /// The route key, when the caller named one.
+    pub route: Option<&'a str>,
+}
+
+/// The response for `reply`, the request's one log line (with the cause of an internal error,
+/// which the response never carries), and its metric document, which says what the log line
+/// says.
 pub(crate) fn conclude<E: Problem>(
     guard: &Guard,
-    (method, path, request_id): (&str, &str, &str),
+    at: &At<'_>,
     started: Instant,
     reply: Reply<E>,
+    tally: Tally,
 ) -> Response {
+    let (method, path, request_id) = (at.method, at.path, at.request_id.as_str());
     let code = reply.as_ref().err().map(|e| e.code().to_owned());
     if let Some(cause) = reply.as_ref().err().and_then(|e| e.cause()) {
         tracing::error!(request_id, %cause, "internal error");
     }
     let response = finish(reply, &guard.config().problem_type_base);
+    let (status, replayed) = (
+        response.status().as_u16(),
+        response.headers().contains_key("idempotent-replayed"),
+    );
+    let elapsed = started.elapsed();
     tracing::info!(
         method,
         path,
         request_id,
-        status = response.status().as_u16(),
+        status,
         code,
-        replayed = response.headers().contains_key("idempotent-replayed"),
-        elapsed_us = started.elapsed().as_micros() as u64,
+        replayed,
+        elapsed_us = elapsed.as_micros() as u64,
         "request"
     );
+    let metrics = guard.metrics();
+    let route = at.route.or(metrics.scheme().function()).unwrap_or(UNROUTED);
+    let answered = crate::metrics::Answered {
+        route,
+        request_id,
+        status,
+        code: code.as_deref(),
+        replayed,
+        latency: elapsed,
+    };
+    metrics.emit(Document::http(metrics.scheme(), answered, tally));
     response
 }

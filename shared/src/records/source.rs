@@ -17,6 +17,8 @@ pub const DAY_SECONDS: i64 = 24 * 3600;
 
 /// An event source a [`Consumer`](super::Consumer) takes batches from.
 pub trait Source: Send + Sync {
+    /// Its name in a record's metric `Route` (`sqs`, `kinesis`, `dynamodb`, `eventbridge`).
+    const NAME: &'static str;
     /// The event Lambda hands the function.
     type Event: Sync;
     /// One record of it.
@@ -57,6 +59,7 @@ impl Sqs {
 }
 
 impl Source for Sqs {
+    const NAME: &'static str = "sqs";
     type Event = SqsEvent;
     type Record = SqsMessage;
     type Response = SqsBatchResponse;
@@ -106,6 +109,7 @@ impl Kinesis {
 }
 
 impl Source for Kinesis {
+    const NAME: &'static str = "kinesis";
     type Event = KinesisEvent;
     type Record = KinesisEventRecord;
     type Response = KinesisEventResponse;
@@ -144,6 +148,7 @@ impl Source for Kinesis {
 pub struct DynamoDbStreams;
 
 impl Source for DynamoDbStreams {
+    const NAME: &'static str = "dynamodb";
     type Event = DynamoDbEvent;
     type Record = EventRecord;
     type Response = DynamoDbEventResponse;
@@ -189,6 +194,7 @@ pub struct EventBridge;
 pub struct NotProcessed(pub String);
 
 impl Source for EventBridge {
+    const NAME: &'static str = "eventbridge";
     type Event = EventBridgeEvent;
     type Record = EventBridgeEvent;
     type Response = Result<(), NotProcessed>;

@@ -35,6 +35,7 @@ async fn an_unreachable_database_answers_503_with_retry_after_and_no_internals()
             id: healthy.alice.id.clone(),
             secret: healthy.alice.secret.clone(),
         },
+        metrics: healthy.metrics.clone(),
     };
 
     for call in [

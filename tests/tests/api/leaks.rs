@@ -518,6 +518,14 @@ fn keep_callsite_interest_honest() {
     KEEPER.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
 }
 
+/// The `request` lines of `logs` (one per request, from `replaysafe::http::respond`).
+fn request_lines(logs: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect()
+}
+
 /// Runs a mix of requests (success, refusals, a replay, a 500 and a 503) with a JSON
 /// subscriber at `filter` installed for this thread, and returns what it wrote and the calls.
 async fn logged_requests(filter: Option<&str>) -> (String, TestApp, Vec<Call>) {
@@ -577,11 +585,7 @@ async fn logs_carry_no_secret_and_no_signature() {
     // RUST_LOG unset: the default filter.
     let (logs, app, calls) = logged_requests(None).await;
     // The capture works: one JSON line per request, from `replaysafe::http::respond`.
-    let request_lines: Vec<serde_json::Value> = logs
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
-        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
-        .collect();
+    let request_lines = request_lines(&logs);
     for call in &calls {
         let lines: Vec<_> = request_lines
             .iter()
@@ -641,5 +645,77 @@ async fn even_trace_logs_carry_no_secret_and_no_signature() {
                 "RUST_LOG={filter}: the logs contain {f:?}: {leaks:#?}"
             );
         }
+    }
+}
+
+/// The metric documents (one per request, see `replaysafe::metrics`) carry no secret, no
+/// signature, no header value, no body and no token, whatever the request's fate: the mix of
+/// [`logged_requests`], a signed POST with a body that would be recognised, and the same behind
+/// a JWT authorizer with a bearer token.
+#[tokio::test]
+async fn metric_documents_carry_no_secret_signature_header_body_or_token() {
+    let (_, app, mut calls) = logged_requests(None).await;
+    let marked = r#"{"from":"acc_alice","to":"acc_bob","amount":5,"currency":"EUR","reference":"body-marker-5d1e"}"#;
+    let signed = app.signed(&app.alice, "POST", "/transfers", marked);
+    assert_eq!(app.send(&signed).await.status, 201);
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0b2tlbi1tYXJrZXIifQ.c2lnbmF0dXJlLW1hcmtlcg";
+    let jwt = app.app_in_mode(replaysafe::Auth::jwt());
+    let bearer = app
+        .signed(&app.alice, "POST", "/transfers", marked)
+        .authorized_as(Some("token-subject"))
+        .with_header("authorization", &format!("Bearer {token}"));
+    send_via(&jwt, &bearer).await;
+    calls.extend([signed, bearer]);
+
+    let docs = app.metrics.lines();
+    assert_eq!(
+        docs.len(),
+        calls.len() + 3,
+        "one per request (and the 3 accounts)"
+    );
+    let mut forbidden = secret_forms(&app.alice.secret);
+    forbidden.extend(["body-marker-5d1e", token, "Bearer"].map(String::from));
+    for call in &calls {
+        forbidden.extend(signature_forms(call));
+        forbidden.extend(call.headers.iter().map(|(_, value)| value.clone()));
+        forbidden.extend(call.idempotency_key.clone());
+        if !call.body.is_empty() {
+            forbidden.push(String::from_utf8_lossy(&call.body).into_owned());
+        }
+    }
+    for doc in &docs {
+        for f in &forbidden {
+            assert!(
+                !doc.contains(f.as_str()),
+                "a document contains {f:?}: {doc}"
+            );
+        }
+    }
+}
+
+/// A request's `request` log line and its metric document say the same: status, problem code,
+/// replayed; and the document's `Outcome` follows from them.
+#[tokio::test]
+async fn each_request_log_line_and_its_metric_document_agree() {
+    let (logs, app, calls) = logged_requests(None).await;
+    let lines = request_lines(&logs);
+    for call in &calls {
+        let line = lines
+            .iter()
+            .find(|l| l["fields"]["request_id"] == call.request_id.as_str())
+            .map(|l| &l["fields"])
+            .unwrap_or_else(|| panic!("no log line for {}: {logs}", call.request_id));
+        let doc = app.document_of(call);
+        let what = format!("{} {}: {line} vs {doc}", call.method, call.path);
+        assert_eq!(doc["Status"], line["status"], "{what}");
+        assert_eq!(doc["Code"], line["code"], "{what}");
+        let replayed = line["replayed"].as_bool().expect("replayed is logged");
+        assert_eq!(doc["Replayed"], u64::from(replayed), "{what}");
+        let outcome = match (replayed, line["code"].as_str()) {
+            (true, _) => "replayed",
+            (false, Some(code)) => code,
+            (false, None) => "ok",
+        };
+        assert_eq!(doc["Outcome"], outcome, "{what}");
     }
 }

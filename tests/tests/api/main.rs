@@ -24,5 +24,6 @@ mod concurrency;
 mod finality;
 mod hung_dynamodb;
 mod leaks;
+mod metrics;
 mod profiles;
 mod smoke;

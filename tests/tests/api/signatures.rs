@@ -4,17 +4,20 @@
 use replaysafe::store::clients::ClientRecord;
 use replaysafe_tests::{TestClient, World, T0};
 
-use crate::support::{assert_balances, assert_fresh, pay, read_account};
+use crate::support::{
+    assert_balances, assert_counted_once, assert_fresh, pay, read_account, stranger,
+};
 
 #[tokio::test]
 async fn an_unknown_keyid_is_refused_with_unknown_key() {
     let World { app, .. } = World::open().await;
-    let stranger = TestClient {
-        id: replaysafe::ClientId::generate().to_string(),
-        secret: vec![9; 32],
-    };
-    let read = read_account(&app, &stranger, "acc_alice");
+    let read = read_account(&app, &stranger(), "acc_alice");
     app.send(&read).await.assert_problem(401, "unknown-key");
+    let doc = assert_counted_once(&app, &read, "KeyUnknown");
+    assert!(
+        doc.get("Principal").is_none(),
+        "no one was authenticated: {doc}"
+    );
 
     let malformed = TestClient {
         id: "not a client id".into(),

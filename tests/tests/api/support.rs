@@ -1,6 +1,7 @@
 //! The helpers the contract's files share: Alice paying Bob, reading an account, the balances and
 //! transfers as stored, and calls edited part by part.
 
+use replaysafe::metrics::METRIC_NAMES;
 use replaysafe_tests::{Answer, Call, TestApp, TestClient};
 
 pub const WINDOW: i64 = 300;
@@ -42,4 +43,29 @@ pub fn with_body(call: &Call, body: &str) -> Call {
     let mut next = call.clone();
     next.body = body.as_bytes().to_vec();
     next
+}
+
+/// A client no table knows: its key is unknown.
+pub fn stranger() -> TestClient {
+    TestClient {
+        id: replaysafe::ClientId::generate().to_string(),
+        secret: vec![9; 32],
+    }
+}
+
+/// The one metric document of `call` (`replaysafe::metrics`), in which `metric` is 1 and every
+/// other counter 0 (`""`: none).
+#[track_caller]
+pub fn assert_counted_once(app: &TestApp, call: &Call, metric: &str) -> serde_json::Value {
+    let doc = app.document_of(call);
+    for name in METRIC_NAMES {
+        let want = match *name {
+            "Requests" => 1,
+            "Latency" => continue,
+            n if n == metric => 1,
+            _ => 0,
+        };
+        assert_eq!(doc[*name], want, "{name} in {doc}");
+    }
+    doc
 }

@@ -5,7 +5,8 @@ use payments::routes::Route;
 use replaysafe_tests::{Answer, TestApp, World, T0};
 
 use crate::support::{
-    assert_balances, assert_fresh, pay, read_account, transfers, with_body, with_key,
+    assert_balances, assert_counted_once, assert_fresh, pay, read_account, transfers, with_body,
+    with_key,
 };
 
 #[tokio::test]
@@ -19,6 +20,7 @@ async fn a_body_edited_in_flight_with_the_old_digest_is_refused_with_digest_mism
     app.send(&edited)
         .await
         .assert_problem(400, "digest-mismatch");
+    assert_counted_once(&app, &edited, "SignatureInvalid");
     assert_balances(&app, 10_000, 0).await;
     assert_eq!(transfers(&app).await, 0);
 }

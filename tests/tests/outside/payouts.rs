@@ -266,3 +266,75 @@ async fn a_fifo_batch_stops_at_its_first_failure() {
     // The third did not run: order is kept for its redelivery.
     assert_eq!(balances(app).await, (10_000 - 100, 100));
 }
+
+/// Each record ends with one metric document of its own, `Route` `sqs payouts`, its `Outcome`
+/// how it ended; a duplicate is counted as replayed, a key holding another body as reused.
+#[tokio::test]
+async fn each_record_has_a_document_saying_how_it_ended() {
+    let world = World::open().await;
+    let app = &world.app;
+    let payouts = app.payouts().await;
+    let first = payout(&world, "po_one", 100);
+    let once = sqs_event(
+        QUEUE_ARN,
+        &[Message {
+            id: "m-1",
+            body: &first,
+        }],
+    );
+    assert!(failed(&deliver(&payouts, once).await).is_empty());
+    let (other, poor) = (
+        payout(&world, "po_one", 200),
+        payout(&world, "po_poor", 20_000),
+    );
+    let batch = sqs_event(
+        QUEUE_ARN,
+        &[
+            // The producer sent the payout again: another message, the same payout.
+            Message {
+                id: "m-2",
+                body: &first,
+            },
+            Message {
+                id: "m-json",
+                body: "{not json",
+            },
+            Message {
+                id: "m-poor",
+                body: &poor,
+            },
+            Message {
+                id: "m-other",
+                body: &other,
+            },
+        ],
+    );
+    assert_eq!(failed(&deliver(&payouts, batch).await), ["m-json"]);
+
+    let records: Vec<_> = app
+        .documents()
+        .into_iter()
+        .filter(|d| d["Route"] == "sqs payouts")
+        .collect();
+    assert_eq!(records.len(), 5, "{records:?}");
+    let last = |id: &str| {
+        let of: Vec<_> = records.iter().filter(|d| d["RecordId"] == id).collect();
+        assert_eq!(of.len(), 1, "{id}: {records:?}");
+        of[0]
+    };
+    for (id, outcome, replayed, reused) in [
+        ("m-2", "duplicate", 1, 0),
+        ("m-json", "invalid", 0, 0),
+        ("m-poor", "refused", 0, 0),
+        ("m-other", "key-reused", 0, 1),
+    ] {
+        let doc = last(id);
+        assert_eq!(doc["Outcome"], outcome, "{doc}");
+        assert_eq!(doc["Replayed"], replayed, "{doc}");
+        assert_eq!(doc["KeyReused"], reused, "{doc}");
+        assert_eq!(doc["Requests"], 1, "{doc}");
+    }
+    assert_eq!(last("m-1")["Outcome"], "executed");
+    assert_eq!(last("m-1")["Principal"], app.alice.id.as_str());
+    assert_eq!(last("m-poor")["Code"], "insufficient-funds");
+}

@@ -212,8 +212,17 @@ async fn a_bank_timeout_keeps_the_hold_and_a_retry_after_the_lease_pays_once() {
 
         // After the lease: taken over, the bank asked again with the same key.
         app.clock.advance(6);
-        let done = send(&payments, &retry(app, &call)).await;
+        let taker = retry(app, &call);
+        let done = send(&payments, &taker).await;
         assert_eq!(done.status, 201, "{}: {}", fault.name(), done.body);
+        let (unsettled, took_over) = (app.document_of(&call), app.document_of(&taker));
+        assert_eq!(
+            (&unsettled["Unavailable"], &unsettled["LeaseTakeovers"]),
+            (&1.into(), &0.into()),
+            "{unsettled}"
+        );
+        assert_eq!(took_over["LeaseTakeovers"], 1, "{took_over}");
+        assert_eq!(took_over["Route"], "POST /withdrawals");
         assert_eq!(bank.payments().await.len(), 1, "{}", fault.name());
         assert_eq!(statuses(app).await, ["paid"]);
         assert_eq!(app.balance(World::ALICE).await, 10_000 - 1200);
@@ -230,16 +239,24 @@ async fn a_lease_that_runs_out_mid_call_is_taken_over_and_the_late_holder_is_ref
     // The first attempt's call hangs at the bank; meanwhile its lease runs out.
     bank.set_fault(FaultMode::HangBefore, 1, 2000).await;
     let call = withdraw(app, 800, GOOD_IBAN);
-    let (late, taker) = tokio::join!(send(&payments, &call), async {
+    let (late, (taker, second)) = tokio::join!(send(&payments, &call), async {
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
         app.clock.advance(7);
-        send(&payments, &retry(app, &call)).await
+        let second = retry(app, &call);
+        (send(&payments, &second).await, second)
     });
     assert_eq!(taker.status, 201, "{}", taker.body);
     assert!(!taker.replayed(), "the taker settled it");
     // The first holder's settlement was refused: it answers the taker's result, as a replay.
     assert_eq!((late.status, late.replayed()), (201, true), "{}", late.body);
     assert_eq!(late.json()["withdrawal_id"], taker.json()["withdrawal_id"]);
+    // Each attempt's document counts its own part: one took the lease over, the other not.
+    assert_eq!(app.document_of(&second)["LeaseTakeovers"], 1);
+    let late = app.document_of(&call);
+    assert_eq!(
+        (&late["LeaseTakeovers"], &late["Outcome"]),
+        (&0.into(), &"replayed".into())
+    );
     assert_eq!(bank.payments().await.len(), 1);
     assert_eq!(statuses(app).await, ["paid"]);
     assert_eq!(app.balance(World::ALICE).await, 10_000 - 800);
