@@ -161,6 +161,7 @@ impl Admitted {
 /// replay.
 fn answer(record: IdempotencyRecord, op: &Admitted) -> Result<Committed, GuardError> {
     if record.request_id == op.request_id {
+        crate::metrics::note(|t| t.own_record_found = true);
         return Ok(Committed::Fresh(record.response));
     }
     record.answer(&op.fingerprint).map(Committed::Replayed)

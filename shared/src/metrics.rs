@@ -10,8 +10,8 @@
 //! - `Route` is the HTTP route key (`POST /transfers`) when the function knows it
 //!   ([`crate::lambda::run`], [`crate::http::respond_route`]), else the Lambda function's name
 //!   (`AWS_LAMBDA_FUNCTION_NAME`), else `unrouted`. For a record it is the source and the
-//!   function, `sqs payouts` ([`crate::records::Consumer::named`] names a function that runs
-//!   outside Lambda; `local` otherwise).
+//!   function, `sqs payouts` (the name [`crate::records::Consumer::named`] gives, else the
+//!   Lambda function's name, else `local`).
 //! - `Outcome` is `ok` for a fresh success, `replayed` for the key's stored answer, else the
 //!   problem's code (`nonce-reused`, `insufficient-funds`, `internal`). For a record it is one
 //!   of [`RECORD_OUTCOMES`].
@@ -43,7 +43,7 @@ use metrique::writer::{BoxEntrySink, EntrySink, FormatExt};
 #[cfg(feature = "lambda")]
 pub(crate) use document::RecordOutcome;
 pub(crate) use document::{Answered, Document};
-pub(crate) use tally::{note, tallied, Tally};
+pub(crate) use tally::{note, noted, tallied, Tally};
 
 /// One per request or record.
 pub const REQUESTS: &str = "Requests";

@@ -210,21 +210,21 @@ impl<S: Source> Consumer<S> {
         })
     }
 
-    /// Names the consumer `function` in its documents' `Route` when it runs outside Lambda
-    /// (a local event source mapping, a test); in Lambda the function's own name stands.
+    /// Names the consumer `function` in its documents' `Route`, in Lambda and out: a name the
+    /// app gives stays the same in every stack, where Lambda's own function names carry the
+    /// stack's and a random suffix. Unnamed, `Route` holds Lambda's name (`local` outside
+    /// Lambda).
     ///
     /// ```
     /// # async fn doc(guard: replaysafe::Guard) -> Result<(), replaysafe::config::ConfigError> {
     /// use replaysafe::records::{Consumer, Sqs};
     ///
     /// let consumer = Consumer::new(guard, Sqs::retention(4 * 86_400))?.named("payouts");
-    /// // Outside Lambda:
     /// assert_eq!(consumer.route(), "sqs payouts");
     /// # Ok(())
     /// # }
     /// ```
     pub fn named(mut self, function: &str) -> Self {
-        let function = self.guard.metrics().scheme().function().unwrap_or(function);
         self.route = route(S::NAME, function);
         self
     }

@@ -95,11 +95,14 @@ impl Guard {
         let outcome = self.settle_authorized_with(&op, outcome, also).await;
         let id = delivery.id();
         match outcome {
-            Ok(Committed::Fresh(_)) => {
+            // A message delivered again finds its own earlier commit: nothing ran this time.
+            Ok(Committed::Fresh(_))
+                if crate::metrics::noted(|t| t.own_record_found) != Some(true) =>
+            {
                 tracing::info!(record = id, outcome = "executed", "record settled");
                 Ended::new::<E>(RecordOutcome::Executed, None)
             }
-            Ok(Committed::Replayed(_)) => {
+            Ok(Committed::Fresh(_) | Committed::Replayed(_)) => {
                 tracing::info!(record = id, outcome = "duplicate", "record settled");
                 Ended::new::<E>(RecordOutcome::Duplicate, None)
             }

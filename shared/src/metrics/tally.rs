@@ -23,6 +23,9 @@ pub(crate) struct Tally {
     pub lease_takeovers: u32,
     /// The caller, once authenticated.
     pub principal: Option<String>,
+    /// The key's record answered with this request id's own earlier commit: for a record, an
+    /// earlier delivery of the same message ran the effect, not this one.
+    pub own_record_found: bool,
 }
 
 /// Runs `work` with a tally of its own; its output and what it counted.
@@ -33,6 +36,11 @@ pub(crate) async fn tallied<F: Future>(work: F) -> (F::Output, Tally) {
             (out, TALLY.with(|t| t.take()))
         })
         .await
+}
+
+/// Reads the current request's or record's tally, if there is one.
+pub(crate) fn noted<T>(read: impl FnOnce(&Tally) -> T) -> Option<T> {
+    TALLY.try_with(|t| read(&t.borrow())).ok()
 }
 
 /// Adds to the current request's or record's tally, if there is one.

@@ -1,5 +1,5 @@
 //! The payouts consumer: a redelivered, duplicated or concurrently delivered payout moves money
-//! once; a refusal is its final result; a bad record reports only itself; a FIFO batch stops at
+//! once, and its metrics count it once; a refusal is its final result; a bad record reports only itself; a FIFO batch stops at
 //! its first failure.
 
 use replaysafe_tests::outside::{
@@ -47,6 +47,28 @@ async fn a_redelivered_payout_moves_money_once() {
     assert_eq!(shown["status"], "paid");
     assert_eq!(shown["amount"], 1500);
     assert!(shown["transfer_id"].is_string());
+    // The replay flag a business metric filters on: the payout counts once, however it came
+    // back.
+    let outcomes: Vec<_> = app
+        .documents()
+        .into_iter()
+        .filter(|d| d["Route"] == "sqs payouts")
+        .map(|d| {
+            (
+                d["RecordId"].clone(),
+                d["Outcome"].clone(),
+                d["Replayed"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("m-1".into(), "executed".into(), 0.into()),
+            ("m-1".into(), "duplicate".into(), 1.into()),
+            ("m-2".into(), "duplicate".into(), 1.into()),
+        ]
+    );
 }
 
 #[tokio::test]
