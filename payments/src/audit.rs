@@ -239,25 +239,34 @@ impl Auditor {
         record: &EventRecord,
         at: Found,
     ) -> Result<Vec<Violation>, AuditError> {
-        let change = &record.change;
-        let Ok(new) = item::<AccountImage>(&change.new_image) else {
+        let Ok(new) = item::<AccountImage>(&record.change.new_image) else {
             return Ok(vec![at.of(ViolationKind::MalformedItem)]);
         };
         let at = at.account(&new.account_id);
-        let mut found = Vec::new();
+        let (mut kinds, at) = match record.event_name.as_str() {
+            "MODIFY" => self.explain(record, &new, at).await?,
+            _ => (Vec::new(), at),
+        };
         if new.balance < 0 {
-            found.push(at.of(ViolationKind::NegativeBalance));
+            kinds.push(ViolationKind::NegativeBalance);
         }
-        if record.event_name != "MODIFY" {
-            return Ok(found);
-        }
-        let Ok(old) = item::<AccountImage>(&change.old_image) else {
-            found.insert(0, at.of(ViolationKind::MalformedItem));
-            return Ok(found);
+        Ok(kinds.into_iter().map(|k| at.of(k)).collect())
+    }
+
+    /// What is wrong with an account change by the operation it names, and where (the account,
+    /// and the operation once it is known).
+    async fn explain(
+        &self,
+        record: &EventRecord,
+        new: &AccountImage,
+        at: Found,
+    ) -> Result<(Vec<ViolationKind>, Found), AuditError> {
+        let Ok(old) = item::<AccountImage>(&record.change.old_image) else {
+            return Ok((vec![ViolationKind::MalformedItem], at));
         };
         let delta = new.balance - old.balance;
         if delta == 0 {
-            return Ok(found);
+            return Ok((Vec::new(), at));
         }
         // A real write names its operation and bumps the version; a write that did neither
         // moved money on its own.
@@ -266,22 +275,18 @@ impl Auditor {
             .as_deref()
             .filter(|_| new.version > old.version);
         let Some(named) = named else {
-            found.insert(0, at.of(ViolationKind::NoOperation));
-            return Ok(found);
+            return Ok((vec![ViolationKind::NoOperation], at));
         };
         let at = at.operation(named.to_owned());
         let lookup = match Operation::parse(named) {
             Some(Operation::Transfer(id)) => self.transfer(&id).await?,
             Some(Operation::Withdrawal(id)) => self.withdrawal(&id).await?,
-            Some(Operation::Open) => {
-                found.insert(0, at.of(ViolationKind::NoOperation));
-                return Ok(found);
-            }
+            // Opening sets a balance; it never changes one.
+            Some(Operation::Open) => return Ok((vec![ViolationKind::NoOperation], at)),
             None => None,
         };
         let Some(op) = lookup else {
-            found.insert(0, at.of(ViolationKind::UnknownOperation));
-            return Ok(found);
+            return Ok((vec![ViolationKind::UnknownOperation], at));
         };
         let direction = if delta < 0 {
             Direction::Debit
@@ -313,9 +318,7 @@ impl Auditor {
             );
             broken.push(ViolationKind::AppliedTwice);
         }
-        let mut all: Vec<Violation> = broken.into_iter().map(|k| at.of(k)).collect();
-        all.extend(found);
-        Ok(all)
+        Ok((broken, at))
     }
 
     async fn check_payout(

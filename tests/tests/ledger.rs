@@ -5,6 +5,7 @@
 //! account afterwards is flagged; a record that cannot be checked is delivered again.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use lambda_http::aws_lambda_events::event::dynamodb::Event;
 use payments::audit::{Auditor, MetricSettings, Outcome, ViolationKind};
@@ -17,6 +18,7 @@ use replaysafe_tests::ledger::{
 use replaysafe_tests::outside::start_bank;
 use replaysafe_tests::TestApp;
 use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
 
 use ViolationKind::*;
 
@@ -133,6 +135,87 @@ async fn a_record_that_cannot_be_checked_is_delivered_again_with_the_rest_of_its
     assert_eq!(failed, vec![Some(first_sequence.to_owned())]);
     assert_eq!(audit.records.len(), 1, "nothing after it was looked at");
     assert!(matches!(audit.records[0].1, Outcome::Unavailable(_)));
+}
+
+/// A writer into a shared buffer, for a tracing subscriber.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_violation_is_one_error_line_of_the_documented_shape_with_keys_only() {
+    // See tests/tests/api/leaks.rs: a second dispatch keeps the callsites' interest honest.
+    static KEEPER: OnceLock<tracing::Dispatch> = OnceLock::new();
+    KEEPER.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
+    let capture = Capture::default();
+    let subscriber =
+        tracing_subscriber::registry().with(replaysafe::telemetry::layer(None, capture.clone()));
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let event = recorded(&app, "negative-balance.json");
+    seed(&app, &event).await;
+    auditor(&app).audit(&lambda_event(&event)).await;
+
+    let text = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let lines: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["event"] == "ledger-violation")
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let line = &lines[0];
+    assert_eq!(line["level"], "ERROR");
+    let debit = &event["Records"][1];
+    let mut fields: Vec<String> = line["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    fields.sort();
+    let shape = [
+        "account_id",
+        "event",
+        "event_id",
+        "kind",
+        "message",
+        "operation",
+        "table",
+    ];
+    assert_eq!(fields, shape, "the documented fields, no others");
+    assert_eq!(line["fields"]["kind"], "negative-balance");
+    assert_eq!(line["fields"]["table"], "accounts");
+    assert_eq!(line["fields"]["account_id"], "acc_alice");
+    assert_eq!(
+        line["fields"]["operation"],
+        debit["dynamodb"]["NewImage"]["last_operation"]["S"]
+    );
+    assert_eq!(line["fields"]["event_id"], debit["eventID"]);
+    // Keys only: no owner, no balance, no image.
+    let owner = debit["dynamodb"]["NewImage"]["owner"]["S"]
+        .as_str()
+        .unwrap();
+    assert!(!text.contains(owner), "{text}");
+    assert!(!line.to_string().contains("-500"), "{line}");
 }
 
 /// Polls the mapping until a round delivers nothing more.
