@@ -960,7 +960,7 @@ fn stream_event() -> String {
         "dynamodb": {
             "ApproximateCreationDateTime": 1_763_812_800,
             "Keys": {"account_id": {"S": "acc_alice"}},
-            "NewImage": image(8500, 2, "transfer#trf_2f1e6c0b7a9d4e3f8c5b1a2d3e4f5a6b"),
+            "NewImage": image(8500, 2, "transfer#tr_2f1e6c0b7a9d4e3f8c5b1a2d3e4f5a6b"),
             "OldImage": image(10000, 1, "open"),
             "SequenceNumber": "4421584500000000017450439091",
             "SizeBytes": 412,
