@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -93,14 +94,27 @@ pub enum Start {
     Latest,
 }
 
+/// Where a reader is in one shard.
+#[derive(Debug, Default)]
+struct Shard {
+    /// The iterator of its next records; none: to get (again).
+    iterator: Option<String>,
+    /// The last record read, where a new iterator starts after.
+    last: Option<String>,
+    /// Where its first iterator starts, when nothing was read yet.
+    first: Option<ShardIteratorType>,
+    /// DynamoDB closed it (it has an ending sequence number): read to its end, it is done.
+    ending: bool,
+}
+
 /// One table's stream, followed shard by shard.
 pub struct StreamReader {
     streams: aws_sdk_dynamodbstreams::Client,
     table: String,
     stream_arn: String,
     region: String,
-    /// Open shards by id, with the iterator of their next records (none yet: not started).
-    iterators: BTreeMap<String, Option<String>>,
+    /// Shards being read, by id.
+    open: BTreeMap<String, Shard>,
     /// Shards read to their end.
     closed: BTreeSet<String>,
     start: Start,
@@ -121,7 +135,7 @@ impl StreamReader {
             table: table.to_owned(),
             stream_arn: stream_arn.to_owned(),
             region: region.to_owned(),
-            iterators: BTreeMap::new(),
+            open: BTreeMap::new(),
             closed: BTreeSet::new(),
             start,
             started: false,
@@ -138,37 +152,86 @@ impl StreamReader {
     pub async fn read(&mut self) -> Result<Vec<(String, Vec<Value>)>, StreamError> {
         self.discover().await?;
         let mut out = Vec::new();
-        let open: Vec<String> = self.iterators.keys().cloned().collect();
-        for shard in open {
-            let Some(iterator) = self.iterators.get(&shard).cloned().flatten() else {
-                continue;
+        let ids: Vec<String> = self.open.keys().cloned().collect();
+        for id in ids {
+            let iterator = match self.open[&id].iterator.clone() {
+                Some(iterator) => iterator,
+                None => match self.iterator(&id).await? {
+                    Some(iterator) => iterator,
+                    None => continue,
+                },
             };
-            let answer = self
+            let answer = match self
                 .streams
                 .get_records()
                 .shard_iterator(iterator)
                 .send()
                 .await
-                .map_err(|e| call_failed("GetRecords", &self.table, e))?;
+            {
+                Ok(answer) => answer,
+                // DynamoDB Local answers so for a shard with no record yet, DynamoDB for one
+                // whose records aged out (24 h) or an iterator that expired (15 min): start
+                // again, after the last record read if it is still there, else from the oldest.
+                Err(e) if e.as_service_error().is_some_and(start_again) => {
+                    let shard = self.open.get_mut(&id).expect("an open shard");
+                    shard.iterator = None;
+                    if e.as_service_error()
+                        .is_some_and(GetRecordsError::is_trimmed_data_access_exception)
+                    {
+                        shard.last = None;
+                        shard.first = Some(ShardIteratorType::TrimHorizon);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(call_failed("GetRecords", &self.table, e)),
+            };
             let records: Vec<Value> = answer
                 .records()
                 .iter()
                 .map(|r| lambda_record(r, &self.stream_arn, &self.region))
                 .collect();
-            match answer.next_shard_iterator {
-                Some(next) => {
-                    self.iterators.insert(shard.clone(), Some(next));
-                }
-                None => {
-                    self.iterators.remove(&shard);
-                    self.closed.insert(shard.clone());
-                }
+            let shard = self.open.get_mut(&id).expect("an open shard");
+            if let Some(last) = answer
+                .records()
+                .last()
+                .and_then(|r| r.dynamodb.as_ref()?.sequence_number.clone())
+            {
+                shard.last = Some(last);
+            }
+            // No next iterator: a closed shard is done; an open one (DynamoDB Local answers so
+            // while a shard has nothing new) gets a new iterator after its last record.
+            shard.iterator = answer.next_shard_iterator;
+            if shard.iterator.is_none() && shard.ending {
+                self.open.remove(&id);
+                self.closed.insert(id.clone());
             }
             if !records.is_empty() {
-                out.push((shard, records));
+                out.push((id, records));
             }
         }
         Ok(out)
+    }
+
+    /// A new iterator for shard `id`: after its last record read, else where it starts.
+    async fn iterator(&self, id: &str) -> Result<Option<String>, StreamError> {
+        let shard = &self.open[id];
+        let mut request = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(id);
+        request = match (&shard.last, &shard.first) {
+            (Some(last), _) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(last),
+            (None, Some(first)) => request.shard_iterator_type(first.clone()),
+            (None, None) => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        Ok(request
+            .send()
+            .await
+            .map_err(|e| call_failed("GetShardIterator", &self.table, e))?
+            .shard_iterator)
     }
 
     /// Starts every shard not seen yet: those found at the start at [`Start`], later ones
@@ -194,42 +257,45 @@ impl StreamReader {
                 None => break,
             }
         }
-        let position = if self.started {
-            ShardIteratorType::TrimHorizon
-        } else {
-            match self.start {
-                Start::TrimHorizon => ShardIteratorType::TrimHorizon,
-                Start::Latest => ShardIteratorType::Latest,
-            }
+        let first = match (self.started, self.start) {
+            (false, Start::Latest) => ShardIteratorType::Latest,
+            _ => ShardIteratorType::TrimHorizon,
         };
         for shard in shards {
             let Some(id) = shard.shard_id else { continue };
-            if self.iterators.contains_key(&id) || self.closed.contains(&id) {
+            let ending = shard
+                .sequence_number_range
+                .as_ref()
+                .is_some_and(|r| r.ending_sequence_number.is_some());
+            if let Some(known) = self.open.get_mut(&id) {
+                known.ending = ending;
+                continue;
+            }
+            if self.closed.contains(&id) {
                 continue;
             }
             // A child waits for its parent to be read to its end: a key's changes stay in order.
             let parent_open = shard
                 .parent_shard_id
                 .as_ref()
-                .is_some_and(|p| self.iterators.contains_key(p));
+                .is_some_and(|p| self.open.contains_key(p));
             if parent_open {
                 continue;
             }
-            let iterator = self
-                .streams
-                .get_shard_iterator()
-                .stream_arn(&self.stream_arn)
-                .shard_id(&id)
-                .shard_iterator_type(position.clone())
-                .send()
-                .await
-                .map_err(|e| call_failed("GetShardIterator", &self.table, e))?
-                .shard_iterator;
-            self.iterators.insert(id, iterator);
+            let state = Shard {
+                first: Some(first.clone()),
+                ending,
+                ..Shard::default()
+            };
+            self.open.insert(id, state);
         }
         self.started = true;
         Ok(())
     }
+}
+
+fn start_again(e: &GetRecordsError) -> bool {
+    e.is_trimmed_data_access_exception() || e.is_expired_iterator_exception()
 }
 
 /// A stream record as the record of Lambda's DynamoDB event: `eventID`, `eventName`,
