@@ -4,7 +4,8 @@
 # its JWT authorizer) in front of `cargo lambda watch` (hot reload) on an internal port, against
 # DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set), with tables and a demo client; and the
 # payout queue on a local SQS server (SQS_PORT, default 9324) delivered to the payouts function
-# by local-queue-mapping (docs/local-queue.md).
+# by local-queue-mapping (docs/local-queue.md); and the money tables' streams delivered to the
+# ledger auditor by local-stream-mapping (docs/local-streams.md).
 # AUTH_MODE: signature (default) or jwt; jwt writes .local/jwt-dev.json once (the local signing
 # key) and keeps it. Ctrl-C / SIGTERM stop the gateway, cargo-lambda, its functions, and the
 # DynamoDB Local we started.
@@ -123,6 +124,18 @@ log "starting the queue mapping: ${queue_url##*/} -> payouts"
 mapping_pid=$!
 on_exit stop_pid "$mapping_pid" 5
 
+# Lambda's DynamoDB Streams event source mappings, locally: each money table's stream (turned
+# on here, NEW_AND_OLD_IMAGES, as the stack's StreamSpecification does) from its oldest record,
+# batches to ledger-auditor, a failed record and the rest of its shard delivered again.
+prefix="${TABLE_PREFIX:-replaysafe-}"
+log "starting the stream mapping: ${prefix}{accounts,transfers,payouts,withdrawals} -> ledger-auditor"
+"${TIED[@]}" "$ROOT/target/debug/local-stream-mapping" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" \
+  --lambda-url "http://127.0.0.1:$watch_port" --function ledger-auditor --from-start \
+  --table "${prefix}accounts" --table "${prefix}transfers" --table "${prefix}payouts" \
+  --table "${prefix}withdrawals" &
+stream_pid=$!
+on_exit stop_pid "$stream_pid" 5
+
 if [[ "$AUTH_MODE" == jwt ]]; then
   auth_line="jwt: Authorization: Bearer <token>, RS256 by ${JWT_DEV_FILE#"$ROOT"/}
                     ({\"issuer\", \"audience\", \"kid\", \"private_key_pem\"}; a token: replaysafe admin token --sub SUB)"
@@ -141,6 +154,8 @@ cat >&2 <<BANNER
   SQS               $AWS_ENDPOINT_URL_SQS   (moto, in memory; local-queue-mapping -> payouts)
   payout queue      $queue_url
   dead letters      $dlq_url   (after 5 receives)
+  ledger auditor    the money tables' streams -> ledger-auditor (local-stream-mapping; a violation
+                    is an ERROR line with "event":"ledger-violation": docs/ledger-auditor.md)
   send a payout     export AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS PAYOUTS_QUEUE_URL=$queue_url AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
                     cargo run -q -p replaysafe-cli -- payout send --payout-id po_2026_12_alice \\
                       --from acc_alice --to acc_bob --amount 1500 --currency EUR   (--copies 2: a duplicate)
@@ -149,4 +164,4 @@ cat >&2 <<BANNER
 
 BANNER
 # Any one stopping ends the run (on_exit stops the others).
-wait -n "$watch_pid" "$gateway_pid" "$mapping_pid" "$bank_pid"
+wait -n "$watch_pid" "$gateway_pid" "$mapping_pid" "$stream_pid" "$bank_pid"

@@ -120,6 +120,7 @@ impl Floor {
             reference: None,
             created_at: self.now,
         };
+        let operation = payments::domain::Operation::Transfer(transfer.transfer_id.to_string());
         // The stored answer has the size of a real one: the transfer's JSON view.
         let body = format!(
             r#"{{"transfer_id":"{}","from":"{from}","to":"{to}","amount":{amount},"currency":"EUR","reference":null,"created_at":"2025-11-22T12:00:00Z"}}"#,
@@ -179,7 +180,13 @@ impl Floor {
         vec![
             TransactWriteItem::builder().put(claim).build(),
             self.ledger
-                .credit(&transfer.to, &transfer.currency, transfer.amount, self.now)
+                .credit(
+                    &transfer.to,
+                    &transfer.currency,
+                    transfer.amount,
+                    &operation,
+                    self.now,
+                )
                 .item()
                 .clone(),
             self.ledger
@@ -188,6 +195,7 @@ impl Floor {
                     &self.owner,
                     &transfer.currency,
                     transfer.amount,
+                    &operation,
                     self.now,
                 )
                 .item()

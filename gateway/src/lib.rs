@@ -20,6 +20,7 @@ pub mod jwt;
 pub mod queue_mapping;
 pub mod queues;
 pub mod router;
+pub mod stream_mapping;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +32,33 @@ use event::{EventParts, Incoming, Outgoing};
 use invoke::{HttpInvoke, Invoke};
 use jwt::Authorizer;
 use router::Router;
+
+/// The SDK configuration of the local tools (rustls on ring, as the functions' DynamoDB
+/// client): credentials and region the SDK's standard way, `endpoint_url` when given.
+pub async fn sdk_config(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// JSON log lines on stderr, filtered by `RUST_LOG` (default `info`): the local tools' logs.
+pub fn json_logs_on_stderr() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}
 
 /// API Gateway's HTTP API refuses larger request bodies (its payload quota, 10 MB).
 pub const MAX_BODY: usize = 10 * 1024 * 1024;

@@ -4,7 +4,6 @@
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
-use aws_smithy_http_client::tls;
 use serde::Serialize;
 
 /// Receives before SQS moves a message to the dead-letter queue (the stack's RedrivePolicy).
@@ -54,16 +53,7 @@ pub struct PayoutQueues {
 /// An SQS client for tools: credentials and region the SDK's standard way, `endpoint_url`
 /// over `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL` when given.
 pub async fn sqs_client(endpoint_url: Option<&str>) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    Client::new(&loader.load().await)
+    Client::new(&crate::sdk_config(endpoint_url).await)
 }
 
 /// What [`create_payout_queues`] did with each queue: `(name, created)`, DLQ first.

@@ -2,12 +2,14 @@
 //! amount or id cannot reach the store. No I/O, no HTTP, no AWS.
 
 mod ids;
+mod ledger;
 mod money;
 mod outside;
 mod records;
 mod requests;
 
 pub use ids::{AccountId, PayoutId, TransferId, WithdrawalId};
+pub use ledger::{Operation, LAST_OPERATION};
 pub use money::{Amount, Balance, Currency};
 pub use outside::{owner_from_message, Iban, NewPayout, NewWithdrawal};
 pub use records::{Account, Payout, PayoutOutcome, Transfer, Withdrawal, WithdrawalStatus};

@@ -4,7 +4,8 @@
 //! (`functions/<name>/`), the cargo-lambda router in `Cargo.toml`, each function's resources in
 //! `template.yaml` (function, least-privilege role, log group, route, output) and the sample
 //! event `events/<name>.json`. The consumer table ([`CONSUMERS`]) does the same for the
-//! functions an SQS queue invokes, with their queues. The deploy tests
+//! functions an SQS queue invokes, with their queues, and the stream consumer table
+//! ([`STREAM_CONSUMERS`]) for the functions the tables' DynamoDB streams invoke. The deploy tests
 //! (`tests/tests/deploy.rs`) fail when any of those is stale, and check the table against
 //! `openapi.yaml`, which stays hand-written.
 //!
@@ -170,6 +171,41 @@ pub const CONSUMERS: &[Consumer] = &[Consumer {
     ],
 }];
 
+/// A function Lambda invokes with batches of records from DynamoDB streams (one event source
+/// mapping per table), not over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConsumer {
+    /// The Lambda function: package and binary `functions/<function>/`, sample event
+    /// `events/<function>.json`.
+    pub function: &'static str,
+    /// The app it runs on, at the crate root (`payments::<app>::from_env()`).
+    pub app: &'static str,
+    /// The handler's name at the crate root (`payments::<handler>`).
+    pub handler: &'static str,
+    /// The tables whose streams it reads (`NEW_AND_OLD_IMAGES`), by logical name.
+    pub tables: &'static [&'static str],
+    /// Every DynamoDB grant the function needs beyond reading those streams.
+    pub grants: &'static [Grant],
+}
+
+/// The stream consumer table: `make endpoints` writes each one's package, its event source
+/// mappings (one per stream, with an on-failure queue), role and log group, and its sample
+/// DynamoDB event.
+pub const STREAM_CONSUMERS: &[StreamConsumer] = &[StreamConsumer {
+    function: "ledger-auditor",
+    app: "Auditor",
+    handler: "audit_ledger",
+    tables: &crate::store::STREAMED_TABLES,
+    grants: &[
+        // The operation a balance change names, and the accounts an operation names.
+        grant("ReadAccounts", "accounts", &["GetItem"]),
+        grant("ReadTransfers", "transfers", &["GetItem"]),
+        grant("ReadWithdrawals", "withdrawals", &["GetItem"]),
+        // What it counted: a conditional put per leg, a mark per record checked.
+        grant("RememberLegs", "ledger-audit", &["GetItem", "PutItem"]),
+    ],
+}];
+
 impl Route {
     /// The route serving `method` `path` (no query string), as API Gateway routes it: a
     /// `{param}` matches one non-empty segment.
@@ -238,17 +274,16 @@ mod tests {
                 assert!(!g.actions.is_empty() && g.sid.chars().all(char::is_alphanumeric));
             }
         }
-        for consumer in CONSUMERS {
-            assert!(
-                seen.insert(("function", consumer.function)),
-                "{}",
-                consumer.function
-            );
-            assert!(consumer
-                .function
+        let consumers = CONSUMERS
+            .iter()
+            .map(|c| (c.function, c.grants))
+            .chain(STREAM_CONSUMERS.iter().map(|c| (c.function, c.grants)));
+        for (function, grants) in consumers {
+            assert!(seen.insert(("function", function)), "{function}");
+            assert!(function
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'-'));
-            for g in consumer.grants {
+            for g in grants {
                 assert!(!g.actions.is_empty() && g.sid.chars().all(char::is_alphanumeric));
             }
         }

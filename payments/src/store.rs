@@ -1,5 +1,5 @@
-//! The app's own tables (accounts, transfers, payouts, withdrawals) and the transaction writes
-//! that change them.
+//! The app's own tables (accounts, transfers, payouts, withdrawals, and the ledger auditor's
+//! memory) and the transaction writes that change them.
 
 pub mod accounts;
 pub mod payouts;
@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use replaysafe::config::{env_or, table_prefix_from_env};
 use replaysafe::store::schema::{self, SchemaError, TableSpec};
 
-/// The accounts and transfers tables' names.
+/// The app's tables' names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentsTables {
     /// One item per account: owner, currency, balance, version.
@@ -21,10 +21,17 @@ pub struct PaymentsTables {
     pub payouts: String,
     /// One item per withdrawal: pending, paid or refused.
     pub withdrawals: String,
+    /// The ledger auditor's memory: each balance change it counted, each stream record it
+    /// checked (`crate::audit`).
+    pub audit: String,
 }
 
+/// The tables whose streams the ledger auditor reads (`NEW_AND_OLD_IMAGES`), by logical name:
+/// every table that holds money or an operation that moves it.
+pub const STREAMED_TABLES: [&str; 4] = ["accounts", "transfers", "payouts", "withdrawals"];
+
 /// The app's tables' shapes, after the guard's in `replaysafe::store::schema::TABLE_SPECS`.
-pub const TABLE_SPECS: [TableSpec; 4] = [
+pub const TABLE_SPECS: [TableSpec; 5] = [
     TableSpec {
         logical: "accounts",
         partition_key: "account_id",
@@ -45,6 +52,13 @@ pub const TABLE_SPECS: [TableSpec; 4] = [
         partition_key: "withdrawal_id",
         ttl_attribute: None,
     },
+    // A checked record's mark expires once its stream cannot deliver it again; a balance
+    // change's entry never does (it is what tells an operation applied twice).
+    TableSpec {
+        logical: "ledger-audit",
+        partition_key: "pk",
+        ttl_attribute: Some(schema::TTL_ATTRIBUTE),
+    },
 ];
 
 impl PaymentsTables {
@@ -55,11 +69,12 @@ impl PaymentsTables {
             transfers: format!("{prefix}transfers"),
             payouts: format!("{prefix}payouts"),
             withdrawals: format!("{prefix}withdrawals"),
+            audit: format!("{prefix}ledger-audit"),
         }
     }
 
-    /// `TABLE_PREFIX` names them all; `ACCOUNTS_TABLE`, `TRANSFERS_TABLE`, `PAYOUTS_TABLE` and
-    /// `WITHDRAWALS_TABLE` override one each.
+    /// `TABLE_PREFIX` names them all; `ACCOUNTS_TABLE`, `TRANSFERS_TABLE`, `PAYOUTS_TABLE`,
+    /// `WITHDRAWALS_TABLE` and `AUDIT_TABLE` override one each.
     pub fn from_env() -> Self {
         Self::with_prefix_and_env(&table_prefix_from_env())
     }
@@ -72,16 +87,28 @@ impl PaymentsTables {
             transfers: env_or("TRANSFERS_TABLE", base.transfers),
             payouts: env_or("PAYOUTS_TABLE", base.payouts),
             withdrawals: env_or("WITHDRAWALS_TABLE", base.withdrawals),
+            audit: env_or("AUDIT_TABLE", base.audit),
         }
     }
 
     /// The physical name of each table, with its spec.
-    pub fn specs(&self) -> [(&str, TableSpec<'_>); 4] {
+    pub fn specs(&self) -> [(&str, TableSpec<'_>); 5] {
         [
             (self.accounts.as_str(), TABLE_SPECS[0]),
             (self.transfers.as_str(), TABLE_SPECS[1]),
             (self.payouts.as_str(), TABLE_SPECS[2]),
             (self.withdrawals.as_str(), TABLE_SPECS[3]),
+            (self.audit.as_str(), TABLE_SPECS[4]),
+        ]
+    }
+
+    /// The physical name of a streamed table (one of [`STREAMED_TABLES`]), by logical name.
+    pub fn streamed(&self) -> [(&'static str, &str); 4] {
+        [
+            ("accounts", self.accounts.as_str()),
+            ("transfers", self.transfers.as_str()),
+            ("payouts", self.payouts.as_str()),
+            ("withdrawals", self.withdrawals.as_str()),
         ]
     }
 }

@@ -15,6 +15,11 @@
 //! `events/<function>.json`, an SQS event carrying the message example of `openapi.yaml`
 //! (`components.schemas.<message>`, e.g. `PayoutMessage`).
 //!
+//! And for each stream consumer ([`STREAM_CONSUMERS`]): its package, in `template.yaml` its
+//! function with one DynamoDB event source mapping per table it reads, its on-failure queue,
+//! role, log group and outputs, and `events/<function>.json`, a DynamoDB stream event (an
+//! account debited by a transfer). Folders under `events/` (recorded events) are not generated.
+//!
 //! [`wanted`] computes every generated file from the files on disk; the `endpoints` binary
 //! writes them ([`write`]) and the deploy tests compare them ([`stale`]).
 
@@ -24,7 +29,9 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use payments::routes::{Consumer, Grant, KmsGrant, Row, CONSUMERS, ENDPOINTS};
+use payments::routes::{
+    Consumer, Grant, KmsGrant, Row, StreamConsumer, CONSUMERS, ENDPOINTS, STREAM_CONSUMERS,
+};
 use replaysafe::store::sealing::KMS_ENCRYPTION_CONTEXT;
 use serde_json::{json, Map, Value};
 
@@ -47,6 +54,21 @@ pub const MAX_RECEIVE_COUNT: u32 = 5;
 /// How many records Lambda hands a consumer at once.
 pub const BATCH_SIZE: u32 = 10;
 
+/// How many stream records Lambda hands a stream consumer at once.
+pub const STREAM_BATCH_SIZE: u32 = 100;
+
+/// How often Lambda retries a stream batch that failed (after bisecting it) before it sends
+/// the batch's description to the on-failure queue and moves on.
+pub const STREAM_MAX_RETRIES: u32 = 10;
+
+/// What Lambda's event source mapping calls on a table's stream, with the function's role.
+pub const STREAM_ACTIONS: [&str; 4] = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
 /// What a function reads beyond `Globals` (function, variable, value as YAML): the bank's URL
 /// is a stack parameter, and only the function that pays the bank is told it.
 pub const FUNCTION_ENVIRONMENT: &[(&str, &str, &str)] =
@@ -62,20 +84,22 @@ pub fn wanted(root: &Path) -> Result<Vec<File>, String> {
     };
     let openapi = yaml_to_json(&read("openapi.yaml")?).map_err(|e| format!("openapi.yaml: {e}"))?;
     let mut files = Vec::new();
-    for row in ENDPOINTS {
-        let f = row.function;
+    // Each function's package (manifest and `main.rs`) and sample event.
+    let mut function = |f: &str, main: String, event: String| {
         files.push((format!("functions/{f}/Cargo.toml"), package_manifest(f)));
-        files.push((format!("functions/{f}/src/main.rs"), main_rs(row)));
-        files.push((format!("events/{f}.json"), event(row, &openapi)?));
+        files.push((format!("functions/{f}/src/main.rs"), main));
+        files.push((format!("events/{f}.json"), event));
+    };
+    for row in ENDPOINTS {
+        function(row.function, main_rs(row), event(row, &openapi)?);
     }
     for consumer in CONSUMERS {
-        let f = consumer.function;
-        files.push((format!("functions/{f}/Cargo.toml"), package_manifest(f)));
-        files.push((
-            format!("functions/{f}/src/main.rs"),
-            consumer_main_rs(consumer),
-        ));
-        files.push((format!("events/{f}.json"), sqs_event(consumer, &openapi)?));
+        let event = sqs_event(consumer, &openapi)?;
+        function(consumer.function, consumer_main_rs(consumer), event);
+    }
+    for consumer in STREAM_CONSUMERS {
+        let main = stream_consumer_main_rs(consumer);
+        function(consumer.function, main, stream_event());
     }
     let cargo = replace_region(&read("Cargo.toml")?, "router", &router())
         .map_err(|e| format!("Cargo.toml: {e}"))?;
@@ -100,6 +124,7 @@ fn leftovers(root: &Path) -> Vec<String> {
         .iter()
         .map(|r| r.function)
         .chain(CONSUMERS.iter().map(|c| c.function))
+        .chain(STREAM_CONSUMERS.iter().map(|c| c.function))
         .collect();
     let mut found = Vec::new();
     for (dir, suffix) in [("functions", ""), ("events", ".json")] {
@@ -107,6 +132,10 @@ fn leftovers(root: &Path) -> Vec<String> {
             continue;
         };
         for entry in entries.flatten() {
+            // Recorded events live in folders of their own.
+            if dir == "events" && entry.path().is_dir() {
+                continue;
+            }
             let name = entry.file_name().to_string_lossy().into_owned();
             let function = name.strip_suffix(suffix).unwrap_or(&name);
             if !name.ends_with(suffix) || !functions.contains(function) {
@@ -246,19 +275,47 @@ fn main_rs(row: &Row) -> String {
 
 /// A consumer's `main.rs`, laid out as rustfmt lays it out.
 fn consumer_main_rs(consumer: &Consumer) -> String {
-    let app = format!("payments::{}::from_env().await?", consumer.app);
     let handler = format!("payments::{}", consumer.handler);
+    let about = format!(
+        "Batches of records from its SQS queue: the guard (as a consumer) and the payments\n\
+         store are built once per cold start, then every record is handled by\n\
+         `{handler}`, whose partial batch response names the records to\n\
+         deliver again."
+    );
+    any_consumer_main_rs(consumer.app, &handler, &about)
+}
+
+/// A stream consumer's `main.rs`, laid out as rustfmt lays it out.
+fn stream_consumer_main_rs(consumer: &StreamConsumer) -> String {
+    let handler = format!("payments::{}", consumer.handler);
+    let about = format!(
+        "Batches of records from the DynamoDB streams of the tables it reads: the app\n\
+         is built once per cold start, then every batch is handled by\n\
+         `{handler}`, whose partial batch response names the first record to\n\
+         deliver again."
+    );
+    any_consumer_main_rs(consumer.app, &handler, &about)
+}
+
+/// One `replaysafe::lambda::consume` of `handler` on `payments::<app>`, under the doc `about`.
+fn any_consumer_main_rs(app: &str, handler: &str, about: &str) -> String {
+    let app = format!("payments::{app}::from_env().await?");
+    let about: String = about.lines().map(|l| format!("//! {l}\n")).collect();
+    // rustfmt keeps the call on one line when it fits in 100 columns.
+    let one_line = format!("    replaysafe::lambda::consume({app}, {handler}).await\n");
+    let call = if one_line.len() <= 101 {
+        one_line
+    } else {
+        format!("    replaysafe::lambda::consume(\n        {app},\n        {handler},\n    )\n    .await\n")
+    };
     format!(
         "//! Generated by {SOURCE}: do not edit.\n\
          //!\n\
-         //! Batches of records from its SQS queue: the guard (as a consumer) and the payments\n\
-         //! store are built once per cold start, then every record is handled by\n\
-         //! `{handler}`, whose partial batch response names the records to\n\
-         //! deliver again.\n\
+         {about}\
          \n\
          #[tokio::main]\n\
-         async fn main() -> Result<(), lambda_http::Error> {{\n    \
-         replaysafe::lambda::consume(\n        {app},\n        {handler},\n    )\n    .await\n\
+         async fn main() -> Result<(), lambda_http::Error> {{\n\
+         {call}\
          }}\n"
     )
 }
@@ -321,27 +378,16 @@ fn routes() -> String {
 fn resources(timeout: u64) -> String {
     let mut out = String::new();
     for row in ENDPOINTS {
-        let id = pascal(row.function);
         let (method, route, function) = (row.method, row.route, row.function);
+        function_head(
+            &mut out,
+            function,
+            &format!("{method} {route}"),
+            &environment(function, &[]),
+        );
         let _ = write!(
             out,
-            r#"  {id}Function:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {function}
-    Properties:
-      Description: {method} {route}
-      CodeUri: functions/{function}
-      Role: !GetAtt {id}Role.Arn
-{}      LoggingConfig:
-        LogFormat: JSON
-        ApplicationLogLevel: INFO
-        SystemLogLevel: WARN
-        LogGroup: !Ref {id}Logs
-      Events:
-        Route:
+            r#"        Route:
           Type: HttpApi
           Properties:
             ApiId: !Ref Api
@@ -349,8 +395,7 @@ fn resources(timeout: u64) -> String {
             Path: {route}
             PayloadFormatVersion: "2.0"
 
-"#,
-            environment(function, &[])
+"#
         );
         log_group_and_role(
             &mut out,
@@ -368,25 +413,21 @@ fn resources(timeout: u64) -> String {
         // The key of a message is kept as long as the message can come back, and at least as
         // long as the HTTP functions' floor (what `IdempotencyTtlSeconds` allows at its least).
         let ttl = QUEUE_RETENTION_SECONDS.to_string();
+        function_head(
+            &mut out,
+            function,
+            &format!("consumes {id}Queue (payments::{handler})"),
+            &environment(
+                function,
+                &[
+                    ("QUEUE_RETENTION_SECONDS", format!("\"{retention}\"")),
+                    ("IDEMPOTENCY_TTL_SECONDS", format!("\"{ttl}\"")),
+                ],
+            ),
+        );
         let _ = write!(
             out,
-            r#"  {id}Function:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {function}
-    Properties:
-      Description: consumes {id}Queue (payments::{handler})
-      CodeUri: functions/{function}
-      Role: !GetAtt {id}Role.Arn
-{}      LoggingConfig:
-        LogFormat: JSON
-        ApplicationLogLevel: INFO
-        SystemLogLevel: WARN
-        LogGroup: !Ref {id}Logs
-      Events:
-        Queue:
+            r#"        Queue:
           Type: SQS
           Properties:
             Queue: !GetAtt {id}Queue.Arn
@@ -410,13 +451,6 @@ fn resources(timeout: u64) -> String {
       SqsManagedSseEnabled: true
 
 "#,
-            environment(
-                function,
-                &[
-                    ("QUEUE_RETENTION_SECONDS", format!("\"{retention}\"")),
-                    ("IDEMPOTENCY_TTL_SECONDS", format!("\"{ttl}\"")),
-                ]
-            ),
             6 * timeout
         );
         log_group_and_role(
@@ -428,7 +462,102 @@ fn resources(timeout: u64) -> String {
             &[],
         );
     }
+    for consumer in STREAM_CONSUMERS {
+        stream_consumer_resources(&mut out, consumer);
+    }
     out
+}
+
+/// A stream consumer's function, with one event source mapping per table it reads (from the
+/// oldest record kept, a partial batch response, a failing batch split in two and retried a
+/// bounded number of times, then described on its on-failure queue), that queue, its log group
+/// and its role.
+fn stream_consumer_resources(out: &mut String, consumer: &StreamConsumer) {
+    let id = pascal(consumer.function);
+    let (function, handler) = (consumer.function, consumer.handler);
+    let description = format!(
+        "reads the {} streams (payments::{handler})",
+        consumer.tables.join(", ")
+    );
+    function_head(out, function, &description, "");
+    for table in consumer.tables {
+        let table_id = pascal(table);
+        let _ = write!(
+            out,
+            r#"        {table_id}Stream:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt {table_id}Table.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: {STREAM_BATCH_SIZE}
+            BisectBatchOnFunctionError: true
+            MaximumRetryAttempts: {STREAM_MAX_RETRIES}
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            DestinationConfig:
+              OnFailure:
+                Destination: !GetAtt {id}FailureQueue.Arn
+"#
+        );
+    }
+    let _ = write!(
+        out,
+        r#"
+  {id}FailureQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: {DEAD_LETTER_RETENTION_SECONDS}
+      SqsManagedSseEnabled: true
+
+"#
+    );
+    let mut sources = String::from(
+        r#"        - PolicyName: streams
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+"#,
+    );
+    for table in consumer.tables {
+        let table_id = pascal(table);
+        let _ = write!(
+            sources,
+            "              - Sid: Read{table_id}Stream\n                Effect: Allow\n                \
+             Action: [{}]\n                Resource: !GetAtt {table_id}Table.StreamArn\n",
+            STREAM_ACTIONS.join(", ")
+        );
+    }
+    sources.push_str(&sqs_policy(
+        "DescribeFailedBatches",
+        "sqs:SendMessage",
+        &format!("{id}FailureQueue"),
+    ));
+    log_group_and_role_with(out, function, &sources, consumer.grants, &[]);
+}
+
+/// A function's resource up to its `Events:` line (its events follow): its binary, its
+/// `description`, its role and log group, and `environment` (its own `Environment`, if any).
+fn function_head(out: &mut String, function: &str, description: &str, environment: &str) {
+    let id = pascal(function);
+    let _ = write!(
+        out,
+        r#"  {id}Function:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {function}
+    Properties:
+      Description: {description}
+      CodeUri: functions/{function}
+      Role: !GetAtt {id}Role.Arn
+{environment}      LoggingConfig:
+        LogFormat: JSON
+        ApplicationLogLevel: INFO
+        SystemLogLevel: WARN
+        LogGroup: !Ref {id}Logs
+      Events:
+"#
+    );
 }
 
 /// A function's `Environment`: what it reads beyond `Globals` (SAM merges the two), from
@@ -460,6 +589,37 @@ fn log_group_and_role(
     grants: &[Grant],
     kms: &[KmsGrant],
 ) {
+    // What Lambda's event source mapping calls with the function's role.
+    let sources = queue.map_or(String::new(), |queue| {
+        sqs_policy("ReceiveAndDelete", &SQS_ACTIONS.join(", "), queue)
+    });
+    log_group_and_role_with(out, function, &sources, grants, kms);
+}
+
+/// A role's `sqs` policy: one statement `sid` allowing `actions` on `queue`.
+fn sqs_policy(sid: &str, actions: &str, queue: &str) -> String {
+    format!(
+        r#"        - PolicyName: sqs
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: {sid}
+                Effect: Allow
+                Action: [{actions}]
+                Resource: !GetAtt {queue}.Arn
+"#
+    )
+}
+
+/// [`log_group_and_role`], with `sources` (the policies its event sources need) after its
+/// logs policy.
+fn log_group_and_role_with(
+    out: &mut String,
+    function: &str,
+    sources: &str,
+    grants: &[Grant],
+    kms: &[KmsGrant],
+) {
     let id = pascal(function);
     let _ = write!(
         out,
@@ -488,22 +648,7 @@ fn log_group_and_role(
                 Resource: !GetAtt {id}Logs.Arn
 "#
     );
-    if let Some(queue) = queue {
-        // What Lambda's event source mapping calls with the function's role.
-        let _ = write!(
-            out,
-            r#"        - PolicyName: sqs
-          PolicyDocument:
-            Version: "2012-10-17"
-            Statement:
-              - Sid: ReceiveAndDelete
-                Effect: Allow
-                Action: [{}]
-                Resource: !GetAtt {queue}.Arn
-"#,
-            SQS_ACTIONS.join(", ")
-        );
-    }
+    out.push_str(sources);
     if !kms.is_empty() {
         out.push_str(
             r#"        - PolicyName: kms
@@ -566,7 +711,8 @@ fn outputs() -> String {
     let functions = ENDPOINTS
         .iter()
         .map(|r| r.function)
-        .chain(CONSUMERS.iter().map(|c| c.function));
+        .chain(CONSUMERS.iter().map(|c| c.function))
+        .chain(STREAM_CONSUMERS.iter().map(|c| c.function));
     for (i, function) in functions.enumerate() {
         let id = pascal(function);
         let _ = writeln!(out, "  {id}FunctionName:");
@@ -587,6 +733,15 @@ fn outputs() -> String {
              {id}DeadLetterQueueUrl:\n    Description: Where a {function} message goes after \
              {MAX_RECEIVE_COUNT} receives that failed\n    Value: !Ref {id}DeadLetterQueue\n",
             function = consumer.function
+        );
+    }
+    for consumer in STREAM_CONSUMERS {
+        let id = pascal(consumer.function);
+        let _ = write!(
+            out,
+            "  {id}FailureQueueUrl:\n    Description: Where a {} batch that kept failing is \
+             described (its shard and sequence numbers)\n    Value: !Ref {id}FailureQueue\n",
+            consumer.function
         );
     }
     out
@@ -778,6 +933,44 @@ fn sqs_event(consumer: &Consumer, openapi: &Value) -> Result<String, String> {
     let mut text = serde_json::to_string_pretty(&json!({ "Records": [record] })).expect("JSON");
     text.push('\n');
     Ok(text)
+}
+
+/// A stream consumer's sample event: one DynamoDB stream record as Lambda hands it over, an
+/// account debited by a transfer (`NEW_AND_OLD_IMAGES`).
+fn stream_event() -> String {
+    let image = |balance: u64, version: u64, operation: &str| {
+        json!({
+            "account_id": {"S": "acc_alice"},
+            "owner": {"S": "cli_7f3a"},
+            "currency": {"S": "EUR"},
+            "balance": {"N": balance.to_string()},
+            "initial_balance": {"N": "10000"},
+            "version": {"N": version.to_string()},
+            "last_operation": {"S": operation},
+            "created_at": {"N": "1763812700"},
+            "updated_at": {"N": "1763812800"}
+        })
+    };
+    let record = json!({
+        "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+        "eventName": "MODIFY",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_763_812_800,
+            "Keys": {"account_id": {"S": "acc_alice"}},
+            "NewImage": image(8500, 2, "transfer#tr_2f1e6c0b7a9d4e3f8c5b1a2d3e4f5a6b"),
+            "OldImage": image(10000, 1, "open"),
+            "SequenceNumber": "4421584500000000017450439091",
+            "SizeBytes": 412,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/replaysafe-accounts/stream/2025-11-22T12:00:00.000"
+    });
+    let mut text = serde_json::to_string_pretty(&json!({ "Records": [record] })).expect("JSON");
+    text.push('\n');
+    text
 }
 
 /// The MD5 of `data` in lower-case hex (RFC 1321), as SQS's `md5OfBody` spells it.

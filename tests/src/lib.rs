@@ -14,6 +14,7 @@ pub mod faults;
 pub mod function;
 pub mod generate;
 pub mod http_request;
+pub mod ledger;
 pub mod outside;
 pub mod runtime_api;
 pub mod server;

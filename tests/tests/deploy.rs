@@ -2,9 +2,9 @@
 //! creates (`TABLE_SPECS`) and against the DynamoDB calls each function makes; the routes of
 //! `openapi.yaml`, `template.yaml` and the cargo-lambda router in `Cargo.toml`; and every event
 //! in `events/`, signed as `replaysafe sign-event` signs it, through its real handler; the
-//! consumers' queues, dead-letter queues and event source mappings against the contract. What
-//! `make endpoints` derives from the endpoint and consumer tables (`payments/src/routes.rs`) is
-//! fresh.
+//! consumers' queues, dead-letter queues and event source mappings against the contract; the
+//! ledger auditor's streams. What `make endpoints` derives from the endpoint, consumer and
+//! stream consumer tables (`payments/src/routes.rs`) is fresh.
 
 use replaysafe::store::grants::GUARD_KMS_GRANTS;
 use replaysafe::store::sealing::KMS_ENCRYPTION_CONTEXT;
@@ -24,7 +24,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 
 use lambda_http::aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
-use payments::routes::{Grant, Row, CONSUMERS, ENDPOINTS};
+use payments::routes::{Grant, Row, CONSUMERS, ENDPOINTS, STREAM_CONSUMERS};
 use payments::store::create_all_tables;
 use payments::{Payments, PaymentsError, PaymentsTables, Payouts};
 use replaysafe::lease::LeaseTerms;
@@ -35,7 +35,7 @@ use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::random_nonce;
 use replaysafe_tests::generate::{
     yaml_to_json, BATCH_SIZE, FUNCTION_ENVIRONMENT, MAX_RECEIVE_COUNT, QUEUE_RETENTION_SECONDS,
-    SQS_ACTIONS,
+    SQS_ACTIONS, STREAM_ACTIONS,
 };
 use replaysafe_tests::{endpoint, guard_on, Answer, TestApp, TestClient};
 use serde_json::{json, Value};
@@ -45,7 +45,7 @@ mod alarms;
 
 /// The env var that names each table, as `shared/src/config.rs` and `payments/src/store`
 /// read them, in `TABLE_SPECS` order (the guard's, then the app's).
-const TABLE_ENV: [(&str, &str); 7] = [
+const TABLE_ENV: [(&str, &str); 8] = [
     ("CLIENTS_TABLE", "clients"),
     ("IDEMPOTENCY_TABLE", "idempotency"),
     ("NONCES_TABLE", "nonces"),
@@ -53,6 +53,7 @@ const TABLE_ENV: [(&str, &str); 7] = [
     ("TRANSFERS_TABLE", "transfers"),
     ("PAYOUTS_TABLE", "payouts"),
     ("WITHDRAWALS_TABLE", "withdrawals"),
+    ("AUDIT_TABLE", "ledger-audit"),
 ];
 
 /// Every table the deployed app uses, with its spec, under `prefix`.
@@ -70,12 +71,14 @@ fn row(name: &str) -> &'static Row {
         .unwrap_or_else(|| panic!("no row for function {name} in payments/src/routes.rs"))
 }
 
-/// Every function of the stack: each row's of the endpoint table, then each consumer's.
+/// Every function of the stack: each row's of the endpoint table, then each consumer's, then
+/// each stream consumer's.
 fn all_functions() -> Vec<&'static str> {
     ENDPOINTS
         .iter()
         .map(|r| r.function)
         .chain(CONSUMERS.iter().map(|c| c.function))
+        .chain(STREAM_CONSUMERS.iter().map(|c| c.function))
         .collect()
 }
 
@@ -85,8 +88,13 @@ fn all_functions() -> Vec<&'static str> {
 /// its idempotency record and claims the key inside its transaction, see `shared/src/store/`),
 /// then the handler's own; a consumer's, as its row in the consumer table says.
 fn expected_grants(function: &str) -> Grants {
-    let grants: Vec<Grant> = match CONSUMERS.iter().find(|c| c.function == function) {
-        Some(consumer) => consumer.grants.to_vec(),
+    let consumer = CONSUMERS
+        .iter()
+        .map(|c| (c.function, c.grants))
+        .chain(STREAM_CONSUMERS.iter().map(|c| (c.function, c.grants)))
+        .find(|(f, _)| *f == function);
+    let grants: Vec<Grant> = match consumer {
+        Some((_, grants)) => grants.to_vec(),
         None => row(function).all_grants(),
     };
     grants
@@ -123,8 +131,17 @@ fn reference(v: &Value) -> Option<&str> {
 
 /// The resource whose `Arn` `v` is (`!GetAtt X.Arn`).
 fn arn_of(v: &Value) -> Option<&str> {
+    attribute_of(v, "Arn")
+}
+
+/// The table whose stream's ARN `v` is (`!GetAtt X.StreamArn`).
+fn stream_of(v: &Value) -> Option<&str> {
+    attribute_of(v, "StreamArn")
+}
+
+fn attribute_of<'a>(v: &'a Value, attribute: &str) -> Option<&'a str> {
     let parts = v.get("Fn::GetAtt")?.as_array()?;
-    (parts.len() == 2 && parts[1] == "Arn")
+    (parts.len() == 2 && parts[1] == attribute)
         .then(|| parts[0].as_str())
         .flatten()
 }
@@ -161,6 +178,7 @@ fn tables_by_env(template: &Value) -> BTreeMap<&str, &str> {
 }
 
 /// A serverless function: its binary, its routes (method, path), the queues it consumes
+/// (logical ids), the tables whose streams it reads and the queues their failed batches go to
 /// (logical ids), its role.
 #[derive(Debug)]
 struct Function<'a> {
@@ -168,6 +186,8 @@ struct Function<'a> {
     binary: String,
     routes: Vec<(String, String)>,
     queues: Vec<&'a str>,
+    streams: Vec<&'a str>,
+    failure_queues: BTreeSet<&'a str>,
     role: &'a str,
 }
 
@@ -208,12 +228,33 @@ fn functions(template: &Value) -> Vec<Function<'_>> {
                         .unwrap_or_else(|| panic!("{id}: an SQS event's Queue: !GetAtt X.Arn"))
                 })
                 .collect();
+            let stream_events: Vec<&Value> = p["Events"]
+                .as_object()
+                .into_iter()
+                .flat_map(|events| events.values())
+                .filter(|e| e["Type"] == "DynamoDB")
+                .map(|e| &e["Properties"])
+                .collect();
+            let streams = stream_events
+                .iter()
+                .map(|e| {
+                    stream_of(&e["Stream"]).unwrap_or_else(|| {
+                        panic!("{id}: a DynamoDB event's Stream: !GetAtt X.StreamArn")
+                    })
+                })
+                .collect();
+            let failure_queues = stream_events
+                .iter()
+                .filter_map(|e| arn_of(&e["DestinationConfig"]["OnFailure"]["Destination"]))
+                .collect();
             let role = arn_of(&p["Role"]).unwrap_or_else(|| panic!("{id}: Role: !GetAtt X.Arn"));
             Function {
                 id,
                 binary,
                 routes,
                 queues,
+                streams,
+                failure_queues,
                 role,
             }
         })
@@ -437,7 +478,7 @@ fn routes_agree_across_openapi_template_and_router() {
     let template = yaml("template.yaml");
     let deployed: BTreeSet<(String, String, String)> = functions(&template)
         .into_iter()
-        .filter(|f| f.queues.is_empty())
+        .filter(|f| f.queues.is_empty() && f.streams.is_empty())
         .flat_map(|f| {
             assert_eq!(f.routes.len(), 1, "{}: one route per HTTP function", f.id);
             f.routes
@@ -583,10 +624,24 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
         let mut dynamodb = BTreeSet::new();
         let mut sqs = BTreeSet::new();
         let mut kms = BTreeSet::new();
+        let mut streams = BTreeSet::new();
         for policy in role["Properties"]["Policies"].as_array().expect("Policies") {
             for s in as_list(&policy["PolicyDocument"]["Statement"]) {
+                // A stream's grants: what Lambda's event source mapping calls on it.
+                let read = as_list(&s["Resource"]).into_iter().filter_map(stream_of);
+                for table in read.collect::<Vec<_>>() {
+                    assert!(
+                        f.streams.contains(&table),
+                        "{}: a stream it does not read",
+                        f.role
+                    );
+                    for action in as_list(&s["Action"]) {
+                        streams.insert((table.to_owned(), action.as_str().unwrap().to_owned()));
+                    }
+                }
                 let resources: Vec<&str> = as_list(&s["Resource"])
                     .into_iter()
+                    .filter(|r| stream_of(r).is_none())
                     .map(|r| arn_of(r).unwrap_or_else(|| panic!("{}: resource {r}", f.role)))
                     .collect();
                 for action in as_list(&s["Action"]) {
@@ -612,8 +667,9 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
                             kms.insert(action.to_owned());
                         } else if action.starts_with("sqs:") {
                             assert!(
-                                f.queues.contains(resource),
-                                "{}: {action} on {resource}, not a queue it consumes",
+                                f.queues.contains(resource) || f.failure_queues.contains(resource),
+                                "{}: {action} on {resource}, not a queue it consumes or \
+                                 describes failed batches on",
                                 f.role
                             );
                             sqs.insert((resource.to_string(), action.to_owned()));
@@ -635,15 +691,27 @@ fn every_function_role_grants_exactly_what_its_code_uses() {
         }
         assert_eq!(dynamodb, expected_grants(&f.binary), "{}", f.role);
         // What Lambda's event source mapping needs on each queue it reads, with this role.
+        // And sends the description of a batch that kept failing to its on-failure queue.
         let wanted: BTreeSet<(String, String)> = f
             .queues
             .iter()
             .flat_map(|q| SQS_ACTIONS.map(|a| (q.to_string(), a.to_owned())))
+            .chain(
+                f.failure_queues
+                    .iter()
+                    .map(|q| (q.to_string(), "sqs:SendMessage".to_owned())),
+            )
             .collect();
         assert_eq!(sqs, wanted, "{}: SQS actions", f.role);
+        let wanted: BTreeSet<(String, String)> = f
+            .streams
+            .iter()
+            .flat_map(|t| STREAM_ACTIONS.map(|a| (t.to_string(), a.to_owned())))
+            .collect();
+        assert_eq!(streams, wanted, "{}: stream actions", f.role);
         // Every HTTP function verifies signatures, so opens the data key: Decrypt, nothing
         // more; a consumer verifies none, so has nothing on the key.
-        let wanted: BTreeSet<String> = match CONSUMERS.iter().any(|c| c.function == f.binary) {
+        let wanted: BTreeSet<String> = match ENDPOINTS.iter().all(|r| r.function != f.binary) {
             true => BTreeSet::new(),
             false => GUARD_KMS_GRANTS
                 .iter()
@@ -919,6 +987,93 @@ fn each_consumer_reads_its_queue_as_the_contract_says() {
 
 /// `BankUrl` (contract-modes §3: in AWS the bank's URL is a parameter) reaches the one function
 /// that pays the bank, as `BANK_URL`, and no other.
+/// The money tables stream their changes with both images, and no other table does; the ledger
+/// auditor reads each of those streams with one event source mapping as docs/ledger-auditor.md
+/// says: from the oldest record kept, a partial batch response (the first record it could not
+/// check), a failing batch bisected and retried a bounded number of times, then described on an
+/// on-failure queue that keeps it 14 days and is an output.
+#[test]
+fn the_ledger_auditor_reads_every_money_tables_stream() {
+    let template = yaml("template.yaml");
+    let streamed: BTreeSet<&str> = payments::store::STREAMED_TABLES.into_iter().collect();
+    let by_env = tables_by_env(&template);
+    for (var, logical) in TABLE_ENV {
+        let p = f_properties(&template, by_env[var]);
+        let stream = &p["StreamSpecification"];
+        if streamed.contains(logical) {
+            assert_eq!(
+                stream,
+                &json!({ "StreamViewType": "NEW_AND_OLD_IMAGES" }),
+                "{logical}: the auditor reads both images"
+            );
+        } else {
+            assert!(stream.is_null(), "{logical}: nothing reads its stream");
+        }
+    }
+    let outputs = template["Outputs"].as_object().expect("Outputs");
+    let functions = functions(&template);
+    assert!(!STREAM_CONSUMERS.is_empty());
+    for consumer in STREAM_CONSUMERS {
+        let f = functions
+            .iter()
+            .find(|f| f.binary == consumer.function)
+            .unwrap_or_else(|| panic!("no function for {}", consumer.function));
+        let read: BTreeSet<&str> = f.streams.iter().copied().collect();
+        let wanted: BTreeSet<String> = consumer
+            .tables
+            .iter()
+            .map(|t| by_env[TABLE_ENV.iter().find(|(_, l)| l == t).unwrap().0].to_owned())
+            .collect();
+        assert_eq!(
+            read.iter().map(|t| t.to_string()).collect::<BTreeSet<_>>(),
+            wanted,
+            "{}: one mapping per table it reads",
+            f.id
+        );
+        assert_eq!(
+            f.streams.len(),
+            read.len(),
+            "{}: one mapping per stream",
+            f.id
+        );
+        let events = f_properties(&template, f.id)["Events"]
+            .as_object()
+            .expect("Events");
+        assert!(events.values().all(|e| e["Type"] == "DynamoDB"), "{}", f.id);
+        for event in events.values() {
+            let m = &event["Properties"];
+            assert_eq!(m["StartingPosition"], "TRIM_HORIZON", "{}", f.id);
+            assert_eq!(
+                m["FunctionResponseTypes"],
+                json!(["ReportBatchItemFailures"]),
+                "{}",
+                f.id
+            );
+            assert_eq!(m["BisectBatchOnFunctionError"], true, "{}", f.id);
+            let retries = number(&m["MaximumRetryAttempts"], "MaximumRetryAttempts");
+            assert!((1..=100).contains(&retries), "{}: bounded retries", f.id);
+            let queue = arn_of(&m["DestinationConfig"]["OnFailure"]["Destination"])
+                .unwrap_or_else(|| panic!("{}: an on-failure destination", f.id));
+            let q = &template["Resources"][queue];
+            assert_eq!(q["Type"], "AWS::SQS::Queue", "{queue}");
+            assert_eq!(
+                number(
+                    &q["Properties"]["MessageRetentionPeriod"],
+                    "MessageRetentionPeriod"
+                ),
+                14 * 24 * 3600,
+                "{queue}"
+            );
+            assert!(
+                outputs
+                    .values()
+                    .any(|o| reference(&o["Value"]) == Some(queue)),
+                "an output names {queue}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_bank_url_reaches_only_create_withdrawal() {
     let template = yaml("template.yaml");
@@ -1474,9 +1629,12 @@ async fn every_event_invokes_its_function_once_signed() {
     let alice = &app.alice;
     let none = EventEdits::default();
 
+    // Folders hold recorded events (events/ledger/, tests/tests/ledger.rs).
     let mut files: Vec<String> = std::fs::read_dir(root().join("events"))
         .expect("events/")
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap())
+        .filter(|e| !e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
     let mut wanted: Vec<String> = all_functions()
@@ -1715,6 +1873,30 @@ async fn every_event_invokes_its_function_once_signed() {
         app.balance(&account_id).await,
         opening - amount - paid["amount"].as_u64().unwrap() - message["amount"].as_u64().unwrap()
     );
+
+    // The ledger auditor: its event as generated (its transfer is not here: a finding, not a
+    // failure), then clean recorded ones with the items they name, read from this app's tables.
+    let auditor = replaysafe_tests::ledger::auditor(&app);
+    let mut sample = template_event("ledger-auditor");
+    let arn = format!("table/{}", app.ledger.tables().accounts);
+    sample["Records"][0]["eventSourceARN"] = json!(sample["Records"][0]["eventSourceARN"]
+        .as_str()
+        .unwrap()
+        .replace("table/replaysafe-accounts", &arn));
+    let recorded = ["clean-transfer.json", "clean-withdrawals.json"]
+        .map(|f| replaysafe_tests::ledger::recorded(&app, f));
+    for event in std::iter::once(sample).chain(recorded) {
+        replaysafe_tests::ledger::seed(&app, &event).await;
+        calls.file_under("(not an invocation)", &app.table_prefix());
+        let payload = serde_json::from_value(event).expect("a DynamoDB event");
+        let answer = payments::audit_ledger(
+            &auditor,
+            lambda_http::LambdaEvent::new(payload, lambda_http::Context::default()),
+        )
+        .await;
+        assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+        calls.file_under("ledger-auditor", &app.table_prefix());
+    }
 
     // An endpoint the scenario above does not script: its event as generated (from the
     // examples in openapi.yaml), signed, is a request that works here.

@@ -43,13 +43,7 @@ struct Args {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    replaysafe_gateway::json_logs_on_stderr();
     let args = Args::parse();
     let sqs = sqs_client(args.endpoint_url.as_deref()).await;
     let invoke = HttpInvoke::new(&args.lambda_url, Duration::from_secs(args.invoke_timeout));

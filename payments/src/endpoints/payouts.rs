@@ -7,7 +7,7 @@ use replaysafe::{Effect, Problem};
 
 use super::views::PayoutView;
 use super::Reply;
-use crate::domain::{NewPayout, Payout, PayoutId, PayoutOutcome, Transfer, TransferId};
+use crate::domain::{NewPayout, Operation, Payout, PayoutId, PayoutOutcome, Transfer, TransferId};
 use crate::{Payments, PaymentsError, Payouts};
 
 /// The `payouts` consumer: each message a payout, keyed by its `payout_id` for its `owner`.
@@ -53,10 +53,12 @@ pub async fn consume_payouts(app: &Payouts, event: LambdaEvent<SqsEvent>) -> Sqs
                 };
                 let paid = settled(payout, outcome, now);
                 let store = app.store();
+                // The payout's transfer names the writes: the auditor reads it.
+                let operation = Operation::Transfer(t.transfer_id.to_string());
                 // The same order of refusals as POST /transfers.
                 Ok(Effect::json(200, &PayoutView::from(&paid))
-                    .with(store.credit(&t.to, &t.currency, t.amount, now))
-                    .with(store.debit(&t.from, &t.owner, &t.currency, t.amount, now))
+                    .with(store.credit(&t.to, &t.currency, t.amount, &operation, now))
+                    .with(store.debit(&t.from, &t.owner, &t.currency, t.amount, &operation, now))
                     .with(store.put_transfer(&t))
                     .unconditional(store.put_payout(&paid)))
             },

@@ -3,7 +3,7 @@ use replaysafe::Effect;
 
 use super::views::TransferView;
 use super::Reply;
-use crate::domain::{NewTransfer, Transfer, TransferId};
+use crate::domain::{NewTransfer, Operation, Transfer, TransferId};
 use crate::{Payments, PaymentsError};
 
 /// POST /transfers: the debit, the credit and the transfer record, committed with the
@@ -23,13 +23,14 @@ pub async fn create_transfer(app: &Payments, req: Incoming<'_>) -> Reply {
                 created_at: now,
             };
             let store = app.store();
+            let operation = Operation::Transfer(t.transfer_id.to_string());
             // Refusals: the lowest status wins, then the earliest write: a missing or foreign
             // account (404) before a currency mismatch (the credit's, then the debit's) before
             // funds, the contract's order.
             Ok(Effect::json(201, &TransferView::from(&t))
                 .header("location", format!("/transfers/{}", t.transfer_id))
-                .with(store.credit(&t.to, &t.currency, t.amount, now))
-                .with(store.debit(&t.from, &t.owner, &t.currency, t.amount, now))
+                .with(store.credit(&t.to, &t.currency, t.amount, &operation, now))
+                .with(store.debit(&t.from, &t.owner, &t.currency, t.amount, &operation, now))
                 .with(store.put_transfer(&t)))
         })
         .await

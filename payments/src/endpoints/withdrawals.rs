@@ -5,7 +5,7 @@ use replaysafe::{Effect, Error};
 use super::views::WithdrawalView;
 use super::Reply;
 use crate::bank::BankAnswer;
-use crate::domain::{NewWithdrawal, Withdrawal, WithdrawalId, WithdrawalStatus};
+use crate::domain::{NewWithdrawal, Operation, Withdrawal, WithdrawalId, WithdrawalStatus};
 use crate::{Payments, PaymentsError};
 
 /// POST /withdrawals: the funds are held (a balance-conditioned debit into a pending
@@ -36,6 +36,7 @@ pub async fn create_withdrawal(app: &Payments, req: Incoming<'_>) -> Reply {
                         op.principal(),
                         &new.currency,
                         new.amount,
+                        &Operation::Withdrawal(w.withdrawal_id.clone()),
                         w.created_at,
                     ))
                     .with(store.put_pending_withdrawal(&w)))

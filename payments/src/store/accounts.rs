@@ -9,7 +9,7 @@ use replaysafe::store::{sdk_failure, Write};
 use replaysafe::Error;
 
 use super::PaymentsStore;
-use crate::domain::{Account, AccountId, Amount, Currency, Principal};
+use crate::domain::{Account, AccountId, Amount, Currency, Operation, Principal, LAST_OPERATION};
 use crate::error::PaymentsError;
 
 impl PaymentsStore {
@@ -47,6 +47,7 @@ impl PaymentsStore {
             // account's balance against it and the operations that name the account.
             .item("initial_balance", n(account.balance))
             .item("version", n(account.version))
+            .item(LAST_OPERATION, s(Operation::Open.to_string()))
             .item("created_at", n(account.created_at))
             .item("updated_at", n(account.updated_at))
             .condition_expression("attribute_not_exists(account_id)")
@@ -57,18 +58,20 @@ impl PaymentsStore {
         Write::new(item, |_| PaymentsError::AccountExists)
     }
 
-    /// Takes `amount` from an account the caller owns, in `currency`, never below zero; refused
-    /// as 404 (missing, or not the caller's), `currency-mismatch`, or `insufficient-funds`.
+    /// Takes `amount` from an account the caller owns, in `currency`, never below zero, for
+    /// `operation`; refused as 404 (missing, or not the caller's), `currency-mismatch`, or
+    /// `insufficient-funds`.
     pub fn debit(
         &self,
         account_id: &AccountId,
         caller: &Principal,
         currency: &Currency,
         amount: Amount,
+        operation: &Operation,
         now: i64,
     ) -> Write<PaymentsError> {
         let update = self
-            .change_balance(account_id, "#balance - :amount", amount, now)
+            .change_balance(account_id, "#balance - :amount", amount, operation, now)
             .condition_expression(
                 "attribute_exists(account_id) AND #owner = :caller AND #currency = :currency \
                  AND #balance >= :amount",
@@ -92,17 +95,18 @@ impl PaymentsStore {
         })
     }
 
-    /// Adds `amount` to any existing account in `currency`; refused as 404 (missing) or
-    /// `currency-mismatch`.
+    /// Adds `amount` to any existing account in `currency`, for `operation`; refused as 404
+    /// (missing) or `currency-mismatch`.
     pub fn credit(
         &self,
         account_id: &AccountId,
         currency: &Currency,
         amount: Amount,
+        operation: &Operation,
         now: i64,
     ) -> Write<PaymentsError> {
         let update = self
-            .change_balance(account_id, "#balance + :amount", amount, now)
+            .change_balance(account_id, "#balance + :amount", amount, operation, now)
             .condition_expression("attribute_exists(account_id) AND #currency = :currency")
             .expression_attribute_values(":currency", s(currency.as_str()));
         let item = TransactWriteItem::builder()
@@ -125,22 +129,32 @@ impl PaymentsStore {
         account_id: &AccountId,
         new_balance: &str,
         amount: Amount,
+        operation: &Operation,
         now: i64,
     ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
             .table_name(&self.tables.accounts)
             .key("account_id", s(account_id.as_str()))
-            .update_expression(format!(
-                "SET #balance = {new_balance}, #version = #version + :one, updated_at = :now"
-            ))
+            .update_expression(balance_change(new_balance))
             .expression_attribute_names("#balance", "balance")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#currency", "currency")
+            .expression_attribute_names("#operation", LAST_OPERATION)
             .expression_attribute_values(":amount", n(amount.get()))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":operation", s(operation.to_string()))
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(OnFailure::AllOld)
     }
+}
+
+/// The update expression of every balance change (a debit, a credit, a refund): the new
+/// balance, the next version, and the operation that made it, which the ledger auditor reads.
+pub(crate) fn balance_change(new_balance: &str) -> String {
+    format!(
+        "SET #balance = {new_balance}, #version = #version + :one, #operation = :operation, \
+         updated_at = :now"
+    )
 }
 
 fn decode(item: &Item) -> Option<Account> {

@@ -7,8 +7,9 @@ use replaysafe::store::attrs::{get_n, get_s, n, s, Item};
 use replaysafe::store::{sdk_failure, Write};
 use replaysafe::Error;
 
+use super::accounts::balance_change;
 use super::PaymentsStore;
-use crate::domain::{Withdrawal, WithdrawalStatus};
+use crate::domain::{Operation, Withdrawal, WithdrawalStatus, LAST_OPERATION};
 use crate::error::PaymentsError;
 
 impl PaymentsStore {
@@ -79,19 +80,21 @@ impl PaymentsStore {
             .build()
     }
 
-    /// Gives a refused withdrawal's held funds back to the account they came from.
+    /// Gives a refused withdrawal's held funds back to the account they came from, naming the
+    /// withdrawal: a credit under a withdrawal is its refund.
     pub fn refund(&self, w: &Withdrawal, now: i64) -> TransactWriteItem {
+        let operation = Operation::Withdrawal(w.withdrawal_id.clone());
         let update = Update::builder()
             .table_name(&self.tables.accounts)
             .key("account_id", s(&w.from))
-            .update_expression(
-                "SET #balance = #balance + :amount, #version = #version + :one, updated_at = :now",
-            )
+            .update_expression(balance_change("#balance + :amount"))
             .condition_expression("attribute_exists(account_id)")
             .expression_attribute_names("#balance", "balance")
             .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#operation", LAST_OPERATION)
             .expression_attribute_values(":amount", n(w.amount))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":operation", s(operation.to_string()))
             .expression_attribute_values(":now", n(now))
             .build()
             .expect("table, key and expression are set");

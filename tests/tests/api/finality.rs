@@ -331,9 +331,11 @@ async fn slow_transfer(app: &TestApp, call: &Call, meanwhile: impl AsyncFnOnce()
             async |op, t| {
                 meanwhile().await;
                 let store = &app.ledger;
+                let operation = payments::domain::Operation::Transfer("trf_late".into());
+                let (from, amount, now) = (&t.from, t.amount, op.now());
                 Ok(Effect::json(201, &"late")
-                    .with(store.credit(&t.to, &t.currency, t.amount, op.now()))
-                    .with(store.debit(&t.from, op.principal(), &t.currency, t.amount, op.now())))
+                    .with(store.credit(&t.to, &t.currency, amount, &operation, now))
+                    .with(store.debit(from, op.principal(), &t.currency, amount, &operation, now)))
             },
         )
         .await;
