@@ -19,12 +19,28 @@ fn alarm_topic() -> Value {
     json!({ "Fn::If": ["CreateAlarmTopic", { "Ref": "AlarmTopic" }, { "Ref": "AlarmTopicArn" }] })
 }
 
-/// The dead-letter queues: those a queue's redrive policy names.
+/// The dead-letter queues: those a queue's redrive policy names, and those an event source
+/// mapping sends what it gave up on to (`DestinationConfig.OnFailure`).
 fn dead_letter_queues(template: &Value) -> BTreeSet<&str> {
-    resources_of_type(template, "AWS::SQS::Queue")
+    let mut queues: BTreeSet<&str> = resources_of_type(template, "AWS::SQS::Queue")
         .values()
         .filter_map(|q| arn_of(&q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]))
-        .collect()
+        .collect();
+    on_failure_destinations(&template["Resources"], &mut queues);
+    queues
+}
+
+fn on_failure_destinations<'a>(v: &'a Value, into: &mut BTreeSet<&'a str>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(queue) = map.get("OnFailure").and_then(|f| arn_of(&f["Destination"])) {
+                into.insert(queue);
+            }
+            map.values().for_each(|v| on_failure_destinations(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| on_failure_destinations(v, into)),
+        _ => {}
+    }
 }
 
 /// An `AWS/SQS` metric's queue: the dead-letter queue a `QueueName` names, by logical id.
