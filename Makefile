@@ -18,7 +18,7 @@ db: ## DynamoDB Local in the foreground: prints the env to export in another she
 	@scripts/db.sh
 
 endpoints: ## Write what the endpoint table (payments/src/routes.rs) derives: functions/, router, template.yaml functions, events/
-	cargo run -q -p replaysafe-tests --bin endpoints
+	cargo xtask endpoints
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -12,7 +12,6 @@ pub mod crash;
 pub mod emf;
 pub mod faults;
 pub mod function;
-pub mod generate;
 pub mod http_request;
 pub mod ledger;
 pub mod outside;

@@ -33,12 +33,12 @@ use replaysafe::store::sdk_client;
 use replaysafe::{Clock, GuardError, Tables};
 use replaysafe_client::events::{sign_event, EventEdits};
 use replaysafe_signing::random_nonce;
-use replaysafe_tests::generate::{
+use replaysafe_tests::{endpoint, guard_on, Answer, TestApp, TestClient};
+use serde_json::{json, Value};
+use xtask::endpoints::{
     yaml_to_json, BATCH_SIZE, FUNCTION_ENVIRONMENT, MAX_RECEIVE_COUNT, QUEUE_RETENTION_SECONDS,
     SQS_ACTIONS, STREAM_ACTIONS,
 };
-use replaysafe_tests::{endpoint, guard_on, Answer, TestApp, TestClient};
-use serde_json::{json, Value};
 
 #[path = "deploy/alarms.rs"]
 mod alarms;
@@ -447,7 +447,7 @@ fn watch_router() -> BTreeSet<(String, String, String)> {
 /// `template.yaml`, the events; and nothing is left over from a removed row.
 #[test]
 fn generated_files_are_fresh() {
-    let stale = replaysafe_tests::generate::stale(&root())
+    let stale = xtask::endpoints::stale(&root())
         .unwrap_or_else(|e| panic!("make endpoints cannot derive the deployment: {e}"));
     assert!(
         stale.is_empty(),
