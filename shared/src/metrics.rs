@@ -43,7 +43,9 @@ use metrique::writer::{BoxEntrySink, EntrySink, FormatExt};
 #[cfg(feature = "lambda")]
 pub(crate) use document::RecordOutcome;
 pub(crate) use document::{Answered, Document};
-pub(crate) use tally::{note, noted, tallied, Tally};
+#[cfg(feature = "lambda")]
+pub(crate) use tally::noted;
+pub(crate) use tally::{note, tallied, Tally};
 
 /// One per request or record.
 pub const REQUESTS: &str = "Requests";

@@ -39,6 +39,7 @@ pub(crate) async fn tallied<F: Future>(work: F) -> (F::Output, Tally) {
 }
 
 /// Reads the current request's or record's tally, if there is one.
+#[cfg(feature = "lambda")]
 pub(crate) fn noted<T>(read: impl FnOnce(&Tally) -> T) -> Option<T> {
     TALLY.try_with(|t| read(&t.borrow())).ok()
 }
