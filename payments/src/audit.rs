@@ -18,12 +18,13 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_http::LambdaEvent;
 use replaysafe::config::ConfigError;
+use replaysafe::metrics::Scheme;
 use replaysafe::store::attrs::{get_n, get_s, s, Item};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use memory::{Direction, Leg, Memory, CHECKED_MARK_SECONDS};
-pub use violation::{MetricSettings, Violation, ViolationKind, METRIC_ROUTE};
+pub use violation::{Violation, ViolationKind, METRIC_ROUTE};
 
 use crate::domain::Operation;
 use crate::store::{PaymentsStore, PaymentsTables};
@@ -92,12 +93,12 @@ impl BatchAudit {
 pub struct Auditor {
     store: PaymentsStore,
     memory: Memory,
-    metrics: MetricSettings,
+    metrics: Scheme,
 }
 
 impl Auditor {
     /// On a store of the caller's making; its memory is the store's audit table.
-    pub fn new(store: PaymentsStore, metrics: MetricSettings) -> Self {
+    pub fn new(store: PaymentsStore, metrics: Scheme) -> Self {
         let memory = Memory::new(store.client().clone(), store.tables().audit.clone());
         Self {
             store,
@@ -111,7 +112,7 @@ impl Auditor {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let client = replaysafe::store::sdk_client(None).await;
         let store = PaymentsStore::new(client, PaymentsTables::from_env());
-        Ok(Self::new(store, MetricSettings::from_env()))
+        Ok(Self::new(store, Scheme::from_env()))
     }
 
     /// The app's tables.
@@ -130,7 +131,8 @@ impl Auditor {
             // Boxed: the checks' SDK futures nest deep enough to overflow the compiler's
             // layout queries in the function's `main`.
             let outcome = Box::pin(self.audit_record(record)).await;
-            self.metrics.emit(
+            violation::emit(
+                &self.metrics,
                 outcome.name(),
                 match &outcome {
                     Outcome::Violations(found) => found.len(),

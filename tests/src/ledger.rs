@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::aws_lambda_events::event::dynamodb::Event;
-use payments::audit::{MetricSettings, Outcome};
+use payments::audit::Outcome;
 use payments::Auditor;
+use replaysafe::metrics::Scheme;
 use replaysafe_gateway::invoke::{Invoke, InvokeError};
 use replaysafe_gateway::stream_mapping::{ensure_stream, Start, StreamMapping, StreamReader};
 use serde_json::{json, Value};
@@ -29,10 +30,7 @@ pub const BAD_IBAN: &str = "DE00370400440532013000";
 pub fn auditor(app: &TestApp) -> Auditor {
     Auditor::new(
         app.ledger.clone(),
-        MetricSettings {
-            namespace: "replaysafe-test".into(),
-            service: "ledger-test".into(),
-        },
+        Scheme::new("replaysafe-test", "ledger-test"),
     )
 }
 

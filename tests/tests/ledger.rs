@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use lambda_http::aws_lambda_events::event::dynamodb::Event;
-use payments::audit::{Auditor, MetricSettings, Outcome, ViolationKind};
+use payments::audit::{Auditor, Outcome, ViolationKind};
 use payments::PaymentsTables;
+use replaysafe::metrics::Scheme;
 use replaysafe::store::attrs::n;
 use replaysafe_tests::ledger::{
     auditor, bank_day, event_of, follow, read_streams, recorded, recorded_dir, seed, InProcess,
@@ -115,13 +116,7 @@ async fn a_record_that_cannot_be_checked_is_delivered_again_with_the_rest_of_its
             ..app.ledger.tables().clone()
         },
     );
-    let auditor = Auditor::new(
-        missing,
-        MetricSettings {
-            namespace: "t".into(),
-            service: "t".into(),
-        },
-    );
+    let auditor = Auditor::new(missing, Scheme::new("t", "t"));
     let audit = auditor.audit(&lambda_event(&event)).await;
     let first_sequence = event["Records"][0]["dynamodb"]["SequenceNumber"]
         .as_str()

@@ -3,10 +3,10 @@
 
 use std::time::SystemTime;
 
-use metrique::emf::Emf;
 use metrique::unit_of_work::metrics;
 use metrique::writer::format::Format as _;
 use metrique::{CloseValue as _, RootEntry};
+use replaysafe::metrics::{Dimensions, Scheme};
 
 /// What a record broke. Each kind's name is the `kind` of its log line and the `Outcome` of its
 /// record's metric.
@@ -105,52 +105,27 @@ impl Violation {
 /// The route dimension of the auditor's metric documents.
 pub const METRIC_ROUTE: &str = "dynamodb ledger-auditor";
 
-/// Where the metric documents go: their namespace and `Service` dimension.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricSettings {
-    /// `METRICS_NAMESPACE`, default `replaysafe`.
-    pub namespace: String,
-    /// `METRICS_SERVICE`, default `replaysafe`.
-    pub service: String,
+/// The EMF document of one record in `scheme`'s namespace and dimensions: `LedgerViolations` =
+/// `violations`, with `Outcome` = `outcome`, as one JSON line.
+fn document(scheme: &Scheme, outcome: &str, violations: usize) -> Vec<u8> {
+    let entry = RecordMetrics {
+        timestamp: SystemTime::now(),
+        dimensions: scheme.dimensions(METRIC_ROUTE, outcome),
+        ledger_violations: violations,
+    };
+    let mut out = Vec::new();
+    scheme
+        .emf()
+        .format(&RootEntry::new(entry.close()), &mut out)
+        .expect("an EMF document of strings and a count formats");
+    out
 }
 
-impl MetricSettings {
-    /// From `METRICS_NAMESPACE` and `METRICS_SERVICE`.
-    pub fn from_env() -> Self {
-        let var = |name| std::env::var(name).unwrap_or_else(|_| "replaysafe".into());
-        Self {
-            namespace: var("METRICS_NAMESPACE"),
-            service: var("METRICS_SERVICE"),
-        }
-    }
-
-    /// The EMF document of one record: `LedgerViolations` = `violations`, with `Outcome` =
-    /// `outcome`, as one JSON line.
-    pub fn document(&self, outcome: &str, violations: usize) -> Vec<u8> {
-        let entry = RecordMetrics {
-            timestamp: SystemTime::now(),
-            service: self.service.clone(),
-            route: METRIC_ROUTE,
-            outcome: outcome.to_owned(),
-            ledger_violations: violations,
-        };
-        let dimensions = vec![
-            vec!["Service".to_owned()],
-            vec!["Service".into(), "Route".into(), "Outcome".into()],
-        ];
-        let mut emf = Emf::builder(self.namespace.clone(), dimensions).build();
-        let mut out = Vec::new();
-        emf.format(&RootEntry::new(entry.close()), &mut out)
-            .expect("an EMF document of strings and a count formats");
-        out
-    }
-
-    /// Prints [`MetricSettings::document`] on stdout, where CloudWatch Logs reads it.
-    pub fn emit(&self, outcome: &str, violations: usize) {
-        // print!, not a raw write: a test harness captures it.
-        let document = self.document(outcome, violations);
-        println!("{}", String::from_utf8_lossy(&document).trim_end());
-    }
+/// Prints [`document`] on stdout, where CloudWatch Logs reads it.
+pub(crate) fn emit(scheme: &Scheme, outcome: &str, violations: usize) {
+    // print!, not a raw write: a test harness captures it.
+    let document = document(scheme, outcome, violations);
+    println!("{}", String::from_utf8_lossy(&document).trim_end());
 }
 
 /// One record's metric entry (the field names are CloudWatch's, in PascalCase).
@@ -158,9 +133,8 @@ impl MetricSettings {
 struct RecordMetrics {
     #[metrics(timestamp)]
     timestamp: SystemTime,
-    service: String,
-    route: &'static str,
-    outcome: String,
+    #[metrics(flatten)]
+    dimensions: Dimensions,
     ledger_violations: usize,
 }
 
@@ -171,11 +145,7 @@ mod tests {
 
     #[test]
     fn a_record_is_one_emf_document_in_the_services_dimensions() {
-        let settings = MetricSettings {
-            namespace: "ns".into(),
-            service: "svc".into(),
-        };
-        let document = settings.document("negative-balance", 1);
+        let document = document(&Scheme::new("ns", "svc"), "negative-balance", 1);
         let v: serde_json::Value = serde_json::from_slice(&document).unwrap();
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "ns");
